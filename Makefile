@@ -1,0 +1,51 @@
+# Trợ lý Dịch vụ công — developer and operator entry points. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+VENV := .venv
+VENV_RASA := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(VENV_RASA)/bin/rasa
+TROLYDVC := $(VENV)/bin/trolydvc
+
+.PHONY: help setup run test train serve nlu-data nlu-eval validate lint format clean bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# --- environments (idempotent: rebuilt only when their inputs change) ------------------
+$(VENV)/.installed: pyproject.toml constraints/venv.txt
+	@py=$$(scripts/find_python.sh 3.11) && { [ -x $(PY) ] || $$py -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints/venv.txt -e '.[dev]'
+	@touch $@
+
+$(VENV_RASA)/.installed: constraints/rasa.txt
+	@py=$$(scripts/find_python.sh 3.10) && { [ -x $(VENV_RASA)/bin/python ] || $$py -m venv $(VENV_RASA); }
+	$(VENV_RASA)/bin/python -m pip install -q -c constraints/rasa.txt rasa==3.6.21
+	@# the NLU components live in this repository: make it importable from the Rasa env
+	@echo "$(CURDIR)" > $$($(VENV_RASA)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/trolydvc-repo.pth
+	@touch $@
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d locales -D messages -l $* -i $< -o $@
+
+setup: $(VENV)/.installed $(VENV_RASA)/.installed $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po)) ## Create both environments and compile translations
+
+lint: $(VENV)/.installed ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup ## Set up and run the whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+clean: ## Remove environments, models and local data
+	rm -rf $(VENV) $(VENV_RASA) models var .pytest_cache .ruff_cache
