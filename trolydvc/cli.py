@@ -19,11 +19,11 @@ COMMANDS: list[tuple[str, str]] = [
     ("trolydvc.tracking.cli", "stats"),
     ("trolydvc.tracking.cli", "demo_data"),
     ("trolydvc.tracking.cli", "db"),
-    ("trolydvc.tracking.cli", "officials"),
     ("trolydvc.chat", "chat"),
     ("trolydvc.serve", "serve"),
     ("trolydvc.serve", "run"),
     ("bot.cli", "bot"),
+    ("bot.cli", "officials"),
 ]
 
 
