@@ -1,0 +1,147 @@
+"""The procedures catalog: typed procedures loaded from ``procedures_catalog/``, and search.
+
+Usage (from the actions, the NLU data generator, the bot, demo data)::
+
+    from trolydvc.catalog import load_catalog
+
+    catalog = load_catalog()                 # default: trolydvc.config.CATALOG_DIR, cached per path
+    len(catalog); list(catalog)              # all Procedure objects (also catalog.procedures)
+    proc = catalog.get("1.001193")           # Procedure | None
+    proc.name, proc.field, proc.aliases, proc.source_url
+    for m in proc.submission_methods:        # channel "direct" | "online" | "postal"
+        m.processing_time.value, m.processing_time.unit, m.processing_time.text
+        m.fee.amount_vnd, m.fee.unit, m.fee.exempt, m.fee.text
+    proc.documents_in("submit")              # Document(name, originals, copies, form_url, ...)
+
+    hits = catalog.search("lam giay khai sinh", limit=3)   # list[SearchHit], best first
+    hits[0].procedure.code, hits[0].score                     # score in 0..1
+    catalog.is_clear(hits)      # best hit clearly ahead? else show the top-3 as buttons
+    catalog.resolve("sổ đỏ")    # entity value (code, exact name/alias, or free text) -> Procedure | None
+
+The schema is documented in :mod:`trolydvc.catalog.schema`. The YAML files are the source of
+truth; ``var/cache/`` only holds a derived pickle to make loading fast.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from trolydvc.catalog.schema import (
+    Document,
+    Fee,
+    LegalDocument,
+    OnlineInfo,
+    Procedure,
+    ProcessingTime,
+    SubmissionMethod,
+)
+from trolydvc.catalog.search import SearchHit, SearchIndex, is_clear
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Document",
+    "Fee",
+    "LegalDocument",
+    "OnlineInfo",
+    "Procedure",
+    "ProcessingTime",
+    "SearchHit",
+    "SubmissionMethod",
+    "is_clear",
+    "load_catalog",
+]
+
+_CODE_RE = re.compile(r"\b(\d\.\d{6})\b")
+
+
+class CatalogError(Exception):
+    """The catalog directory is missing or unreadable."""
+
+
+class Catalog:
+    """An immutable set of procedures with lookup by code and free-text search."""
+
+    def __init__(self, procedures: Sequence[Procedure], root: Path | None = None) -> None:
+        self.root = root
+        self.procedures: list[Procedure] = sorted(procedures, key=lambda p: p.code)
+        self._by_code = {p.code: p for p in self.procedures}
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.procedures)
+
+    def __iter__(self) -> Iterator[Procedure]:
+        return iter(self.procedures)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def get(self, code: str) -> Procedure | None:
+        return self._by_code.get(code.strip())
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = SearchIndex.build(self.procedures)
+        return self._index
+
+    def search(self, text: str, limit: int = 5) -> list[SearchHit]:
+        """Ranked matches for a free-text question, best first (may be empty)."""
+        code = _CODE_RE.search(text)
+        if code and (proc := self.get(code.group(1))):
+            return [SearchHit(proc, 1.0, proc.code)]
+        return self.index.search(text, limit=limit)
+
+    @staticmethod
+    def is_clear(hits: Sequence[SearchHit]) -> bool:
+        """Is the best hit clearly ahead of the next? (Otherwise offer the top 3.)"""
+        return is_clear(hits)
+
+    def resolve(self, text: str) -> Procedure | None:
+        """Procedure for an entity value: a code, an exact name/alias, else a clear search winner."""
+        if not text or not text.strip():
+            return None
+        if proc := self.get(text):
+            return proc
+        if proc := self.index.exact(text):
+            return proc
+        hits = self.search(text, limit=2)
+        return hits[0].procedure if is_clear(hits) else None
+
+
+_cache: dict[Path, Catalog] = {}
+_cache_lock = threading.Lock()
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Load (once per path, then cached) the catalog from ``path`` or ``config.CATALOG_DIR``.
+
+    Raises :class:`CatalogError` if the directory does not exist. Invalid files are skipped
+    here (``trolydvc catalog validate`` reports them).
+    """
+    from trolydvc import config
+    from trolydvc.catalog.store import load_cached
+
+    root = Path(path or config.CATALOG_DIR).resolve()
+    with _cache_lock:
+        if root in _cache:
+            return _cache[root]
+        if not root.is_dir():
+            raise CatalogError(f"catalog directory not found: {root}")
+        procedures, _errors = load_cached(root)
+        catalog = Catalog(procedures, root)
+        _cache[root] = catalog
+        return catalog
+
+
+def clear_cache() -> None:
+    """Forget loaded catalogs (tests, or after an import)."""
+    with _cache_lock:
+        _cache.clear()
