@@ -44,8 +44,18 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup ## Set up and run the whole test suite (what CI runs)
+test: setup train ## Set up and run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
+
+# --- the assistant ------------------------------------------------------------------------
+train: setup ## Train models/assistant.tar.gz if any training input changed
+	$(PY) scripts/train.py
+
+serve: setup train ## Rasa on 127.0.0.1:5005 (REST, API) + action server on :5055, until Ctrl-C
+	$(TROLYDVC) serve
+
+run: setup train ## Start the assistant and chat in the terminal (Telegram bot if TELEGRAM_BOT_TOKEN is set)
+	$(TROLYDVC) run
 
 clean: ## Remove environments, models and local data
 	rm -rf $(VENV) $(VENV_RASA) models var .pytest_cache .ruff_cache
