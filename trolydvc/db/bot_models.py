@@ -27,7 +27,10 @@ from trolydvc.db.base import Base, BigIntPK, UTCDateTime, utcnow
 LANGUAGES = ("vi", "en")
 OFFICIAL_ROLES = ("admin", "official")
 BROADCAST_STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
-DELIVERY_STATUSES = ("pending", "sent", "blocked", "failed")
+# pending: to send (again at next_attempt_at); sending: handed to Telegram, outcome not yet
+# recorded; unknown: was "sending" when the sender died abruptly (Telegram cannot be asked whether
+# it arrived, so it is reported, never resent); sent / blocked / failed are final.
+DELIVERY_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "unknown")
 HANDOFF_STATUSES = ("open", "closed")
 
 
@@ -87,6 +90,11 @@ class Broadcast(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     blocked_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    unknown_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the sender reports progress (the official's chat and the message it edits).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(2), default="vi")  # of the progress reports
 
     author: Mapped[Official | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
@@ -114,6 +122,7 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     broadcast: Mapped[Broadcast] = relationship(back_populates="deliveries")
 
@@ -149,6 +158,8 @@ class HandoffCase(Base):
     closed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("officials.id", ondelete="SET NULL")
     )
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str] = mapped_column(String(2), default="vi")  # the citizen's
 
     messages: Mapped[list[HandoffMessage]] = relationship(
         back_populates="case", cascade="all, delete-orphan", passive_deletes=True
@@ -172,3 +183,13 @@ class HandoffMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[HandoffCase] = relationship(back_populates="messages")
+
+
+class BotSetting(Base):
+    """Runtime settings changed from Telegram (e.g. ``officials_chat_id``)."""
+
+    __tablename__ = "bot_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
