@@ -99,11 +99,16 @@ def catalog_files(root: Path) -> list[Path]:
 
 def load_dir(root: Path) -> tuple[list[Procedure], list[LoadError]]:
     """Parse every YAML file under ``root`` (no cache); invalid files are reported, not raised."""
-    procedures: list[Procedure] = []
+    loaded, errors = load_dir_with_paths(root)
+    return [proc for _path, proc in loaded], errors
+
+
+def load_dir_with_paths(root: Path) -> tuple[list[tuple[Path, Procedure]], list[LoadError]]:
+    procedures: list[tuple[Path, Procedure]] = []
     errors: list[LoadError] = []
     for path in catalog_files(root):
         try:
-            procedures.append(load_procedure_file(path))
+            procedures.append((path, load_procedure_file(path)))
         except ValidationError as exc:
             errors.append(LoadError(path, _validation_summary(exc)))
         except (yaml.YAMLError, ValueError, OSError) as exc:
