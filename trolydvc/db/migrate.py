@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+# Alembic's INFO chatter ("setup plugin ...", "Context impl ...") is noise in the CLI and the
+# services; `trolydvc db upgrade` reports what it did itself. Set before alembic is imported.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from trolydvc.config import ROOT
-from trolydvc.db.base import DatabaseNotReady, create_db_engine
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
+
+from trolydvc.config import ROOT  # noqa: E402
+from trolydvc.db.base import DatabaseNotReady, create_db_engine  # noqa: E402
 
 ALEMBIC_INI = ROOT / "alembic.ini"
+
 MIGRATIONS_DIR = ROOT / "migrations"
 
 

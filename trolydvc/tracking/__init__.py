@@ -1,0 +1,5 @@
+"""Dossier tracking: import of one-stop-shop exports, private status lookup, statistics, charts.
+
+Modules: ``importer`` (CSV/JSON import), ``lookup`` (status answers), ``ratelimit``, ``stats``
+(reports), ``chart`` (PNG), ``demo`` (seeded demo data), ``cli`` (click commands).
+"""

@@ -1,0 +1,713 @@
+"""Import dossiers exported by one-stop-shop software: canonical CSV or iGate-style JSON.
+
+Public API:
+
+- ``import_file(path, *, url=None, dry_run=False, progress=False, batch_size=10000)
+  -> ImportResult``: validates every record, then upserts the good ones by ``code`` in one
+  transaction (bulk SQL: a staging table loaded with ``executemany`` on SQLite or ``COPY`` on
+  PostgreSQL, then ``INSERT ... SELECT ... ON CONFLICT``). A new dossier, or one whose status
+  changed, gets a row in the status history. Re-importing the same file changes nothing.
+  Empty cells never erase a stored value. A bad record is skipped whole and listed in
+  ``result.errors`` with its line (CSV, JSON Lines) or record number (JSON array) and the reason.
+- ``ImportFormatError``: the file is not a canonical CSV or a JSON export (clear message).
+- ``CSV_COLUMNS``: the canonical header (plus optional ``commune`` and ``note``).
+
+The applicant's phone number is reduced to an HMAC and its last four digits before it leaves
+this module; it never appears in messages or logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import queue
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, Engine, bindparam, text
+
+from trolydvc.db.models import DossierStatus
+from trolydvc.tracking.fields import (
+    VN_TZ,
+    clean_code,
+    parse_channel,
+    parse_datetime,
+    parse_status,
+)
+from trolydvc.tracking.privacy import normalize_phone, phone_hasher
+
+CSV_COLUMNS = (
+    "code",
+    "procedure_code",
+    "procedure_name",
+    "applicant_name",
+    "applicant_phone",
+    "received_at",
+    "due_at",
+    "resolved_at",
+    "returned_at",
+    "status",
+    "channel",
+    "agency",
+    "sector",
+)
+OPTIONAL_COLUMNS = ("commune", "note")
+REQUIRED_COLUMNS = ("code", "received_at", "status")
+
+# Columns of the staging table, in the order build_row returns them.
+STAGE_COLUMNS = (
+    "code",
+    "procedure_code",
+    "procedure_name",
+    "applicant_name",
+    "phone_hash",
+    "phone_last4",
+    "received_at",
+    "due_at",
+    "resolved_at",
+    "returned_at",
+    "status",
+    "channel",
+    "agency",
+    "sector",
+    "commune",
+    "note",
+)
+_UPDATABLE = STAGE_COLUMNS[1:]
+_TIME_COLUMNS = {"received_at", "due_at", "resolved_at", "returned_at"}
+
+_LIMITS = {
+    "procedure_code": 32,
+    "applicant_name": 255,
+    "agency": 255,
+    "sector": 255,
+    "commune": 255,
+}
+
+
+class ImportFormatError(Exception):
+    """The file as a whole cannot be imported (wrong format, unreadable)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+    code: str | None = None
+    unit: str = "dòng"
+
+    def __str__(self) -> str:
+        where = f"{self.unit} {self.line}"
+        return f"{where} ({self.code}): {self.reason}" if self.code else f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    path: str
+    format: str
+    records: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def valid(self) -> int:
+        return self.records - len(self.errors)
+
+    def summary(self) -> str:
+        from trolydvc.formatting import fmt_int
+
+        parts = [
+            f"Đã đọc {fmt_int(self.records)} bản ghi ({self.format}) trong {self.seconds:.1f} giây",
+        ]
+        if self.dry_run:
+            parts.append(f"hợp lệ {fmt_int(self.valid)} (chạy thử, chưa ghi vào cơ sở dữ liệu)")
+        else:
+            parts.append(
+                f"thêm mới {fmt_int(self.inserted)}, cập nhật {fmt_int(self.updated)}, "
+                f"không đổi {fmt_int(self.unchanged)}"
+            )
+        if self.duplicates:
+            parts.append(f"{fmt_int(self.duplicates)} mã lặp lại trong tệp (giữ bản ghi sau cùng)")
+        parts.append(f"lỗi {fmt_int(len(self.errors))}")
+        return "; ".join(parts) + "."
+
+
+# --- record validation ----------------------------------------------------------------------
+
+
+def _clean(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s:
+        return None
+    if not s.isascii():
+        s = unicodedata.normalize("NFC", s)
+    if " " in s or "\t" in s or "\n" in s:
+        s = " ".join(s.split())
+    limit = _LIMITS.get(name)
+    if limit and len(s) > limit:
+        raise ValueError(f"{name} dài quá {limit} ký tự")
+    return s
+
+
+def _iso(dt: datetime | None) -> str | None:
+    # The text form SQLAlchemy uses for SQLite DateTime, also accepted by PostgreSQL.
+    return None if dt is None else dt.isoformat(" ", "microseconds")
+
+
+class RowBuilder:
+    """Turns raw field values into a staging tuple, or raises ValueError(reason)."""
+
+    def __init__(self) -> None:
+        self._hash = phone_hasher()
+
+    def build(
+        self,
+        code: Any,
+        procedure_code: Any,
+        procedure_name: Any,
+        applicant_name: Any,
+        phone: Any,
+        received: Any,
+        due: Any,
+        resolved: Any,
+        returned: Any,
+        status: Any,
+        channel: Any,
+        agency: Any,
+        sector: Any,
+        commune: Any = None,
+        note: Any = None,
+    ) -> tuple[Any, ...]:
+        code_s = clean_code(code)
+        status_v = parse_status(str(status or ""))
+        channel_v = parse_channel(str(channel or ""))
+        received_dt = parse_datetime(received)
+        if received_dt is None:
+            raise ValueError("thiếu ngày tiếp nhận (received_at)")
+        due_dt = parse_datetime(due)
+        if due_dt is not None and due_dt.hour == due_dt.minute == due_dt.second == 0:
+            due_dt = due_dt.replace(hour=23, minute=59, second=59)  # a date: due by end of day
+        resolved_dt = parse_datetime(resolved)
+        returned_dt = parse_datetime(returned)
+        if due_dt is not None and due_dt < received_dt:
+            raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
+        if resolved_dt is not None and resolved_dt < received_dt:
+            raise ValueError("ngày có kết quả trước ngày tiếp nhận")
+        if returned_dt is not None and returned_dt < received_dt:
+            raise ValueError("ngày trả kết quả trước ngày tiếp nhận")
+        if status_v == DossierStatus.RESOLVED and resolved_dt is None:
+            raise ValueError("trạng thái 'Đã có kết quả' nhưng thiếu ngày có kết quả (resolved_at)")
+        if status_v == DossierStatus.RETURNED and resolved_dt is None and returned_dt is None:
+            raise ValueError("trạng thái 'Đã trả kết quả' nhưng thiếu ngày có/trả kết quả")
+        phone_h = last4 = None
+        if phone is not None and str(phone).strip():
+            digits = normalize_phone(str(phone))
+            if digits is None:
+                raise ValueError("số điện thoại không hợp lệ")
+            phone_h, last4 = self._hash(digits), digits[-4:]
+        return (
+            code_s,
+            _clean(procedure_code, "procedure_code"),
+            _clean(procedure_name, "procedure_name"),
+            _clean(applicant_name, "applicant_name"),
+            phone_h,
+            last4,
+            _iso(received_dt),
+            _iso(due_dt),
+            _iso(resolved_dt),
+            _iso(returned_dt),
+            status_v,
+            channel_v,
+            _clean(agency, "agency"),
+            _clean(sector, "sector"),
+            _clean(commune, "commune"),
+            _clean(note, "note"),
+        )
+
+
+# --- readers: yield (line_or_record_number, staging tuple | RowError) -----------------------
+
+Record = tuple[int, "tuple[Any, ...] | RowError"]
+
+
+def _sniff(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise ImportFormatError(f"Không đọc được tệp {path}: {exc.strerror or exc}") from exc
+    if not head.strip():
+        raise ImportFormatError(f"Tệp {path.name} rỗng.")
+    if head.startswith(b"PK\x03\x04"):
+        raise ImportFormatError(
+            f"{path.name} là tệp nén/Excel. Hãy xuất dữ liệu ra CSV (UTF-8) hoặc JSON rồi nhập lại."
+        )
+    if b"\x00" in head:
+        raise ImportFormatError(f"{path.name} không phải tệp văn bản CSV/JSON.")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first == b"[":
+        return "json"
+    if first == b"{":
+        return "jsonl" if _looks_like_jsonl(path) else "json"
+    return "csv"
+
+
+def _looks_like_jsonl(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        line = fh.readline().strip()
+    if not line:
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+def _read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> Iterator[Record]:
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise ImportFormatError(f"Không đọc được tệp {path}: {exc.strerror or exc}") from exc
+    with fh:
+        try:
+            header_line = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(f"{path.name} không phải văn bản UTF-8.") from exc
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise ImportFormatError(
+                f"{path.name} không phải CSV hồ sơ chuẩn: thiếu cột {', '.join(missing)}. "
+                f"Dòng tiêu đề cần có: {', '.join(CSV_COLUMNS)} (thêm tùy chọn: commune, note)."
+            )
+        wanted = CSV_COLUMNS + OPTIONAL_COLUMNS
+        index = [header.index(c) if c in header else -1 for c in wanted]
+        width = len(header)
+        reader = csv.reader(fh, delimiter=delimiter)
+        build = builder.build
+        line = 1
+        try:
+            for row in reader:
+                line = reader.line_num + 1  # +1: the header was read before the reader
+                tick(1)
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != width:
+                    yield (
+                        line,
+                        RowError(line, f"có {len(row)} cột, tiêu đề có {width} cột"),
+                    )
+                    continue
+                values = [row[i] if i >= 0 else None for i in index]
+                try:
+                    yield line, build(*values)
+                except ValueError as exc:
+                    yield line, RowError(line, str(exc), _safe_code(values[0]))
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"{path.name}: dòng {line + 1} không phải văn bản UTF-8."
+            ) from exc
+        except csv.Error as exc:
+            raise ImportFormatError(f"{path.name}: CSV hỏng ở dòng {line + 1}: {exc}") from exc
+
+
+def _safe_code(value: Any) -> str | None:
+    try:
+        return clean_code(value)
+    except ValueError:
+        return None
+
+
+# iGate-style field names, first match wins; dotted names walk nested objects.
+JSON_FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("dossierNo", "nationCode", "dossierCode", "code", "maHoSo"),
+    "procedure_code": ("procedureCode", "procedure.code", "procedure.nationCode", "maTTHC"),
+    "procedure_name": (
+        "procedureName",
+        "procedure.name",
+        "procedure.translate.name",
+        "tenTTHC",
+    ),
+    "applicant_name": (
+        "applicantName",
+        "applicant.fullname",
+        "applicant.fullName",
+        "applicant.name",
+        "applicant.data.fullname",
+        "ownerFullname",
+        "ownerName",
+        "chuHoSo",
+    ),
+    "applicant_phone": (
+        "applicantPhone",
+        "phoneNumber",
+        "applicant.phone",
+        "applicant.phoneNumber",
+        "applicant.data.phoneNumber",
+        "soDienThoai",
+    ),
+    "received_at": ("acceptedDate", "receivedDate", "receiptDate", "appliedDate", "ngayTiepNhan"),
+    "due_at": ("appointmentDate", "dueDate", "ngayHenTra"),
+    "resolved_at": ("completedDate", "resolvedDate", "finishDate", "ngayCoKetQua"),
+    "returned_at": ("returnedDate", "returnDate", "ngayTraKetQua"),
+    "status": (
+        "dossierStatusName",
+        "dossierStatus.name",
+        "statusName",
+        "dossierStatus",
+        "status",
+        "trangThai",
+    ),
+    "channel": ("applyMethodName", "applyMethod.name", "applyMethod", "channel", "hinhThucNop"),
+    "agency": ("agencyName", "agency.name", "receivingAgencyName", "coQuan"),
+    "sector": ("sectorName", "sector.name", "linhVuc"),
+    "commune": ("communeName", "wardName", "commune"),
+    "note": ("note", "supplementNote", "additionalRequirement", "ghiChu"),
+}
+_JSON_ORDER = CSV_COLUMNS + OPTIONAL_COLUMNS
+_LIST_KEYS = ("content", "data", "items", "dossiers", "records", "result")
+
+
+def _get(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("vi") or None
+    return value
+
+
+def _json_values(record: dict[str, Any]) -> list[Any]:
+    out = []
+    for name in _JSON_ORDER:
+        value = None
+        for key in JSON_FIELDS[name]:
+            value = _get(record, key)
+            if value not in (None, ""):
+                break
+        out.append(value)
+    return out
+
+
+def _json_records(path: Path, fmt: str) -> tuple[Iterable[tuple[int, Any]], str]:
+    try:
+        if fmt == "jsonl":
+
+            def lines() -> Iterator[tuple[int, Any]]:
+                with open(path, encoding="utf-8-sig") as fh:
+                    for n, line in enumerate(fh, start=1):
+                        if not line.strip():
+                            continue
+                        try:
+                            yield n, json.loads(line)
+                        except ValueError:
+                            yield n, ValueError("không phải JSON hợp lệ")
+
+            return lines(), "dòng"
+        with open(path, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{path.name} không phải văn bản UTF-8.") from exc
+    except ValueError as exc:
+        raise ImportFormatError(f"{path.name} không phải JSON hợp lệ: {exc}") from exc
+    if isinstance(data, dict):
+        for key in _LIST_KEYS:
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+        else:
+            data = [data] if any(_get(data, k) for k in JSON_FIELDS["code"]) else None
+    if not isinstance(data, list):
+        raise ImportFormatError(
+            f"{path.name}: không tìm thấy danh sách hồ sơ (mảng JSON, hoặc khóa "
+            f"{', '.join(_LIST_KEYS)})."
+        )
+    return enumerate(data, start=1), "bản ghi"
+
+
+def _read_json(
+    path: Path, fmt: str, builder: RowBuilder, tick: Callable[[int], None]
+) -> Iterator[Record]:
+    records, unit = _json_records(path, fmt)
+    recognised = False
+    for n, record in records:
+        tick(1)
+        if isinstance(record, Exception):
+            yield n, RowError(n, str(record), unit=unit)
+            continue
+        if not isinstance(record, dict):
+            yield n, RowError(n, "không phải một đối tượng JSON", unit=unit)
+            continue
+        values = _json_values(record)
+        if values[0] is None and values[9] is None and values[5] is None:
+            if not recognised and n >= 20:
+                raise ImportFormatError(
+                    f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
+                    "acceptedDate, dossierStatusName)."
+                )
+            yield n, RowError(n, "không có mã hồ sơ (dossierNo)", unit=unit)
+            continue
+        recognised = True
+        try:
+            yield n, builder.build(*values)
+        except ValueError as exc:
+            yield n, RowError(n, str(exc), _safe_code(values[0]), unit=unit)
+    if not recognised:
+        raise ImportFormatError(
+            f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
+            "acceptedDate, dossierStatusName)."
+        )
+
+
+# --- writer ---------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes batches of staging tuples through one connection (one transaction)."""
+
+    def __init__(self, conn: Connection, source: str) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.params = {
+            "source": source[:255],
+            "now": now.replace(tzinfo=None),  # created/updated/recorded: naive UTC
+            "now_local": now.astimezone(VN_TZ).replace(tzinfo=None),
+        }
+        cols = ", ".join(STAGE_COLUMNS)
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
+                "code varchar(64), procedure_code varchar(32), procedure_name text, "
+                "applicant_name varchar(255), phone_hash varchar(64), phone_last4 varchar(4), "
+                "received_at timestamp, due_at timestamp, resolved_at timestamp, "
+                "returned_at timestamp, status varchar(24), channel varchar(16), "
+                "agency varchar(255), sector varchar(255), commune varchar(255), note text, "
+                "existing_id bigint, old_status varchar(24)) ON COMMIT DROP"
+            )
+            distinct = " OR ".join(
+                f"(excluded.{c} IS NOT NULL AND excluded.{c} IS DISTINCT FROM dossiers.{c})"
+                for c in _UPDATABLE
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
+                + ", ".join(STAGE_COLUMNS)
+                + ", existing_id INTEGER, old_status TEXT)"
+            )
+            conn.exec_driver_sql("DELETE FROM import_stage")
+            distinct = " OR ".join(
+                f"(excluded.{c} IS NOT NULL AND excluded.{c} IS NOT dossiers.{c})"
+                for c in _UPDATABLE
+            )
+        sets = ", ".join(f"{c} = COALESCE(excluded.{c}, dossiers.{c})" for c in _UPDATABLE)
+        ts = (bindparam("now", type_=DateTime), bindparam("now_local", type_=DateTime))
+        self.sql_insert_stage = (
+            f"INSERT INTO import_stage ({cols}) VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
+        )
+        self.sql_mark = text(
+            "UPDATE import_stage SET existing_id = d.id, old_status = d.status "
+            "FROM dossiers d WHERE d.code = import_stage.code"
+        )
+        self.sql_upsert = text(
+            f"INSERT INTO dossiers ({cols}, created_at, updated_at) "
+            f"SELECT {cols}, :now, :now FROM import_stage WHERE true "
+            f"ON CONFLICT (code) DO UPDATE SET {sets}, updated_at = excluded.updated_at "
+            f"WHERE {distinct}"
+        ).bindparams(ts[0])
+        self.sql_history_received = text(
+            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
+            "recorded_at) SELECT d.id, 'received', s.received_at, :source, :now "
+            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
+            "WHERE s.existing_id IS NULL AND s.status <> 'received' ORDER BY d.id"
+        ).bindparams(ts[0])
+        self.sql_history_resolved = text(
+            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
+            "recorded_at) SELECT d.id, 'resolved', s.resolved_at, :source, :now "
+            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
+            "WHERE s.existing_id IS NULL AND s.status = 'returned' "
+            "AND s.resolved_at IS NOT NULL ORDER BY d.id"
+        ).bindparams(ts[0])
+        # A new dossier's current status is dated by the export when it can be (else from its
+        # receipt); a changed one by the import time (when the change was observed).
+        self.sql_history_status = text(
+            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
+            "recorded_at) SELECT d.id, s.status, CASE "
+            "WHEN s.status = 'received' THEN s.received_at "
+            "WHEN s.status = 'resolved' THEN COALESCE(s.resolved_at, :now_local) "
+            "WHEN s.status = 'returned' THEN COALESCE(s.returned_at, s.resolved_at, :now_local) "
+            "WHEN s.existing_id IS NULL THEN s.received_at "
+            "ELSE :now_local END, :source, :now "
+            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
+            "WHERE s.old_status IS NULL OR s.old_status <> s.status ORDER BY d.id"
+        ).bindparams(*ts)
+        self.sql_count_new = text("SELECT count(*) FROM import_stage WHERE existing_id IS NULL")
+
+    def _load(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.dialect == "postgresql":
+            self.conn.exec_driver_sql("TRUNCATE import_stage")
+            dbapi = self.conn.connection.driver_connection
+            with (
+                dbapi.cursor() as cur,
+                cur.copy(f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self.conn.exec_driver_sql("DELETE FROM import_stage")
+            self.conn.exec_driver_sql(self.sql_insert_stage, rows)
+
+    def write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
+        """Returns (inserted, updated, unchanged)."""
+        self._load(rows)
+        conn, p = self.conn, self.params
+        conn.execute(self.sql_mark)
+        new = conn.execute(self.sql_count_new).scalar_one()
+        changed = conn.execute(self.sql_upsert, {"now": p["now"]}).rowcount
+        conn.execute(self.sql_history_received, {"source": p["source"], "now": p["now"]})
+        conn.execute(self.sql_history_resolved, {"source": p["source"], "now": p["now"]})
+        conn.execute(self.sql_history_status, p)
+        return new, changed - new, len(rows) - changed
+
+
+_DONE = object()
+
+
+def _write_all(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source: str) -> list[int]:
+    """Writes batches in a background thread (parsing overlaps the database work)."""
+    totals = [0, 0, 0]
+    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with engine.begin() as conn:
+                writer = _Writer(conn, source)
+                while (item := q.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    for i, n in enumerate(writer.write(item)):
+                        totals[i] += n
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="dossier-import-writer", daemon=True)
+    thread.start()
+
+    def put(item: Any) -> bool:
+        while thread.is_alive():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for batch in batches:
+            if not put(batch):
+                break
+        put(_DONE)
+    except BaseException as exc:
+        put(_Abort(exc))
+        thread.join()
+        raise
+    thread.join()
+    if failure:
+        raise failure[0]
+    return totals
+
+
+class _Abort(Exception):
+    pass
+
+
+def import_file(
+    path: str | Path,
+    *,
+    url: str | None = None,
+    dry_run: bool = False,
+    progress: bool = False,
+    batch_size: int = 10000,
+) -> ImportResult:
+    """Import one export file; see the module docstring."""
+    from tqdm import tqdm
+
+    from trolydvc.db.base import get_engine
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFormatError(f"Không tìm thấy tệp {path}.")
+    fmt = _sniff(path)
+    started = time.perf_counter()
+    result = ImportResult(path=str(path), format=fmt.upper(), dry_run=dry_run)
+    builder = RowBuilder()
+    bar = None
+    if progress:
+        bar = tqdm(total=count_lines(path) if fmt != "json" else None, unit=" dòng", leave=False)
+    tick = bar.update if bar is not None else (lambda _n: None)
+    reader = (
+        _read_csv(path, builder, tick) if fmt == "csv" else _read_json(path, fmt, builder, tick)
+    )
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        pending: dict[str, tuple[Any, ...]] = {}
+        for _n, item in reader:
+            result.records += 1
+            if isinstance(item, RowError):
+                result.errors.append(item)
+                continue
+            if item[0] in pending:
+                result.duplicates += 1
+            pending[item[0]] = item
+            if len(pending) >= batch_size:
+                yield list(pending.values())
+                pending = {}
+        if pending:
+            yield list(pending.values())
+
+    try:
+        if dry_run:
+            for _ in batches():
+                pass
+        else:
+            engine = get_engine(url)
+            inserted, updated, unchanged = _write_all(engine, batches(), source=path.name)
+            result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
+    finally:
+        if bar is not None:
+            bar.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: io.TextIOBase | Any) -> None:
+    """Write dicts with CSV_COLUMNS keys as a canonical CSV (used by demo data and benchmarks)."""
+    writer = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)

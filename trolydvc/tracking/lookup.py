@@ -1,0 +1,307 @@
+"""Private dossier status lookup ("hồ sơ của tôi đến đâu rồi?").
+
+Public API (used by the Rasa action ``check_dossier_status``, the Telegram bot and
+``trolydvc dossiers show CODE``):
+
+- ``normalize_code(text) -> str | None``: the dossier code found in ``text`` (any case, extra spaces
+  or typographic dashes allowed) in canonical upper-case form, e.g.
+  ``"mã hồ sơ 000.00.20.h50-221107-0001"`` -> ``"000.00.20.H50-221107-0001"``; None if there is none.
+  The national format ``<agency code>-<YYMMDD>-<sequence>`` is preferred; other codes made of
+  letters, digits, dots and dashes with at least one dash and four digits are accepted too.
+- ``EXPECTED_FORMAT``: an example code to show users.
+- ``describe_dossier(code, *, sender_id, phone_last4=None) -> str``: a plain Vietnamese answer.
+  Without ``phone_last4`` (or with wrong digits) it shows the status, procedure, received and due
+  dates, on time / overdue / resolved late and what to do next, with the applicant's name masked
+  ("N*** V** A") and never the phone. With the correct last four digits of the registered phone
+  it adds the full name, channel, agency, sector, times and the status history.
+  Lookups are rate limited per ``sender_id`` (10 a minute; after 3 unknown codes or wrong digits
+  within 10 minutes each attempt must wait 30 s, doubling, up to 15 min).
+- ``lookup(...) -> LookupResult``: the same, with ``kind`` ("found", "verified", "wrong_phone",
+  "no_phone_on_file", "not_found", "malformed", "rate_limited") and ``code`` for callers that
+  want to react (e.g. ask for the four digits).
+
+Keyword-only extras for tests and callers: ``now`` (Vietnam wall-clock datetime), ``limiter``
+(a ``RateLimiter``), ``url`` (database URL).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trolydvc.db.models import Channel, Dossier, DossierStatus
+from trolydvc.formatting import fmt_date, fmt_datetime
+from trolydvc.tracking.fields import CHANNEL_LABELS, STATUS_LABELS, VN_TZ
+from trolydvc.tracking.privacy import mask_name
+from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
+
+log = logging.getLogger(__name__)
+
+EXPECTED_FORMAT = "000.00.20.H50-221107-0001"
+
+_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"})
+NATIONAL_CODE_RE = re.compile(
+    r"(?<![0-9A-Z.])(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})\s*-\s*(\d{6})\s*-\s*(\d{4,5})(?![0-9A-Z])"
+)
+_OTHER_CODE_RE = re.compile(r"(?<![0-9A-Z.\-])([0-9A-Z]+(?:[.\-/][0-9A-Z]+)+)(?![0-9A-Z.\-])")
+
+
+def normalize_code(text: str | None) -> str | None:
+    if not text:
+        return None
+    upper = str(text).translate(_DASHES).upper()
+    m = NATIONAL_CODE_RE.search(upper)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    for m in _OTHER_CODE_RE.finditer(upper):
+        token = m.group(1)
+        if "-" in token and sum(ch.isdigit() for ch in token) >= 4 and len(token) <= 64:
+            return token
+    return None
+
+
+def is_national_code(code: str) -> bool:
+    return NATIONAL_CODE_RE.fullmatch(code) is not None
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    kind: str
+    text: str
+    code: str | None = None
+
+
+def _now_local() -> datetime:
+    return datetime.now(VN_TZ).replace(tzinfo=None)
+
+
+def _wait_text(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} giây"
+    return f"{(seconds + 59) // 60} phút"
+
+
+def _days(delta_days: int) -> str:
+    return f"{delta_days} ngày"
+
+
+def _timeliness(d: Dossier, now: datetime) -> str:
+    """On time / overdue / resolved late, in words."""
+    status = d.status
+    if status in (DossierStatus.RESOLVED, DossierStatus.RETURNED):
+        done = d.resolved_at or d.returned_at
+        if done is None or d.due_at is None:
+            return "Đã có kết quả."
+        if done <= d.due_at:
+            return f"Đã có kết quả ngày {fmt_date(done)}, đúng hạn."
+        late = (done.date() - d.due_at.date()).days or 1
+        return f"Đã có kết quả ngày {fmt_date(done)}, trễ hạn {_days(late)}."
+    if status in (DossierStatus.REJECTED, DossierStatus.WITHDRAWN):
+        return ""
+    if status == DossierStatus.SUPPLEMENT_REQUESTED:
+        return "Đang chờ Bạn bổ sung hồ sơ."
+    if d.due_at is None:
+        return "Hồ sơ không có ngày hẹn trả."
+    if now <= d.due_at:
+        left = (d.due_at.date() - now.date()).days
+        if left == 0:
+            return "Trong hạn: hôm nay là ngày hẹn trả kết quả."
+        return f"Trong hạn: còn {_days(left)} đến ngày hẹn trả."
+    late = (now.date() - d.due_at.date()).days or 1
+    return f"Đã quá hạn {_days(late)}."
+
+
+def _where(d: Dossier) -> str:
+    return f"Bộ phận Một cửa của {d.agency}" if d.agency else "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+
+
+def _next_step(d: Dossier, now: datetime) -> str:
+    status = d.status
+    if status == DossierStatus.SUPPLEMENT_REQUESTED:
+        what = (
+            f"Nội dung cần bổ sung: {d.note.rstrip('. ')}."
+            if d.note
+            else "Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ sung, hoàn thiện hồ sơ."
+        )
+        where = _where(d)
+        if d.channel == Channel.ONLINE:
+            where += " hoặc trên Cổng Dịch vụ công, tại hồ sơ Bạn đã nộp trực tuyến"
+        return f"Hồ sơ cần bổ sung giấy tờ. {what} Nơi nộp bổ sung: {where}."
+    if status in (DossierStatus.RECEIVED, DossierStatus.PROCESSING):
+        if d.due_at is not None and now > d.due_at:
+            return (
+                "Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ "
+                f"{_where(d)} để hỏi lý do và ngày hẹn trả mới."
+            )
+        return "Hồ sơ đang được giải quyết, Bạn chưa cần làm gì thêm."
+    if status == DossierStatus.RESOLVED:
+        if d.channel == Channel.POSTAL:
+            return "Kết quả sẽ được gửi qua bưu chính đến địa chỉ Bạn đã đăng ký."
+        return (
+            f"Mời Bạn đến {_where(d)} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
+            "trả kết quả cùng giấy tờ tùy thân."
+        )
+    if status == DossierStatus.RETURNED:
+        when = f" ngày {fmt_date(d.returned_at)}" if d.returned_at else ""
+        how = " qua bưu chính" if d.channel == Channel.POSTAL else ""
+        return f"Kết quả đã được trả{how}{when}. Bạn không cần làm gì thêm."
+    if status == DossierStatus.REJECTED:
+        reason = f" Lý do: {d.note.rstrip('. ')}." if d.note else ""
+        return (
+            f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {_where(d)} "
+            "để được hướng dẫn."
+        )
+    if status == DossierStatus.WITHDRAWN:
+        return "Hồ sơ đã được rút theo đề nghị. Nếu cần, Bạn có thể nộp hồ sơ mới."
+    return ""
+
+
+def _procedure(d: Dossier) -> str:
+    if d.procedure_name and d.procedure_code:
+        return f"{d.procedure_name} (mã {d.procedure_code})"
+    return d.procedure_name or d.procedure_code or "(không có thông tin)"
+
+
+def _render(d: Dossier, now: datetime, *, verified: bool) -> str:
+    lines = [f"Hồ sơ {d.code}"]
+    lines.append(f"• Thủ tục: {_procedure(d)}")
+    name = (d.applicant_name or "(không có)") if verified else mask_name(d.applicant_name)
+    lines.append(f"• Người nộp: {name}")
+    if verified:
+        lines.append(f"• Tiếp nhận: {fmt_datetime(d.received_at)}")
+        lines.append(f"• Hình thức nộp: {CHANNEL_LABELS.get(d.channel, d.channel)}")
+        if d.agency:
+            lines.append(f"• Cơ quan tiếp nhận: {d.agency}")
+        if d.sector:
+            lines.append(f"• Lĩnh vực: {d.sector}")
+    else:
+        lines.append(f"• Ngày tiếp nhận: {fmt_date(d.received_at)}")
+    if d.due_at:
+        lines.append(f"• Ngày hẹn trả kết quả: {fmt_date(d.due_at)}")
+    lines.append(f"• Trạng thái: {STATUS_LABELS.get(d.status, d.status)}")
+    timeliness = _timeliness(d, now)
+    if timeliness:
+        lines.append(f"  {timeliness}")
+    if verified:
+        if d.resolved_at:
+            lines.append(f"• Có kết quả lúc: {fmt_datetime(d.resolved_at)}")
+        if d.returned_at:
+            lines.append(f"• Trả kết quả lúc: {fmt_datetime(d.returned_at)}")
+        if d.history:
+            lines.append("• Quá trình xử lý:")
+            for h in d.history[-8:]:
+                lines.append(
+                    f"  – {fmt_datetime(h.changed_at)}: {STATUS_LABELS.get(h.status, h.status)}"
+                )
+    step = _next_step(d, now)
+    if step:
+        lines.append("")
+        lines.append(f"Việc cần làm: {step}")
+    return "\n".join(lines)
+
+
+def get_dossier(session: Session, code: str) -> Dossier | None:
+    return session.scalars(select(Dossier).where(Dossier.code == code)).first()
+
+
+def lookup(
+    code: str | None,
+    *,
+    sender_id: str,
+    phone_last4: str | None = None,
+    now: datetime | None = None,
+    limiter: RateLimiter | None = None,
+    url: str | None = None,
+) -> LookupResult:
+    from trolydvc.db.base import get_session
+
+    limiter = limiter or default_limiter()
+    sender = str(sender_id)
+    decision = limiter.check(sender)
+    if not decision.allowed:
+        if decision.reason == "slowdown":
+            return LookupResult(
+                "rate_limited",
+                "Bạn đã tra cứu nhiều mã không đúng. Vì an toàn dữ liệu, vui lòng thử lại sau "
+                f"{_wait_text(decision.retry_after)} và kiểm tra kỹ mã trên giấy tiếp nhận hồ sơ.",
+            )
+        return LookupResult(
+            "rate_limited",
+            "Bạn đã tra cứu quá nhiều lần trong một phút. Vui lòng thử lại sau "
+            f"{_wait_text(decision.retry_after)}.",
+        )
+    limiter.hit(sender)
+    canonical = normalize_code(code)
+    if canonical is None:
+        return LookupResult(
+            "malformed",
+            "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ in trên giấy tiếp nhận và hẹn trả kết quả, "
+            f"có dạng {EXPECTED_FORMAT} (mã cơ quan - ngày nộp YYMMDD - số thứ tự). "
+            "Bạn vui lòng gửi lại mã nhé.",
+        )
+    digits = None
+    if phone_last4 is not None:
+        digits = re.sub(r"\D", "", str(phone_last4))
+        if len(digits) != 4:
+            return LookupResult(
+                "wrong_phone",
+                "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký khi nộp hồ sơ.",
+                canonical,
+            )
+    now = now or _now_local()
+    with get_session(url) as session:
+        dossier = get_dossier(session, canonical)
+        if dossier is None:
+            limiter.record_failure(sender)
+            log.info("dossier lookup: unknown code from sender %s", sender[:12])
+            return LookupResult(
+                "not_found",
+                f"Không tìm thấy hồ sơ có mã {canonical}. Bạn vui lòng kiểm tra lại mã trên giấy "
+                f"tiếp nhận và hẹn trả kết quả (dạng {EXPECTED_FORMAT}). Hồ sơ vừa nộp có thể "
+                "chưa được cập nhật; nếu cần, Bạn liên hệ Bộ phận Một cửa nơi đã nộp hồ sơ.",
+                canonical,
+            )
+        if digits is None:
+            text = _render(dossier, now, verified=False)
+            if dossier.phone_last4:
+                text += (
+                    "\n\nĐể xem chi tiết hơn, Bạn cho biết 4 số cuối của số điện thoại đã đăng ký "
+                    "khi nộp hồ sơ."
+                )
+            return LookupResult("found", text, canonical)
+        if not dossier.phone_last4:
+            return LookupResult(
+                "no_phone_on_file",
+                "Hồ sơ này không có số điện thoại đăng ký nên không thể xác minh thêm.\n\n"
+                + _render(dossier, now, verified=False),
+                canonical,
+            )
+        if digits != dossier.phone_last4:
+            limiter.record_failure(sender)
+            return LookupResult(
+                "wrong_phone",
+                "4 số cuối điện thoại không khớp với hồ sơ, nên tôi chỉ hiển thị thông tin "
+                "cơ bản.\n\n" + _render(dossier, now, verified=False),
+                canonical,
+            )
+        return LookupResult("verified", _render(dossier, now, verified=True), canonical)
+
+
+def describe_dossier(
+    code: str | None,
+    *,
+    sender_id: str,
+    phone_last4: str | None = None,
+    now: datetime | None = None,
+    limiter: RateLimiter | None = None,
+    url: str | None = None,
+) -> str:
+    return lookup(
+        code, sender_id=sender_id, phone_last4=phone_last4, now=now, limiter=limiter, url=url
+    ).text

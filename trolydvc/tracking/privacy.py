@@ -1,0 +1,92 @@
+"""Personal data handling for dossiers: phone numbers and applicant names.
+
+- ``normalize_phone(text) -> str | None``: digits of a Vietnamese phone number, ``+84``/``84``
+  folded to a leading ``0``; None when it is not a plausible phone number.
+- ``phone_hash(digits) -> str``: HMAC-SHA256 (hex) of the normalised digits under the deployment
+  key: ``TROLYDVC_PHONE_KEY`` if set, else a random key created once in ``var/phone_hash.key``
+  (mode 0600). The database keeps only this hash and the last four digits.
+- ``mask_name("Nguyễn Văn An") -> "N*** V** A"``: each given word shows its initial and up to three
+  stars; the last word shows only its initial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from functools import lru_cache
+
+from trolydvc.textnorm import nfc
+
+_NON_DIGITS = re.compile(r"\D+")
+
+
+def normalize_phone(text: str | None) -> str | None:
+    if not text:
+        return None
+    raw = str(text).strip()
+    if not raw:
+        return None
+    if re.search(r"[^\d\s+().\-]", raw):
+        return None
+    digits = _NON_DIGITS.sub("", raw)
+    if digits.startswith("84") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    elif not digits.startswith("0") and len(digits) in (9, 10):
+        digits = "0" + digits
+    if not 10 <= len(digits) <= 11 or not digits.startswith("0"):
+        return None
+    return digits
+
+
+@lru_cache(maxsize=4)
+def _key(path_hint: str) -> bytes:
+    env = os.environ.get("TROLYDVC_PHONE_KEY", "").strip()
+    if env:
+        return env.encode()
+    from pathlib import Path
+
+    path = Path(path_hint)
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    return key
+
+
+def phone_key() -> bytes:
+    from trolydvc.config import VAR_DIR
+
+    return _key(str(VAR_DIR / "phone_hash.key"))
+
+
+def phone_hasher():  # type: ignore[no-untyped-def]
+    """A function digits -> hex HMAC, with the key loaded once (used by the bulk importer)."""
+    base = hmac.new(phone_key(), digestmod=hashlib.sha256)
+
+    def _hash(digits: str) -> str:
+        h = base.copy()
+        h.update(digits.encode())
+        return h.hexdigest()
+
+    return _hash
+
+
+def phone_hash(digits: str) -> str:
+    return hmac.new(phone_key(), digits.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_name(name: str | None) -> str:
+    if not name:
+        return "(không có)"
+    words = nfc(name).split(" ")
+    masked = [w[0] + "*" * min(len(w) - 1, 3) for w in words[:-1]]
+    masked.append(words[-1][0])
+    return " ".join(masked)

@@ -1,0 +1,322 @@
+"""One-stop-shop statistics, as district and commune reports state them.
+
+For the dossiers *received* in a period (optionally of one agency or sector), counted as of the
+end of the period (or now, if the period has not ended):
+
+- received, and of them received online;
+- resolved and returned (status resolved/returned, result time not after the as-of time), of
+  which on or before time (result time <= due time, or no due time) and late, each with its
+  share of the resolved;
+- in progress (not resolved, not rejected, not withdrawn), of which within the deadline and
+  overdue (due time before the as-of time);
+- rejected and withdrawn (listed when not zero).
+
+Public API:
+
+- ``Period`` (``Period.month(2026, 10)``, ``Period.quarter(2026, 3)``, ``Period.year(2026)``,
+  ``Period.year_to_date(today)``, ``Period.between(start, end)``) and
+  ``parse_period(from_=None, to=None, month=None, quarter=None, year=None, today=None)``
+  (text forms ``DD/MM/YYYY``/``YYYY-MM-DD``, ``MM/YYYY``/``YYYY-MM``, ``Q3/2026``/``2026-Q3``;
+  nothing given = year to date). Raises ``ValueError`` with a Vietnamese message.
+- ``compute_report(period, *, group_by=None | "agency" | "sector", agency=None, sector=None,
+  as_of=None, url=None) -> Report`` (SQL aggregates, one query per level).
+- ``format_report(report) -> str``: Vietnamese text, numbers as vi_VN (``3.743``, ``97,33%``).
+- ``public_summary(period=None, *, url=None) -> str`` (alias ``public_statistics_text``): aggregates
+  only, for the public ``ask_statistics`` answer (default: year to date).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_, select
+
+from trolydvc.db.models import (
+    CLOSED_WITHOUT_RESULT,
+    RESOLVED_STATUSES,
+    Channel,
+    Dossier,
+    DossierStatus,
+)
+from trolydvc.formatting import fmt_date, fmt_int, fmt_ratio
+from trolydvc.tracking.fields import VN_TZ
+
+GROUP_COLUMNS = {"agency": Dossier.agency, "sector": Dossier.sector}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    label: str
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        if not 1 <= month <= 12:
+            raise ValueError(f"tháng không hợp lệ: {month}")
+        last = calendar.monthrange(year, month)[1]
+        return cls(date(year, month, 1), date(year, month, last), f"tháng {month:02d}/{year}")
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> Period:
+        if not 1 <= quarter <= 4:
+            raise ValueError(f"quý không hợp lệ: {quarter}")
+        first = 3 * (quarter - 1) + 1
+        last = calendar.monthrange(year, first + 2)[1]
+        return cls(date(year, first, 1), date(year, first + 2, last), f"quý {quarter}/{year}")
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31), f"năm {year}")
+
+    @classmethod
+    def year_to_date(cls, today: date | None = None) -> Period:
+        today = today or datetime.now(VN_TZ).date()
+        return cls(date(today.year, 1, 1), today, f"từ đầu năm {today.year} đến {fmt_date(today)}")
+
+    @classmethod
+    def between(cls, start: date, end: date) -> Period:
+        if end < start:
+            raise ValueError("ngày kết thúc trước ngày bắt đầu")
+        return cls(start, end, f"từ {fmt_date(start)} đến {fmt_date(end)}")
+
+    @property
+    def end_exclusive(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+
+
+def _parse_date(text: str) -> date:
+    text = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"ngày không hợp lệ: {text!r} (DD/MM/YYYY hoặc YYYY-MM-DD)")
+
+
+def parse_period(
+    from_: str | None = None,
+    to: str | None = None,
+    month: str | None = None,
+    quarter: str | None = None,
+    year: str | int | None = None,
+    today: date | None = None,
+) -> Period:
+    given = [x for x in (month, quarter, year) if x not in (None, "")]
+    if len(given) > 1 or (given and (from_ or to)):
+        raise ValueError("chỉ chọn một cách chọn kỳ: --from/--to, --month, --quarter hoặc --year")
+    today = today or datetime.now(VN_TZ).date()
+    if month:
+        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", month)
+        if m:
+            y, mo = int(m.group(1)), int(m.group(2))
+        elif m := re.fullmatch(r"\s*(\d{1,2})[/-](\d{4})\s*", month):
+            mo, y = int(m.group(1)), int(m.group(2))
+        else:
+            raise ValueError(f"tháng không hợp lệ: {month!r} (MM/YYYY hoặc YYYY-MM)")
+        return Period.month(y, mo)
+    if quarter:
+        m = re.fullmatch(r"\s*(\d{4})[-/ ]?Q([1-4])\s*", quarter, re.I)
+        if m:
+            y, q = int(m.group(1)), int(m.group(2))
+        elif m := re.fullmatch(r"\s*Q([1-4])[/\- ]?(\d{4})\s*", quarter, re.I):
+            q, y = int(m.group(1)), int(m.group(2))
+        else:
+            raise ValueError(f"quý không hợp lệ: {quarter!r} (ví dụ Q3/2026 hoặc 2026-Q3)")
+        return Period.quarter(y, q)
+    if year not in (None, ""):
+        try:
+            y = int(str(year).strip())
+        except ValueError:
+            raise ValueError(f"năm không hợp lệ: {year!r}") from None
+        if not 1990 <= y <= 2100:
+            raise ValueError(f"năm không hợp lệ: {year!r}")
+        return Period.year(y)
+    if from_ or to:
+        start = _parse_date(from_) if from_ else date(today.year, 1, 1)
+        end = _parse_date(to) if to else today
+        return Period.between(start, end)
+    return Period.year_to_date(today)
+
+
+@dataclass(frozen=True)
+class Counts:
+    received: int = 0
+    online: int = 0
+    resolved: int = 0
+    on_time: int = 0
+    late: int = 0
+    in_progress: int = 0
+    in_progress_overdue: int = 0
+    rejected: int = 0
+    withdrawn: int = 0
+
+    @property
+    def in_progress_on_time(self) -> int:
+        return self.in_progress - self.in_progress_overdue
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    as_of: datetime
+    totals: Counts
+    group_by: str | None = None
+    groups: list[tuple[str, Counts]] = field(default_factory=list)
+    agency: str | None = None
+    sector: str | None = None
+
+
+def _aggregates(as_of: datetime) -> list[ColumnElement[int]]:
+    done_at = func.coalesce(Dossier.resolved_at, Dossier.returned_at)
+    resolved = and_(
+        Dossier.status.in_([s.value for s in RESOLVED_STATUSES]),
+        or_(done_at.is_(None), done_at < as_of),
+    )
+    on_time = and_(
+        resolved, or_(Dossier.due_at.is_(None), done_at.is_(None), done_at <= Dossier.due_at)
+    )
+    closed = Dossier.status.in_([s.value for s in CLOSED_WITHOUT_RESULT])
+    in_progress = and_(not_(resolved), not_(closed))
+
+    def count_if(cond: ColumnElement[bool], name: str) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name)
+
+    return [
+        func.count().label("received"),
+        count_if(Dossier.channel == Channel.ONLINE.value, "online"),
+        count_if(resolved, "resolved"),
+        count_if(on_time, "on_time"),
+        count_if(in_progress, "in_progress"),
+        count_if(and_(in_progress, Dossier.due_at < as_of), "in_progress_overdue"),
+        count_if(Dossier.status == DossierStatus.REJECTED.value, "rejected"),
+        count_if(Dossier.status == DossierStatus.WITHDRAWN.value, "withdrawn"),
+    ]
+
+
+def _counts(row: object) -> Counts:
+    m = row._mapping  # type: ignore[attr-defined]
+    resolved = int(m["resolved"])
+    on_time = int(m["on_time"])
+    return Counts(
+        received=int(m["received"]),
+        online=int(m["online"]),
+        resolved=resolved,
+        on_time=on_time,
+        late=resolved - on_time,
+        in_progress=int(m["in_progress"]),
+        in_progress_overdue=int(m["in_progress_overdue"]),
+        rejected=int(m["rejected"]),
+        withdrawn=int(m["withdrawn"]),
+    )
+
+
+def compute_report(
+    period: Period,
+    *,
+    group_by: str | None = None,
+    agency: str | None = None,
+    sector: str | None = None,
+    as_of: datetime | None = None,
+    url: str | None = None,
+) -> Report:
+    from trolydvc.db.base import get_session
+
+    if group_by is not None and group_by not in GROUP_COLUMNS:
+        raise ValueError(f"chỉ nhóm theo: {', '.join(GROUP_COLUMNS)}")
+    now = datetime.now(VN_TZ).replace(tzinfo=None)
+    as_of = as_of or min(now, period.end_exclusive)
+    start = datetime.combine(period.start, datetime.min.time())
+    end = min(period.end_exclusive, as_of)
+    where = [Dossier.received_at >= start, Dossier.received_at < end]
+    if agency:
+        where.append(Dossier.agency == agency)
+    if sector:
+        where.append(Dossier.sector == sector)
+    aggregates = _aggregates(as_of)
+    with get_session(url) as session:
+        totals = _counts(session.execute(select(*aggregates).where(*where)).one())
+        groups: list[tuple[str, Counts]] = []
+        if group_by:
+            column = GROUP_COLUMNS[group_by]
+            rows = session.execute(
+                select(column.label("grp"), *aggregates)
+                .where(*where)
+                .group_by(column)
+                .order_by(literal_column("received").desc(), column)
+            ).all()
+            groups = [(row.grp or "(không rõ)", _counts(row)) for row in rows]
+    return Report(period, as_of, totals, group_by, groups, agency, sector)
+
+
+def _lines(c: Counts, indent: str = "- ") -> list[str]:
+    lines = [
+        f"{indent}Tiếp nhận: {fmt_int(c.received)} hồ sơ, trong đó trực tuyến {fmt_int(c.online)} "
+        f"({fmt_ratio(c.online, c.received)}).",
+        f"{indent}Đã giải quyết và trả kết quả: {fmt_int(c.resolved)} hồ sơ, trong đó đúng hạn "
+        f"và trước hạn {fmt_int(c.on_time)} ({fmt_ratio(c.on_time, c.resolved)}), trễ hạn "
+        f"{fmt_int(c.late)} ({fmt_ratio(c.late, c.resolved)}).",
+        f"{indent}Đang giải quyết: {fmt_int(c.in_progress)} hồ sơ, trong đó trong hạn "
+        f"{fmt_int(c.in_progress_on_time)}, quá hạn {fmt_int(c.in_progress_overdue)}.",
+    ]
+    extra = []
+    if c.rejected:
+        extra.append(f"từ chối giải quyết {fmt_int(c.rejected)}")
+    if c.withdrawn:
+        extra.append(f"công dân rút hồ sơ {fmt_int(c.withdrawn)}")
+    if extra:
+        lines.append(f"{indent}Khác: " + ", ".join(extra) + ".")
+    return lines
+
+
+def _title(report: Report) -> str:
+    scope = ""
+    if report.agency:
+        scope += f" — {report.agency}"
+    if report.sector:
+        scope += f" — lĩnh vực {report.sector}"
+    return f"Tình hình tiếp nhận và giải quyết hồ sơ {report.period.label}{scope}"
+
+
+def format_report(report: Report) -> str:
+    lines = [_title(report) + f" (số liệu đến {fmt_date(report.as_of - timedelta(seconds=1))})"]
+    if report.totals.received == 0:
+        lines.append("Không có hồ sơ nào được tiếp nhận trong kỳ này.")
+        return "\n".join(lines)
+    lines += _lines(report.totals)
+    if report.groups:
+        label = "cơ quan" if report.group_by == "agency" else "lĩnh vực"
+        lines.append("")
+        lines.append(f"Theo {label}:")
+        for name, c in report.groups:
+            lines.append(
+                f"• {name}: tiếp nhận {fmt_int(c.received)} (trực tuyến {fmt_int(c.online)}); "
+                f"đã giải quyết {fmt_int(c.resolved)}, đúng hạn {fmt_int(c.on_time)} "
+                f"({fmt_ratio(c.on_time, c.resolved)}), trễ hạn {fmt_int(c.late)} "
+                f"({fmt_ratio(c.late, c.resolved)}); đang giải quyết {fmt_int(c.in_progress)} "
+                f"(quá hạn {fmt_int(c.in_progress_overdue)})."
+            )
+    return "\n".join(lines)
+
+
+def public_summary(period: Period | None = None, *, url: str | None = None) -> str:
+    """Aggregate-only statistics for the public (no agency breakdown, no dossier data)."""
+    period = period or Period.year_to_date()
+    report = compute_report(period, url=url)
+    c = report.totals
+    if c.received == 0:
+        return f"Chưa có số liệu hồ sơ {period.label}."
+    return (
+        f"Số liệu giải quyết thủ tục hành chính {period.label}: tiếp nhận {fmt_int(c.received)} "
+        f"hồ sơ (trực tuyến {fmt_int(c.online)}); đã giải quyết {fmt_int(c.resolved)}, trong đó "
+        f"đúng hạn {fmt_int(c.on_time)} ({fmt_ratio(c.on_time, c.resolved)}) và trễ hạn "
+        f"{fmt_int(c.late)} ({fmt_ratio(c.late, c.resolved)}); đang giải quyết "
+        f"{fmt_int(c.in_progress)} hồ sơ."
+    )
+
+
+public_statistics_text = public_summary  # alias
