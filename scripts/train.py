@@ -40,6 +40,7 @@ INPUTS = [
     "nlu_data",
     "trolydvc/textnorm.py",
     "trolydvc/nlu",
+    "trolydvc/nlu_components.py",
     "constraints/rasa.txt",
 ]
 SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json"}

@@ -1,0 +1,279 @@
+"""Conversation actions: bare answers (inform), fallback, small talk that needs context,
+talking to a person, feedback and notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, Restarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    MAX_QUERY_CHARS,
+    catalog,
+    locality,
+    menu_buttons,
+    procedure_buttons,
+    short_name,
+    topic_buttons,
+    user_text,
+)
+from actions.dossiers import handle_pending_dossier
+from actions.procedures import answer_topic, ask_which_procedure, pending_topic
+from actions.resolve import plausible_hits, resolve_procedure
+from trolydvc.catalog import is_clear
+from trolydvc.textnorm import nfc
+
+CAPABILITIES = (
+    "Tôi có thể trả lời về hồ sơ cần chuẩn bị, lệ phí, thời hạn, nơi nộp, các bước và cách nộp "
+    "trực tuyến của thủ tục hành chính, tra cứu tình trạng hồ sơ theo mã hồ sơ, và cung cấp số "
+    "liệu giải quyết hồ sơ."
+)
+
+
+def complete_pending(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType] | None:
+    """Finish what the bot asked for (a dossier code, phone digits, which procedure)."""
+    events = handle_pending_dossier(tracker, dispatcher)
+    if events is not None:
+        return events
+    pending = tracker.get_slot("pending") or ""
+    if isinstance(pending, str) and pending.startswith("procedure:"):
+        topic = pending_topic(tracker)
+        resolution = resolve_procedure(tracker, use_context=False)
+        if resolution.procedure is not None:
+            return answer_topic(topic or "", resolution.procedure, tracker, dispatcher)
+        if resolution.candidates:
+            return ask_which_procedure(topic, resolution, dispatcher)
+    return None
+
+
+class ActionInform(Action):
+    """A bare answer such as a procedure name, a dossier code or four phone digits."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = complete_pending(tracker, dispatcher)
+        if events is not None:
+            return events
+        resolution = resolve_procedure(tracker, use_context=False)
+        if resolution.procedure is not None:
+            return answer_topic("overview", resolution.procedure, tracker, dispatcher)
+        if resolution.candidates:
+            return ask_which_procedure(None, resolution, dispatcher)
+        return fallback(tracker, dispatcher)
+
+
+def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
+    raw = nfc(str(tracker.latest_message.get("text") or ""))
+    if not raw:
+        dispatcher.utter_message(
+            text="Bạn chưa nhập nội dung. " + CAPABILITIES, buttons=menu_buttons()
+        )
+        return []
+    if raw.startswith("/"):
+        command = raw.split()[0][:30]
+        dispatcher.utter_message(
+            text=(
+                f"Tôi không có lệnh «{command}». Bạn cứ gõ câu hỏi bằng tiếng Việt, "
+                'hoặc gõ "bắt đầu lại" (/restart) để bắt đầu lại. ' + CAPABILITIES
+            ),
+            buttons=menu_buttons(),
+        )
+        return []
+    if len(raw) > MAX_QUERY_CHARS:
+        dispatcher.utter_message(
+            text="Tin nhắn của Bạn khá dài. Bạn vui lòng hỏi ngắn gọn từng câu, ví dụ: "
+            '"làm giấy khai sinh cần giấy tờ gì?"',
+            buttons=menu_buttons(),
+        )
+        return []
+    hits = catalog().search(raw, limit=3) if user_text(tracker) else []
+    if hits and is_clear(hits) and plausible_hits(raw, hits[:1]):
+        proc = hits[0].procedure
+        dispatcher.utter_message(
+            text=f"Có phải Bạn muốn hỏi về thủ tục «{short_name(proc)}»? Bạn chọn thông tin cần xem:",
+            buttons=topic_buttons(proc),
+        )
+        return []
+    if candidates := plausible_hits(raw, hits):
+        dispatcher.utter_message(
+            text="Tôi chưa hiểu rõ câu hỏi. Có phải Bạn muốn hỏi về một trong các thủ tục sau?",
+            buttons=procedure_buttons([h.procedure for h in candidates]),
+        )
+        return [SlotSet("pending", "procedure:")]
+    dispatcher.utter_message(
+        text="Xin lỗi, tôi chưa hiểu ý Bạn. "
+        + CAPABILITIES
+        + " Bạn chọn một mục hoặc hỏi lại nhé.",
+        buttons=menu_buttons(),
+    )
+    return []
+
+
+class ActionFallback(Action):
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = complete_pending(tracker, dispatcher)
+        if events is not None:
+            return events
+        return fallback(tracker, dispatcher)
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = handle_pending_dossier(tracker, dispatcher)
+        if events is not None:
+            return events
+        dispatcher.utter_message(
+            text=(
+                "Xin lỗi, câu hỏi này nằm ngoài phạm vi của tôi. Tôi là trợ lý về thủ tục hành chính: "
+                + CAPABILITIES
+            ),
+            buttons=menu_buttons(),
+        )
+        return []
+
+
+class ActionAffirm(Action):
+    def name(self) -> str:
+        return "action_affirm"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        code = tracker.get_slot("procedure")
+        proc = catalog().get(str(code)) if code else None
+        if proc is not None:
+            dispatcher.utter_message(
+                text=f"Vâng. Bạn muốn biết thêm gì về thủ tục «{short_name(proc)}»?",
+                buttons=topic_buttons(proc),
+            )
+        else:
+            dispatcher.utter_message(text="Vâng. Bạn cần hỏi gì ạ?", buttons=menu_buttons())
+        return []
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        loc = locality()
+        lines = ["Bạn có thể liên hệ trực tiếp cán bộ:"]
+        if loc.hotline:
+            hours = f" ({loc.hotline.hours})" if loc.hotline.hours else ""
+            lines.append(f"- {loc.hotline.name}: {loc.hotline.phone}{hours}")
+        for office in loc.province_offices:
+            lines.append(f"- {office.name}: {office.phone}, {office.address}")
+        lines.append(
+            '- Bộ phận một cửa của xã/phường nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ).'
+        )
+        if loc.example:
+            lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+class ActionGiveFeedback(Action):
+    def name(self) -> str:
+        return "action_give_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        loc = locality()
+        link = loc.portals.feedback or loc.portals.national
+        lines = [
+            "Cảm ơn Bạn đã góp ý. Để phản ánh, kiến nghị hoặc khiếu nại được tiếp nhận và trả lời "
+            "chính thức, Bạn vui lòng gửi qua:",
+            f"1. Mục «Phản ánh, kiến nghị» trên Cổng Dịch vụ công: {link}",
+        ]
+        if loc.hotline:
+            lines.append(f"2. {loc.hotline.name}: {loc.hotline.phone}")
+        lines.append(
+            "Tôi là trợ lý tự động nên không tiếp nhận phản ánh chính thức; "
+            "Bạn đừng gửi số CCCD hay thông tin cá nhân vào đây."
+        )
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+def _notification_help(subscribe: bool) -> str:
+    loc = locality()
+    communes = ", ".join(loc.commune_names) or loc.province.name
+    if subscribe:
+        return (
+            "Bạn có thể nhận thông báo của chính quyền địa phương qua Telegram: mở trợ lý trên "
+            "Telegram và gõ lệnh /subscribe, rồi chọn xã/phường của Bạn "
+            f"({communes})."
+        )
+    return "Để ngừng nhận thông báo, trong Telegram Bạn gõ lệnh /unsubscribe."
+
+
+class ActionSubscribeNotifications(Action):
+    def name(self) -> str:
+        return "action_subscribe_notifications"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=_notification_help(subscribe=True))
+        return []
+
+
+class ActionUnsubscribeNotifications(Action):
+    def name(self) -> str:
+        return "action_unsubscribe_notifications"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=_notification_help(subscribe=False))
+        return []
+
+
+class ActionRestart(Action):
+    """Overrides Rasa's action_restart: confirm in Vietnamese, then reset the conversation."""
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi gì ạ?", buttons=menu_buttons()
+        )
+        return [Restarted()]
+
+
+class ActionDefaultFallback(Action):
+    """Overrides Rasa's action_default_fallback (no policy confident): say what the bot can do,
+    and forget the turn as Rasa's own does."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="Xin lỗi, tôi chưa hiểu ý Bạn. " + CAPABILITIES, buttons=menu_buttons()
+        )
+        return [UserUtteranceReverted()]

@@ -1,0 +1,68 @@
+"""Which procedure a message is about: entity, then the whole message, then the context."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rasa_sdk import Tracker
+
+from actions.common import MAX_QUERY_CHARS, POPULAR_CODES, catalog, entity_values, user_text
+from trolydvc.catalog import Procedure, SearchHit, is_clear
+from trolydvc.textnorm import fold
+
+# A search hit over the whole message counts only if the message shares at least this many
+# distinct syllables with the matched name or alias: retrieval is typo-tolerant, so a bare
+# follow-up such as "còn lệ phí thì sao?" would otherwise "match" a procedure about "con".
+MIN_SHARED_SYLLABLES = 2
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def shared_syllables(text: str, hit: SearchHit) -> int:
+    return len(set(_WORD.findall(fold(text))) & set(_WORD.findall(hit.matched)))
+
+
+def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits that really share words with the message (see MIN_SHARED_SYLLABLES)."""
+    return [h for h in hits if shared_syllables(text, h) >= MIN_SHARED_SYLLABLES]
+
+
+@dataclass
+class Resolution:
+    procedure: Procedure | None = None
+    candidates: list[Procedure] = field(default_factory=list)
+    source: str = ""  # "entity" | "message" | "context" | ""
+
+
+def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
+    cat = catalog()
+    candidates: list[Procedure] = []
+
+    # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span).
+    for value in entity_values(tracker, "procedure"):
+        if proc := cat.resolve(value):
+            return Resolution(proc, source="entity")
+        for hit in cat.search(value, limit=3):
+            if hit.procedure not in candidates:
+                candidates.append(hit.procedure)
+
+    # 2. Retrieval over the whole message.
+    text = user_text(tracker)
+    if text and len(text) <= MAX_QUERY_CHARS:
+        hits = cat.search(text, limit=3)
+        if hits and is_clear(hits) and plausible_hits(text, hits[:1]):
+            return Resolution(hits[0].procedure, source="message")
+        for hit in plausible_hits(text, hits):
+            if hit.procedure not in candidates:
+                candidates.append(hit.procedure)
+
+    # 3. The procedure under discussion.
+    if use_context and (code := tracker.get_slot("procedure")) and (proc := cat.get(str(code))):
+        return Resolution(proc, source="context")
+
+    return Resolution(None, candidates=candidates[:3])
+
+
+def popular_procedures() -> list[Procedure]:
+    cat = catalog()
+    return [p for code in POPULAR_CODES if (p := cat.get(code)) is not None]

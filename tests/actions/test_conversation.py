@@ -1,0 +1,129 @@
+"""Bare answers, fallback, restart, dossier prompts and the locality-based answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actions.conversation import (
+    ActionAffirm,
+    ActionDefaultFallback,
+    ActionFallback,
+    ActionGiveFeedback,
+    ActionInform,
+    ActionOutOfScope,
+    ActionRequestHuman,
+    ActionRestart,
+    ActionSubscribeNotifications,
+    ActionUnsubscribeNotifications,
+)
+from actions.dossiers import ActionCheckDossierStatus, phone_last4_in
+from trolydvc.locality import load_locality
+
+KHAI_SINH = "1.001193"
+
+
+def ent(value: str, name: str = "procedure") -> list[dict[str, Any]]:
+    return [{"entity": name, "value": value, "start": 0, "end": len(value)}]
+
+
+async def test_inform_completes_the_pending_question(run_action):
+    turn = await run_action(
+        ActionInform(), "xác nhận tình trạng hôn nhân", "inform", ent("1.004873"),
+        slots={"pending": "procedure:time"},
+    )  # fmt: skip
+    assert turn.text.startswith(
+        "Thời hạn giải quyết thủ tục «Cấp Giấy xác nhận tình trạng hôn nhân»"
+    )
+    assert turn.slot("procedure") == "1.004873"
+    assert turn.slot("pending") is None
+
+
+async def test_inform_button_payload_without_text(run_action):
+    turn = await run_action(
+        ActionInform(), '/inform{"procedure": "1.001193"}', "inform", ent(KHAI_SINH),
+        slots={"pending": "procedure:fee"},
+    )  # fmt: skip
+    assert "Lệ phí thủ tục «Đăng ký khai sinh»" in turn.text
+
+
+async def test_inform_alone_gives_an_overview_with_topic_buttons(run_action):
+    turn = await run_action(ActionInform(), "khai sinh", "inform", ent(KHAI_SINH))
+    assert "«Đăng ký khai sinh»" in turn.text and "Bạn muốn biết thông tin nào" in turn.text
+    assert len(turn.buttons) == 6
+    assert turn.slot("procedure") == KHAI_SINH
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Bạn chưa nhập nội dung"),
+        ("/foo", "Tôi không có lệnh «/foo»"),
+        ("x" * 10_000, "khá dài"),
+        ("😀😀😀", "chưa hiểu"),
+        ("Привет 你好 hello", "chưa hiểu"),
+    ],
+)
+async def test_fallback_says_what_the_bot_can_do(run_action, text, expected):
+    turn = await run_action(ActionFallback(), text, "nlu_fallback")
+    assert expected in turn.text
+    assert [b["title"] for b in turn.buttons][:2] == ["Hỏi về một thủ tục", "Tra cứu hồ sơ đã nộp"]
+
+
+async def test_out_of_scope_and_default_fallback(run_action):
+    turn = await run_action(ActionOutOfScope(), "hôm nay trời có mưa không", "out_of_scope")
+    assert "ngoài phạm vi" in turn.text and turn.buttons
+    turn = await run_action(ActionDefaultFallback(), "???", "nlu_fallback")
+    assert (
+        turn.events == [{"event": "rewind", "timestamp": None}]
+        or turn.events[0]["event"] == "rewind"
+    )
+
+
+async def test_restart_confirms_and_resets(run_action):
+    turn = await run_action(
+        ActionRestart(), "bắt đầu lại", "restart", slots={"procedure": KHAI_SINH}
+    )
+    assert "bắt đầu lại" in turn.text
+    assert turn.events[-1]["event"] == "restart"
+
+
+async def test_affirm_offers_topics_of_the_procedure_in_context(run_action):
+    turn = await run_action(ActionAffirm(), "vâng", "affirm", slots={"procedure": KHAI_SINH})
+    assert "Đăng ký khai sinh" in turn.text and len(turn.buttons) == 6
+
+
+async def test_dossier_status_without_code_asks_for_it(run_action):
+    turn = await run_action(ActionCheckDossierStatus(), "tra cứu hồ sơ", "check_dossier_status")
+    assert "mã hồ sơ" in turn.text and "000.00.20.H50-221107-0001" in turn.text
+    assert turn.slot("pending") == "dossier_code"
+
+
+def test_phone_last4_is_not_taken_from_the_code():
+    assert phone_last4_in("000.00.20.H50-221107-0001") is None
+    assert phone_last4_in("số cuối 0912") == "0912"
+    assert phone_last4_in("1234") == "1234"
+    assert phone_last4_in("0912345678") is None
+    assert phone_last4_in("000.00.20.H50-221107-0001 sđt đuôi 5678") == "5678"
+
+
+async def test_request_human_and_feedback_answer_from_locality(run_action):
+    loc = load_locality()
+    turn = await run_action(ActionRequestHuman(), "cho tôi gặp cán bộ", "request_human")
+    assert loc.hotline is not None and loc.hotline.phone in turn.text
+    turn = await run_action(ActionGiveFeedback(), "tôi muốn phản ánh", "give_feedback")
+    assert loc.portals.feedback in turn.text
+
+
+async def test_notifications_explain_how_and_list_communes(run_action):
+    turn = await run_action(
+        ActionSubscribeNotifications(), "đăng ký nhận tin", "subscribe_notifications"
+    )
+    assert "/subscribe" in turn.text
+    for name in load_locality().commune_names:
+        assert name in turn.text
+    turn = await run_action(
+        ActionUnsubscribeNotifications(), "hủy nhận tin", "unsubscribe_notifications"
+    )
+    assert "/unsubscribe" in turn.text

@@ -1,0 +1,163 @@
+"""Procedure questions answered from the real catalog, with context and "which one?" flows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from actions.procedures import (
+    ActionFee,
+    ActionOnlineSubmission,
+    ActionProcedureSteps,
+    ActionProcessingTime,
+    ActionRequiredDocuments,
+    ActionWhereToSubmit,
+)
+from trolydvc.catalog import load_catalog
+
+KHAI_SINH = "1.001193"
+HON_NHAN = "1.004873"  # Cấp Giấy xác nhận tình trạng hôn nhân
+CHUNG_THUC = "2.000815"  # Chứng thực bản sao từ bản chính
+
+
+def ent(value: str, name: str = "procedure") -> list[dict[str, Any]]:
+    return [{"entity": name, "value": value, "start": 0, "end": len(value)}]
+
+
+def footer_of(code: str) -> str:
+    proc = load_catalog().get(code)
+    assert proc is not None and proc.source_url
+    return f"Mã thủ tục: {code} · Nguồn: {proc.source_url}"
+
+
+async def test_documents_of_khai_sinh_from_entity(run_action):
+    turn = await run_action(
+        ActionRequiredDocuments(), "làm giấy khai sinh cần giấy tờ gì",
+        "ask_required_documents", ent(KHAI_SINH),
+    )  # fmt: skip
+    assert "Giấy chứng sinh" in turn.text
+    assert "Giấy tờ phải nộp:" in turn.text and "\n1. " in turn.text
+    assert turn.text.endswith(footer_of(KHAI_SINH))
+    assert turn.slot("procedure") == KHAI_SINH
+    assert turn.slot("pending") is None
+    # follow-up buttons carry the procedure code
+    payloads = [b["payload"] for b in turn.buttons]
+    assert f'/ask_fee{{"procedure": "{KHAI_SINH}"}}' in payloads
+    assert all("ask_required_documents" not in p for p in payloads)
+
+
+async def test_follow_up_fee_keeps_the_procedure_in_context(run_action):
+    turn = await run_action(
+        ActionFee(), "còn lệ phí thì sao?", "ask_fee", slots={"procedure": KHAI_SINH}
+    )
+    assert "Lệ phí thủ tục «Đăng ký khai sinh»" in turn.text
+    assert "Miễn phí" in turn.text
+    assert turn.text.endswith(footer_of(KHAI_SINH))
+
+
+async def test_follow_up_place_uses_locality_and_catalog(run_action):
+    turn = await run_action(
+        ActionWhereToSubmit(), "thế nộp ở đâu?", "ask_where_to_submit",
+        slots={"procedure": KHAI_SINH},
+    )  # fmt: skip
+    assert "Nơi nộp hồ sơ thủ tục «Đăng ký khai sinh»" in turn.text
+    assert "Cấp xã" in turn.text
+    assert "Địa chỉ:" in turn.text and "Giờ làm việc:" in turn.text and "Điện thoại:" in turn.text
+    assert "dữ liệu mẫu" in turn.text  # the shipped locality is an example
+
+
+async def test_place_narrows_to_the_commune_named(run_action):
+    turn = await run_action(
+        ActionWhereToSubmit(), "tôi ở xã An Hòa thì nộp ở đâu", "ask_where_to_submit",
+        slots={"procedure": KHAI_SINH},
+    )  # fmt: skip
+    assert "xã An Hòa" in turn.text
+    assert "Bình Minh" not in turn.text
+
+
+async def test_fee_per_page_of_chung_thuc(run_action):
+    turn = await run_action(
+        ActionFee(), "photo công chứng mất bao nhiêu", "ask_fee", ent(CHUNG_THUC)
+    )
+    assert "2.000 đồng/trang" in turn.text
+
+
+async def test_processing_time_of_tinh_trang_hon_nhan(run_action):
+    turn = await run_action(
+        ActionProcessingTime(), "xác nhận độc thân mất mấy ngày", "ask_processing_time",
+        ent(HON_NHAN),
+    )  # fmt: skip
+    assert "Thời hạn giải quyết" in turn.text and ": 3" in turn.text
+    assert turn.text.endswith(footer_of(HON_NHAN))
+
+
+async def test_steps_and_online(run_action):
+    steps = await run_action(
+        ActionProcedureSteps(), "các bước", "ask_procedure_steps", ent(KHAI_SINH)
+    )
+    assert steps.text.startswith("Các bước thực hiện thủ tục «Đăng ký khai sinh»")
+    online = await run_action(
+        ActionOnlineSubmission(), "nộp online được không", "ask_online_submission", ent(KHAI_SINH)
+    )
+    assert "trực tuyến" in online.text and "VNeID" in online.text
+    assert online.text.endswith(footer_of(KHAI_SINH))
+
+
+async def test_question_without_procedure_asks_which_one(run_action):
+    turn = await run_action(ActionFee(), "lệ phí bao nhiêu vậy", "ask_fee")
+    assert "thủ tục nào" in turn.text
+    assert turn.slot("pending") == "procedure:fee"
+    assert turn.buttons, "popular procedures are offered as buttons"
+    for b in turn.buttons:
+        assert b["payload"].startswith("/inform{")
+        code = json.loads(b["payload"][len("/inform") :])["procedure"]
+        assert load_catalog().get(code) is not None
+
+
+async def test_ambiguous_message_offers_top_matches(run_action):
+    turn = await run_action(ActionRequiredDocuments(), "đăng ký kết hôn", "ask_required_documents")
+    if turn.slot("pending") == "procedure:documents":
+        codes = [json.loads(b["payload"][len("/inform") :])["procedure"] for b in turn.buttons]
+        assert "1.000894" in codes and len(codes) <= 3
+    else:  # the search found it clearly ahead
+        assert turn.slot("procedure") == "1.000894"
+
+
+async def test_unknown_entity_value_falls_back_to_search(run_action):
+    turn = await run_action(
+        ActionFee(), "lệ phí đăng ký kết hôn", "ask_fee", ent("đăng ký kết hôn")
+    )
+    assert turn.slot("procedure") == "1.000894" or "1.000894" in str(turn.buttons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "😀😀😀", "x" * 10_000, "đăng ký 結婚 khai sinh ∑∆", "/foo", "   "],
+)
+async def test_bad_input_never_crashes(run_action, text):
+    turn = await run_action(ActionFee(), text, "ask_fee")
+    assert turn.messages and turn.text
+
+
+def test_every_procedure_renders_within_telegram_limits():
+    """Each topic answer of every catalog procedure: no crash, < 4,096 chars, ends with the footer."""
+    from actions import render
+    from trolydvc.locality import load_locality
+
+    loc = load_locality()
+    renderers = [
+        render.documents_answer, render.fee_answer, render.time_answer, render.steps_answer,
+        render.overview_answer, lambda p: render.place_answer(p, loc), lambda p: render.online_answer(p, loc),
+    ]  # fmt: skip
+    catalog = load_catalog()
+    assert len(catalog) > 1000
+    for proc in catalog:
+        footer = (
+            f"Mã thủ tục: {proc.code} · Nguồn: {proc.source_url or 'https://dichvucong.gov.vn'}"
+        )
+        for fn in renderers:
+            text = fn(proc)
+            assert len(text) < 4096, (proc.code, fn)
+            assert text.endswith(footer), (proc.code, fn)
