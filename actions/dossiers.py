@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,20 +12,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import entity_values, user_text
-from trolydvc.textnorm import find_dossier_codes
+from trolydvc.textnorm import find_dossier_codes, fold
+from trolydvc.tracking.fields import VN_TZ
+from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
 
 logger = logging.getLogger(__name__)
 
-CODE_EXAMPLE = "000.00.20.H50-221107-0001"
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
 def dossier_code_in(tracker: Tracker) -> str | None:
     """The dossier code of the latest message: the entity, else the code pattern in the text."""
     for value in entity_values(tracker, "dossier_code"):
-        return value.upper()
-    found = find_dossier_codes(user_text(tracker))
-    return found[0][2] if found else None
+        return normalize_code(value) or value.upper()
+    return normalize_code(user_text(tracker))
 
 
 def phone_last4_in(text: str) -> str | None:
@@ -39,25 +40,22 @@ def phone_last4_in(text: str) -> str | None:
 def lookup(
     code: str, tracker: Tracker, dispatcher: CollectingDispatcher, phone_last4: str | None = None
 ) -> list[EventType]:
+    from trolydvc.tracking.lookup import lookup as lookup_dossier
+
     try:
-        from trolydvc.tracking.lookup import describe_dossier
-    except ImportError:
-        dispatcher.utter_message(
-            text="Xin lỗi, chức năng tra cứu hồ sơ chưa sẵn sàng. Bạn vui lòng thử lại sau."
-        )
-        return []
-    try:
-        text = describe_dossier(code, sender_id=tracker.sender_id, phone_last4=phone_last4)
+        result = lookup_dossier(code, sender_id=tracker.sender_id, phone_last4=phone_last4)
     except Exception:  # the DB is down or not migrated: say so, never crash the conversation
         logger.exception("dossier lookup failed")
         dispatcher.utter_message(
             text="Xin lỗi, hệ thống tra cứu hồ sơ đang gặp sự cố. Bạn vui lòng thử lại sau."
         )
         return []
-    dispatcher.utter_message(text=text)
-    # After an unverified answer the user may send the last four digits of the phone.
-    waiting = None if phone_last4 else "phone_last4"
-    return [SlotSet("dossier_code", code), SlotSet("pending", waiting)]
+    dispatcher.utter_message(text=result.text)
+    # After a basic answer the user may send the last four digits of the registered phone.
+    waiting = "phone_last4" if result.kind in ("found", "wrong_phone") else None
+    if result.kind == "malformed":
+        waiting = "dossier_code"
+    return [SlotSet("dossier_code", result.code), SlotSet("pending", waiting)]
 
 
 class ActionCheckDossierStatus(Action):
@@ -77,7 +75,7 @@ class ActionCheckDossierStatus(Action):
         dispatcher.utter_message(
             text=(
                 "Bạn vui lòng gửi mã hồ sơ cần tra cứu. Mã hồ sơ in trên giấy tiếp nhận, "
-                f"có dạng {CODE_EXAMPLE}."
+                f"có dạng {EXPECTED_FORMAT}."
             )
         )
         return [SlotSet("pending", "dossier_code")]
@@ -99,6 +97,32 @@ def handle_pending_dossier(
     return None
 
 
+_MONTH = re.compile(r"\bthang\s*(\d{1,2})(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
+_QUARTER = re.compile(r"\bquy\s*(iv|i{1,3}|[1-4])(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
+_YEAR = re.compile(r"\bnam\s*(\d{4})\b")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def period_in(text: str, today: date | None = None):  # type: ignore[no-untyped-def]
+    """The reporting period a question names ("tháng 10", "quý 3/2026", "năm 2025"), else None
+    (year to date)."""
+    from trolydvc.tracking.stats import Period
+
+    today = today or datetime.now(VN_TZ).date()
+    folded = fold(text)
+    try:
+        if m := _MONTH.search(folded):
+            return Period.month(int(m.group(2) or today.year), int(m.group(1)))
+        if m := _QUARTER.search(folded):
+            q = m.group(1)
+            return Period.quarter(int(m.group(2) or today.year), _ROMAN.get(q) or int(q))
+        if m := _YEAR.search(folded):
+            return Period.year(int(m.group(1)))
+    except ValueError:
+        return None
+    return None
+
+
 class ActionStatistics(Action):
     def name(self) -> str:
         return "action_statistics"
@@ -106,15 +130,10 @@ class ActionStatistics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        from trolydvc.tracking.stats import public_summary
+
         try:
-            from trolydvc.tracking.stats import public_summary
-        except ImportError:
-            dispatcher.utter_message(
-                text="Xin lỗi, số liệu giải quyết hồ sơ chưa sẵn sàng. Bạn vui lòng thử lại sau."
-            )
-            return []
-        try:
-            text = public_summary()
+            text = public_summary(period_in(user_text(tracker)))
         except Exception:
             logger.exception("statistics failed")
             dispatcher.utter_message(

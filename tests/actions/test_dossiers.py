@@ -1,0 +1,98 @@
+"""Dossier lookup and statistics actions over a scratch SQLite DB filled with the demo data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from actions.conversation import ActionFallback, ActionInform
+from actions.dossiers import ActionCheckDossierStatus, ActionStatistics, period_in
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from trolydvc.db.base import reset_engines
+    from trolydvc.db.migrate import upgrade
+    from trolydvc.tracking import privacy
+    from trolydvc.tracking.demo import load_demo_data
+
+    mp = pytest.MonkeyPatch()
+    url = f"sqlite:///{tmp_path_factory.mktemp('actions-db') / 'demo.db'}"
+    mp.setenv("DATABASE_URL", url)
+    mp.setenv("TROLYDVC_PHONE_KEY", "actions-test-key")
+    privacy._key.cache_clear()
+    reset_engines()
+    upgrade(url)
+    load_demo_data(60, today=date(2025, 10, 31))
+    yield url
+    reset_engines()
+    mp.undo()
+    privacy._key.cache_clear()
+
+
+def sender() -> str:
+    return (
+        f"test-{uuid.uuid4().hex[:8]}"  # a fresh user each time: the lookup rate limit is per user
+    )
+
+
+def code_entity(code: str) -> list[dict[str, Any]]:
+    return [{"entity": "dossier_code", "value": code, "start": 0, "end": len(code)}]
+
+
+async def test_lookup_then_verify_with_phone_digits(run_action, demo_db):
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    user = sender()
+    code = SHOWCASE[0]
+    turn = await run_action(
+        ActionCheckDossierStatus(), f"tra cứu hồ sơ {code.lower()}", "check_dossier_status",
+        code_entity(code), sender_id=user,
+    )  # fmt: skip
+    assert f"Hồ sơ {code}" in turn.text and "Trạng thái" in turn.text
+    assert "4 số cuối" in turn.text
+    assert turn.slot("pending") == "phone_last4" and turn.slot("dossier_code") == code
+    # the next message is only the four digits (whatever intent the NLU gives it)
+    turn = await run_action(
+        ActionFallback(), SHOWCASE_PHONE_LAST4, "nlu_fallback",
+        slots={"pending": "phone_last4", "dossier_code": code}, sender_id=user,
+    )  # fmt: skip
+    assert "Quá trình xử lý" in turn.text or "Hình thức nộp" in turn.text
+    assert turn.slot("pending") is None
+
+
+async def test_code_in_text_without_entity_and_unknown_code(run_action, demo_db):
+    turn = await run_action(
+        ActionCheckDossierStatus(), "hồ sơ 000.00.20.h99-250101-0000 của tôi", "check_dossier_status",
+        sender_id=sender(),
+    )  # fmt: skip
+    assert "Không tìm thấy hồ sơ có mã 000.00.20.H99-250101-0000" in turn.text
+
+
+async def test_code_sent_after_the_bot_asked(run_action, demo_db):
+    from trolydvc.tracking.demo import SHOWCASE
+
+    turn = await run_action(
+        ActionInform(), SHOWCASE[1], "inform", code_entity(SHOWCASE[1]),
+        slots={"pending": "dossier_code"}, sender_id=sender(),
+    )  # fmt: skip
+    assert f"Hồ sơ {SHOWCASE[1]}" in turn.text
+
+
+async def test_statistics_are_aggregates_with_vi_formatting(run_action, demo_db):
+    turn = await run_action(ActionStatistics(), "số liệu năm 2025", "ask_statistics")
+    assert "năm 2025" in turn.text and "tiếp nhận" in turn.text
+    assert "%" in turn.text and "," in turn.text
+
+
+def test_period_in_question():
+    today = date(2026, 11, 28)
+    assert period_in("thống kê tháng 10", today).label == "tháng 10/2026"
+    assert period_in("quý III năm 2025", today).label == "quý 3/2025"
+    assert period_in("so lieu nam 2025", today).label == "năm 2025"
+    assert period_in("số liệu hồ sơ", today) is None
+    assert period_in("tháng 13", today) is None
