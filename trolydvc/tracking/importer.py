@@ -272,9 +272,11 @@ def _looks_like_jsonl(path: Path) -> bool:
     if not line:
         return False
     try:
-        return isinstance(json.loads(line), dict)
+        first = json.loads(line)
     except ValueError:
         return False
+    # One line holding a whole export ({"content": [...]}) is plain JSON, not JSON Lines.
+    return isinstance(first, dict) and not any(isinstance(first.get(k), list) for k in _LIST_KEYS)
 
 
 def count_lines(path: Path) -> int:

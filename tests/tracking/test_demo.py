@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import date
+
+from trolydvc.tracking.demo import (
+    SHOWCASE,
+    SHOWCASE_PHONE_LAST4,
+    generate_demo_rows,
+    load_demo_data,
+)
+from trolydvc.tracking.lookup import NATIONAL_CODE_RE, lookup
+from trolydvc.tracking.ratelimit import RateLimiter
+from trolydvc.tracking.stats import Period, compute_report
+
+TODAY = date(2026, 11, 2)
+
+
+def test_demo_rows_are_deterministic_and_realistic() -> None:
+    a = generate_demo_rows(600, today=TODAY)
+    assert a == generate_demo_rows(600, today=TODAY)
+    assert a != generate_demo_rows(600, today=TODAY, seed=1)
+    codes = [r["code"] for r in a]
+    assert len(set(codes)) == len(codes)
+    assert all(NATIONAL_CODE_RE.fullmatch(c) for c in codes)
+    assert set(SHOWCASE) <= set(codes)
+    online = sum(r["channel"] == "online" for r in a) / len(a)
+    assert 0.1 < online < 0.3
+    from trolydvc.catalog import load_catalog
+
+    catalog = load_catalog()
+    assert all(catalog.get(r["procedure_code"]) is not None for r in a)
+
+
+def test_load_demo_data_replaces_earlier_demo_rows(db_url: str) -> None:
+    first = load_demo_data(300, today=TODAY, url=db_url)
+    assert first.errors == 0 and first.imported == 300 + len(SHOWCASE)
+    second = load_demo_data(300, today=TODAY, url=db_url)
+    assert second.removed == 300 + len(SHOWCASE)
+    report = compute_report(Period.between(date(2026, 1, 1), TODAY), url=db_url)
+    assert 250 < report.totals.received <= 300
+    assert report.totals.on_time > 0.9 * report.totals.resolved
+    result = lookup(
+        SHOWCASE[2],
+        sender_id="t",
+        phone_last4=SHOWCASE_PHONE_LAST4,
+        limiter=RateLimiter(),
+        url=db_url,
+    )
+    assert result.kind == "verified" and "Chờ bổ sung" in result.text

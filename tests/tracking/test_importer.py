@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from trolydvc.db.base import session_scope
+from trolydvc.db.models import Dossier, DossierStatusHistory
+from trolydvc.tracking.importer import ImportFormatError, import_file
+
+HEADER = (
+    "code,procedure_code,procedure_name,applicant_name,applicant_phone,received_at,due_at,"
+    "resolved_at,returned_at,status,channel,agency,sector\n"
+)
+ROW_A = (
+    "000.00.20.H50-221107-0001,1.001193,Đăng ký khai sinh,Nguyễn Văn An,0912 345 678,"
+    "07/11/2022 08:30,09/11/2022,,,Đang xử lý,Trực tiếp,UBND xã A,Hộ tịch\n"
+)
+ROW_B = (
+    "000.00.20.h50-221107-0002,1.000894,Đăng ký kết hôn,Trần Thị Bình,+84 98 765 4321,"
+    "2022-11-07 09:00,2022-11-09,2022-11-08T10:00,,Đã có kết quả,Trực tuyến,UBND xã A,Hộ tịch\n"
+)
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def dossiers(url: str) -> dict[str, Dossier]:
+    with session_scope(url) as s:
+        return {d.code: d for d in s.scalars(select(Dossier))}
+
+
+def history(url: str, code: str) -> list[str]:
+    with session_scope(url) as s:
+        rows = s.scalars(
+            select(DossierStatusHistory.status)
+            .join(Dossier)
+            .where(Dossier.code == code)
+            .order_by(DossierStatusHistory.id)
+        )
+        return list(rows)
+
+
+def test_csv_import_maps_labels_dates_and_protects_phone(db_url: str, tmp_path: Path) -> None:
+    result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
+    assert (result.records, result.inserted, result.updated, result.errors) == (2, 2, 0, [])
+    stored = dossiers(db_url)
+    a = stored["000.00.20.H50-221107-0001"]
+    b = stored["000.00.20.H50-221107-0002"]  # code upper-cased
+    assert a.status == "processing" and a.channel == "direct"
+    assert a.received_at.isoformat() == "2022-11-07T08:30:00"
+    assert a.due_at.isoformat() == "2022-11-09T23:59:59"  # a bare due date means end of day
+    assert b.status == "resolved" and b.channel == "online"
+    assert b.resolved_at.isoformat() == "2022-11-08T10:00:00"
+    assert a.phone_last4 == "5678" and b.phone_last4 == "4321"
+    assert a.phone_hash and "912345678" not in a.phone_hash
+    with session_scope(db_url) as s:
+        dump = " ".join(str(v) for row in s.execute(text("SELECT * FROM dossiers")) for v in row)
+    assert "912345678" not in dump and "987654321" not in dump
+    assert history(db_url, a.code) == ["received", "processing"]
+    assert history(db_url, b.code) == ["received", "resolved"]
+
+
+def test_reimport_is_idempotent_and_status_change_appends_history(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B)
+    import_file(path, url=db_url)
+    again = import_file(path, url=db_url)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert history(db_url, "000.00.20.H50-221107-0001") == ["received", "processing"]
+
+    changed = ROW_A.replace("Đang xử lý", "Chờ bổ sung")
+    result = import_file(write(tmp_path, "b.csv", HEADER + changed + ROW_B), url=db_url)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 1)
+    assert history(db_url, "000.00.20.H50-221107-0001") == [
+        "received",
+        "processing",
+        "supplement_requested",
+    ]
+    assert len(dossiers(db_url)) == 2
+
+
+def test_empty_cells_do_not_erase_and_duplicates_keep_last(db_url: str, tmp_path: Path) -> None:
+    import_file(write(tmp_path, "a.csv", HEADER + ROW_A), url=db_url)
+    no_phone = ROW_A.replace("0912 345 678", "").replace("Đang xử lý", "Chờ bổ sung")
+    result = import_file(write(tmp_path, "b.csv", HEADER + ROW_A + no_phone), url=db_url)
+    assert result.duplicates == 1
+    a = dossiers(db_url)["000.00.20.H50-221107-0001"]
+    assert a.status == "supplement_requested"  # the later row of the file wins
+    assert a.phone_last4 == "5678"  # the empty cell kept the stored value
+
+
+def test_bad_rows_are_reported_with_line_and_reason_and_not_written(
+    db_url: str, tmp_path: Path
+) -> None:
+    bad = [
+        ROW_A.replace("07/11/2022 08:30", "31/02/2022"),  # line 2: impossible date
+        ROW_B.replace("Đã có kết quả", "Đang bay"),  # line 3: unknown status
+        "000.00.20.H50-221107-0003,1.001193,X,Lê C,0912,2022-11-07,,,,Mới tiếp nhận,"
+        "Trực tiếp,UBND xã A,Hộ tịch\n",  # line 4: bad phone
+        "000.00.20.H50-221107-0004,1.001193,X,Lê D,,2022-11-07,2022-11-01,,,Mới tiếp nhận,"
+        "Trực tiếp,UBND xã A,Hộ tịch\n",  # line 5: due before received
+        "000.00.20.H50-221107-0005,1.001193,X,Lê E,,2022-11-07,,,,Đã có kết quả,"
+        "Trực tiếp,UBND xã A,Hộ tịch\n",  # line 6: resolved without a date
+        "000.00.20.H50-221107-0006,too,few\n",  # line 7: wrong number of columns
+        "000.00.20.H50-221107-0007,1.001193,X,Lê G,,2022-11-07,,,,Mới tiếp nhận,"
+        "Fax,UBND xã A,Hộ tịch\n",  # line 8: unknown channel
+    ]
+    good = "000.00.20.H50-221107-0009,1.001193,X,Lê H,,2022-11-07,,,,Mới tiếp nhận,,UBND xã A,\n"
+    result = import_file(write(tmp_path, "bad.csv", HEADER + "".join(bad) + good), url=db_url)
+    lines = {e.line: e.reason for e in result.errors}
+    assert sorted(lines) == [2, 3, 4, 5, 6, 7, 8]
+    assert "ngày giờ không hợp lệ" in lines[2]
+    assert "trạng thái không rõ" in lines[3]
+    assert "số điện thoại" in lines[4] and "0912" not in lines[4]
+    assert "hạn trả kết quả trước ngày tiếp nhận" in lines[5]
+    assert "resolved_at" in lines[6]
+    assert "cột" in lines[7]
+    assert "hình thức nộp" in lines[8]
+    assert list(dossiers(db_url)) == ["000.00.20.H50-221107-0009"]
+    assert result.inserted == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x.csv", "name,age\nAn,3\n", "thiếu cột code, received_at, status"),
+        ("x.xlsx", "PK\x03\x04rest-of-zip", "Excel"),
+        ("x.json", '{\n  "foo": [1, 2]\n}', "không tìm thấy danh sách hồ sơ"),
+        ("x.jsonl", '{"foo": 1}\n', "không nhận ra bản ghi hồ sơ"),
+        ("y.json", '[{"foo": 1}, {"bar": 2}]', "không nhận ra bản ghi hồ sơ"),
+        ("z.json", "[{broken", "không phải JSON hợp lệ"),
+        ("e.csv", "", "rỗng"),
+    ],
+)
+def test_wrong_format_is_refused(
+    db_url: str, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    with pytest.raises(ImportFormatError, match=message):
+        import_file(write(tmp_path, name, content), url=db_url)
+    assert dossiers(db_url) == {}
+
+
+IGATE = {
+    "content": [
+        {
+            "dossierNo": "000.00.21.H50-230314-0042",
+            "procedure": {"code": "1.004222", "translate": {"name": "Đăng ký thường trú"}},
+            "applicant": {"data": {"fullname": "Phạm Minh Dũng", "phoneNumber": "0987000111"}},
+            "agency": {"name": "UBND phường B"},
+            "sectorName": "Đăng ký, quản lý cư trú",
+            "acceptedDate": "2023-03-14T01:30:00.000+0000",
+            "appointmentDate": "2023-03-23T10:00:00+07:00",
+            "completedDate": 1679364000000,
+            "dossierStatus": {"id": 5, "name": "Đã trả kết quả"},
+            "applyMethod": {"name": "Trực tuyến"},
+        },
+        {"dossierNo": "", "acceptedDate": "2023-03-14", "dossierStatusName": "Mới tiếp nhận"},
+    ]
+}
+
+
+def test_igate_json_import(db_url: str, tmp_path: Path) -> None:
+    result = import_file(write(tmp_path, "igate.json", json.dumps(IGATE)), url=db_url)
+    assert result.format == "JSON" and result.inserted == 1
+    assert [(e.line, e.unit) for e in result.errors] == [(2, "bản ghi")]
+    d = dossiers(db_url)["000.00.21.H50-230314-0042"]
+    assert d.procedure_code == "1.004222" and d.procedure_name == "Đăng ký thường trú"
+    assert d.applicant_name == "Phạm Minh Dũng" and d.phone_last4 == "0111"
+    assert d.agency == "UBND phường B" and d.channel == "online" and d.status == "returned"
+    assert d.received_at.isoformat() == "2023-03-14T08:30:00"  # UTC -> Vietnam time
+    assert d.due_at.isoformat() == "2023-03-23T10:00:00"
+    assert d.resolved_at.isoformat() == "2023-03-21T09:00:00"  # epoch milliseconds
+
+
+def test_json_lines_report_line_numbers(db_url: str, tmp_path: Path) -> None:
+    records = [
+        {
+            "dossierNo": "000.00.21.H50-230314-0001",
+            "acceptedDate": "2023-03-14",
+            "dossierStatusName": "Đang xử lý",
+        },
+        {
+            "dossierNo": "000.00.21.H50-230314-0002",
+            "acceptedDate": "hôm qua",
+            "dossierStatusName": "Đang xử lý",
+        },
+    ]
+    content = "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n"
+    result = import_file(write(tmp_path, "x.jsonl", content), url=db_url)
+    assert result.inserted == 1
+    assert [(e.line, e.unit, e.code) for e in result.errors] == [
+        (2, "dòng", "000.00.21.H50-230314-0002")
+    ]
+
+
+def test_dry_run_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A), url=db_url, dry_run=True)
+    assert result.valid == 1 and dossiers(db_url) == {}
+
+
+def test_cli_import_reports_errors_without_traceback(db_url: str, tmp_path: Path) -> None:
+    from trolydvc.cli import main
+
+    runner = CliRunner()
+    path = write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B.replace("Đã có kết quả", "??"))
+    result = runner.invoke(main, ["dossiers", "import", str(path), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert "thêm mới 1" in result.output and "dòng 3" in result.output
+    missing = runner.invoke(main, ["dossiers", "import", str(tmp_path / "nope.csv")])
+    assert missing.exit_code != 0 and "Không tìm thấy tệp" in missing.output
+    assert "Traceback" not in missing.output
+    wrong = runner.invoke(main, ["dossiers", "import", str(write(tmp_path, "w.csv", "a,b\n1,2\n"))])
+    assert wrong.exit_code != 0 and "thiếu cột" in wrong.output
