@@ -1,0 +1,505 @@
+"""Officials' announcements to subscribers: stored deliveries and a paced, resumable sender.
+
+A broadcast gets one `deliveries` row per recipient when it starts (the audience is fixed then).
+The sender walks the pending rows in id order and, for each one, in this order:
+
+1. waits for a time slot from the shared `PacedRateLimiter` (≤ 30 messages/s, ≤ 1/s per chat);
+2. marks the row `sending` and commits (the message is now "in flight");
+3. calls sendMessage;
+4. records the outcome and commits: `sent`; `blocked` (403: the user blocked the bot — the
+   subscriber is unsubscribed); back to `pending` with a `next_attempt_at` after a RetryAfter
+   (every request is paused as Telegram asks) or a transient error (exponential backoff, up to
+   `max_attempts`); `failed` for a permanent error.
+
+Steps 2-4 run shielded from cancellation: stopping the bot (or cancelling the sender) lets every
+in-flight message finish and be recorded, and leaves every other row `pending`. Restarting resumes
+from the pending rows, so nobody gets the message twice and nobody is skipped. Only a hard kill
+(power loss, SIGKILL) can leave rows `sending`: whether Telegram delivered those is unknowable, so
+on restart they become `unknown` and are reported, never resent (at most the few messages that were
+in flight, about rate × latency). A timed-out request is treated the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, literal, or_, select, update
+
+from bot.ratelimit import PacedRateLimiter, retry_after_seconds
+from trolydvc.db import session_scope
+from trolydvc.db.base import utcnow
+from trolydvc.db.bot_models import Broadcast, Delivery, Subscriber
+
+log = logging.getLogger("bot.broadcast")
+
+FINAL = ("sent", "blocked", "failed", "unknown")
+
+
+# ---- storage --------------------------------------------------------------------------------
+def audience_filter(commune: str | None) -> Any:
+    """Subscribed chats; for one commune, those of that commune and those subscribed to all."""
+    condition = Subscriber.subscribed.is_(True)
+    if commune is not None:
+        condition = and_(
+            condition, or_(Subscriber.commune == commune, Subscriber.commune.is_(None))
+        )
+    return condition
+
+
+def audience_size(commune: str | None) -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Subscriber).where(audience_filter(commune))
+            )
+            or 0
+        )
+
+
+def create_broadcast(
+    text: str,
+    *,
+    author_id: int | None,
+    commune: str | None,
+    scheduled_at: datetime | None = None,
+    progress_chat_id: int | None = None,
+    language: str = "vi",
+) -> int:
+    with session_scope() as session:
+        row = Broadcast(
+            text=text,
+            author_id=author_id,
+            audience_commune=commune,
+            status="scheduled" if scheduled_at else "draft",
+            scheduled_at=scheduled_at,
+            progress_chat_id=progress_chat_id,
+            language=language,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def start_broadcast(broadcast_id: int) -> int:
+    """Create the delivery rows (once) and mark the broadcast `sending`; returns the audience size."""
+    with session_scope() as session:
+        row = session.get(Broadcast, broadcast_id, with_for_update=True)
+        if row is None:
+            raise LookupError(f"no broadcast {broadcast_id}")
+        if row.status in ("draft", "scheduled"):
+            recipients = select(
+                literal(broadcast_id, Delivery.broadcast_id.type), Subscriber.id, Subscriber.chat_id
+            ).where(audience_filter(row.audience_commune))
+            session.execute(
+                insert(Delivery).from_select(
+                    [Delivery.broadcast_id, Delivery.subscriber_id, Delivery.chat_id], recipients
+                )
+            )
+            row.status = "sending"
+            row.started_at = utcnow()
+            row.total_count = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.broadcast_id == broadcast_id)
+                )
+                or 0
+            )
+        return row.total_count
+
+
+def recover_in_doubt(broadcast_id: int) -> int:
+    """Rows left `sending` by a sender that died abruptly become `unknown`; returns how many."""
+    with session_scope() as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "sending")
+            .values(status="unknown", last_error="sender stopped abruptly while sending")
+        )
+        return result.rowcount or 0
+
+
+def due_rows(
+    broadcast_id: int, limit: int, exclude: set[int], now: datetime
+) -> list[tuple[int, int]]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Delivery.id, Delivery.chat_id)
+            .where(
+                Delivery.broadcast_id == broadcast_id,
+                Delivery.status == "pending",
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            )
+            .order_by(Delivery.id)
+            .limit(limit + len(exclude))
+        ).all()
+    return [(r[0], r[1]) for r in rows if r[0] not in exclude][:limit]
+
+
+def next_retry_at(broadcast_id: int) -> datetime | None:
+    """When the earliest pending row becomes due (None: nothing pending)."""
+    with session_scope() as session:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "pending")
+        )
+        if not pending:
+            return None
+        earliest = session.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.broadcast_id == broadcast_id, Delivery.status == "pending"
+            )
+        )
+        return earliest or utcnow()
+
+
+def mark_sending(delivery_id: int) -> bool:
+    with session_scope() as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == "pending")
+            .values(status="sending")
+        )
+        return bool(result.rowcount)
+
+
+@dataclass
+class Outcome:
+    delivery_id: int
+    chat_id: int
+    status: str  # sent | blocked | failed | unknown | retry
+    error: str | None = None
+    retry_in: float = 0.0
+    counts_attempt: bool = True
+
+
+def record(outcome: Outcome) -> None:
+    with session_scope() as session:
+        values: dict[str, Any] = {"last_error": outcome.error}
+        if outcome.status == "retry":
+            values["status"] = "pending"
+            values["next_attempt_at"] = utcnow() + timedelta(seconds=outcome.retry_in)
+        else:
+            values["status"] = outcome.status
+        if outcome.status == "sent":
+            values["sent_at"] = utcnow()
+        if outcome.counts_attempt:
+            values["attempts"] = Delivery.attempts + 1
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == outcome.delivery_id, Delivery.status == "sending")
+            .values(**values)
+        )
+        if outcome.status == "blocked":
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.chat_id == outcome.chat_id)
+                .values(subscribed=False, updated_at=utcnow())
+            )
+
+
+def attempts_of(delivery_id: int) -> int:
+    with session_scope() as session:
+        return session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0
+
+
+def counts(broadcast_id: int) -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.broadcast_id == broadcast_id)
+            .group_by(Delivery.status)
+        ).all()
+    found = {status: 0 for status in ("pending", "sending", *FINAL)}
+    found.update({status: n for status, n in rows})
+    return found
+
+
+def finish_broadcast(broadcast_id: int) -> dict[str, int]:
+    found = counts(broadcast_id)
+    with session_scope() as session:
+        row = session.get(Broadcast, broadcast_id)
+        if row is not None:
+            row.status = "done"
+            row.finished_at = utcnow()
+            row.sent_count, row.blocked_count = found["sent"], found["blocked"]
+            row.failed_count, row.unknown_count = found["failed"], found["unknown"]
+    return found
+
+
+@dataclass(frozen=True)
+class BroadcastInfo:
+    id: int
+    text: str
+    status: str
+    commune: str | None
+    scheduled_at: datetime | None
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    language: str
+    total: int
+
+
+def get_broadcast(broadcast_id: int) -> BroadcastInfo | None:
+    with session_scope() as session:
+        row = session.get(Broadcast, broadcast_id)
+        if row is None:
+            return None
+        return BroadcastInfo(
+            row.id,
+            row.text,
+            row.status,
+            row.audience_commune,
+            row.scheduled_at,
+            row.progress_chat_id,
+            row.progress_message_id,
+            row.language,
+            row.total_count,
+        )
+
+
+def set_progress_message(broadcast_id: int, message_id: int) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(progress_message_id=message_id)
+        )
+
+
+def cancel_broadcast(broadcast_id: int) -> bool:
+    """Cancel a scheduled (not yet started) broadcast."""
+    with session_scope() as session:
+        result = session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.status.in_(("draft", "scheduled")))
+            .values(status="cancelled")
+        )
+        return bool(result.rowcount)
+
+
+def broadcasts_to_run(now: datetime) -> list[int]:
+    """Interrupted broadcasts (status sending) and scheduled ones that are due."""
+    with session_scope() as session:
+        return list(
+            session.scalars(
+                select(Broadcast.id)
+                .where(
+                    or_(
+                        Broadcast.status == "sending",
+                        and_(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now),
+                    )
+                )
+                .order_by(Broadcast.id)
+            ).all()
+        )
+
+
+# ---- the sender ------------------------------------------------------------------------------
+ProgressCallback = Callable[[int, dict[str, int], bool], Any]
+
+
+@dataclass
+class SenderOptions:
+    max_attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    fetch_size: int = 50
+    progress_every: float = 5.0
+    resend_in_doubt: bool = False
+
+
+@dataclass
+class BroadcastSender:
+    """Sends one broadcast; `await sender.run(broadcast_id)`. See the module docstring."""
+
+    bot: Any
+    limiter: PacedRateLimiter
+    options: SenderOptions = field(default_factory=SenderOptions)
+    on_progress: ProgressCallback | None = None
+
+    def __post_init__(self) -> None:
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._active_ids: set[int] = set()
+
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    async def run(self, broadcast_id: int) -> dict[str, int]:
+        info = await self._db(get_broadcast, broadcast_id)
+        if info is None:
+            raise LookupError(f"no broadcast {broadcast_id}")
+        if info.status in ("draft", "scheduled"):
+            await self._db(start_broadcast, broadcast_id)
+        elif info.status != "sending":
+            return await self._db(counts, broadcast_id)
+        in_doubt = await self._db(recover_in_doubt, broadcast_id)
+        if in_doubt:
+            log.warning(
+                "broadcast %s: %s deliveries in doubt after an abrupt stop", broadcast_id, in_doubt
+            )
+        text = info.text
+        last_progress = time.monotonic()
+        try:
+            while True:
+                now = utcnow()
+                rows = await self._db(
+                    due_rows, broadcast_id, self.options.fetch_size, set(self._active_ids), now
+                )
+                if not rows:
+                    if self._in_flight:
+                        await asyncio.wait(
+                            set(self._in_flight), return_when=asyncio.FIRST_COMPLETED
+                        )
+                        continue
+                    due = await self._db(next_retry_at, broadcast_id)
+                    if due is None:
+                        break
+                    await asyncio.sleep(min(max((due - utcnow()).total_seconds(), 0.05), 1.0))
+                    continue
+                for delivery_id, chat_id in rows:
+                    await self.limiter.acquire(chat_id)
+                    self._active_ids.add(delivery_id)
+                    task = asyncio.create_task(self._deliver(delivery_id, chat_id, text))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                    if (
+                        self.on_progress
+                        and time.monotonic() - last_progress >= self.options.progress_every
+                    ):
+                        last_progress = time.monotonic()
+                        asyncio.create_task(self._report(broadcast_id, final=False))
+        finally:
+            # Stopping or crashing: let every message already handed to Telegram be recorded.
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+        result = await self._db(finish_broadcast, broadcast_id)
+        await self._report(broadcast_id, final=True, found=result)
+        return result
+
+    async def _report(
+        self, broadcast_id: int, *, final: bool, found: dict[str, int] | None = None
+    ) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            found = found or await self._db(counts, broadcast_id)
+            await self.on_progress(broadcast_id, found, final)
+        except Exception:
+            log.exception("broadcast %s: progress report failed", broadcast_id)
+
+    async def _deliver(self, delivery_id: int, chat_id: int, text: str) -> None:
+        # Shielded: once a row is claimed, the send and its record complete even on cancellation.
+        inner = asyncio.ensure_future(self._claim_send_record(delivery_id, chat_id, text))
+        try:
+            await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            await inner
+            raise
+        finally:
+            self._active_ids.discard(delivery_id)
+
+    async def _claim_send_record(self, delivery_id: int, chat_id: int, text: str) -> None:
+        if not await self._db(mark_sending, delivery_id):
+            return
+        outcome = await self._send(delivery_id, chat_id, text)
+        if outcome.status == "retry" and outcome.counts_attempt:
+            attempts = await self._db(attempts_of, delivery_id) + 1
+            if attempts >= self.options.max_attempts:
+                outcome.status = "failed"
+            else:
+                outcome.retry_in = min(
+                    self.options.backoff_max, self.options.backoff_base * 2 ** (attempts - 1)
+                )
+        await self._db(record, outcome)
+
+    async def _send(self, delivery_id: int, chat_id: int, text: str) -> Outcome:
+        from telegram.constants import ParseMode
+        from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+        try:
+            await self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                rate_limit_args={"max_retries": 0, "preacquired": True},
+            )
+            return Outcome(delivery_id, chat_id, "sent")
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            self.limiter.pause(wait)
+            return Outcome(
+                delivery_id, chat_id, "retry", "429 retry after", wait, counts_attempt=False
+            )
+        except Forbidden as exc:
+            return Outcome(delivery_id, chat_id, "blocked", f"403 {exc.message}"[:200])
+        except BadRequest as exc:
+            return Outcome(delivery_id, chat_id, "failed", f"400 {exc.message}"[:200])
+        except TimedOut:
+            if self.options.resend_in_doubt:
+                return Outcome(delivery_id, chat_id, "retry", "timed out")
+            return Outcome(delivery_id, chat_id, "unknown", "timed out: delivery unknown")
+        except NetworkError as exc:
+            return Outcome(delivery_id, chat_id, "retry", f"network: {exc.message}"[:200])
+        except Exception as exc:  # never let one recipient stop the broadcast
+            log.exception("broadcast delivery %s: unexpected error", delivery_id)
+            return Outcome(delivery_id, chat_id, "failed", exc.__class__.__name__)
+
+
+# ---- running broadcasts inside the bot --------------------------------------------------------
+class BroadcastManager:
+    """Starts, resumes and stops the senders of one Application (one task per broadcast)."""
+
+    def __init__(
+        self,
+        bot: Any,
+        limiter: PacedRateLimiter,
+        options: SenderOptions | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.bot = bot
+        self.limiter = limiter
+        self.options = options or SenderOptions()
+        self.on_progress = on_progress
+        self.tasks: dict[int, asyncio.Task[dict[str, int]]] = {}
+
+    def start(self, broadcast_id: int) -> asyncio.Task[dict[str, int]]:
+        task = self.tasks.get(broadcast_id)
+        if task is not None and not task.done():
+            return task
+        sender = BroadcastSender(self.bot, self.limiter, self.options, self.on_progress)
+        task = asyncio.create_task(sender.run(broadcast_id), name=f"broadcast-{broadcast_id}")
+        self.tasks[broadcast_id] = task
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[dict[str, int]]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("broadcast sender failed: %s", exc.__class__.__name__, exc_info=exc)
+
+    async def start_due(self) -> list[int]:
+        """Resume interrupted broadcasts and start the scheduled ones that are due."""
+        ids = await asyncio.to_thread(broadcasts_to_run, utcnow())
+        for broadcast_id in ids:
+            self.start(broadcast_id)
+        return ids
+
+    async def stop(self) -> None:
+        """Stop every sender; in-flight messages are finished and recorded first."""
+        running = [task for task in self.tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        for task in running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,128 @@
+"""Outgoing request pacing: Telegram's 30 messages/s per bot and 1 message/s per chat.
+
+`PacedRateLimiter` plugs into python-telegram-bot (`ApplicationBuilder().rate_limiter(...)`). Every
+request is given a time slot: slots are spaced `1 / overall_rate` apart (evenly, no bursts, so a
+server counting over any one-second window never sees more than the cap), and messages to the same
+chat are at least `per_chat_interval` apart. A `RetryAfter` answer pauses *all* requests for the
+time Telegram asks (its flood control is per bot), then the request is retried up to `max_retries`
+times (callers can lower that with `rate_limit_args={"max_retries": 0}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+# Methods that deliver a message into a chat: these are paced per chat as well.
+MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendAudio",
+        "sendVoice",
+        "sendVideo",
+        "sendAnimation",
+        "sendSticker",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendContact",
+        "forwardMessage",
+        "copyMessage",
+    }
+)
+
+_MAX_TRACKED_CHATS = 50_000
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
+    def __init__(
+        self,
+        overall_rate: float = 29.5,
+        per_chat_interval: float = 1.0,
+        max_retries: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if overall_rate <= 0:
+            raise ValueError("overall_rate must be positive")
+        self.interval = 1.0 / overall_rate
+        self.per_chat_interval = max(0.0, per_chat_interval)
+        self.max_retries = max_retries
+        self._clock = clock
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_next: dict[int | str, float] = {}
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        self._chat_next.clear()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for `seconds` (after a RetryAfter)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self._clock())
+
+    def _prune(self, now: float) -> None:
+        if len(self._chat_next) > _MAX_TRACKED_CHATS:
+            self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
+
+    async def acquire(self, chat_id: int | str | None = None) -> None:
+        """Wait for this request's slot."""
+        while True:
+            now = self._clock()
+            ready_at = self._paused_until
+            if chat_id is not None:
+                ready_at = max(ready_at, self._chat_next.get(chat_id, 0.0))
+            if ready_at > now:
+                await asyncio.sleep(ready_at - now)
+                continue
+            # No await between reading and reserving: slots are handed out atomically.
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+            if chat_id is not None:
+                self._chat_next[chat_id] = slot + self.per_chat_interval
+                self._prune(now)
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if self._paused_until <= self._clock():
+                return
+            # A RetryAfter arrived while we waited: queue up again behind the pause.
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        options = rate_limit_args or {}
+        retries = int(options.get("max_retries", self.max_retries))
+        chat_id = data.get("chat_id") if endpoint in MESSAGE_METHODS else None
+        attempt = 0
+        while True:
+            await self.acquire(chat_id)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.pause(retry_after_seconds(exc))
+                if attempt >= retries:
+                    raise
+                attempt += 1

@@ -1,0 +1,70 @@
+"""Translations of the strings the bot itself writes (Babel gettext catalogs under locales/).
+
+Vietnamese is the default language; English is the second. Message ids in the code are English
+(`_("...")`, extracted by `pybabel extract -F babel.cfg`); `locales/vi/LC_MESSAGES/messages.po`
+translates every one of them and `locales/en/...` keeps the ids as they are.
+
+`make setup` compiles the `.po` files to `.mo`. When a `.mo` file is missing or older than its
+`.po` (a fresh clone before setup, or a translator's edit), the catalog is compiled in memory
+from the `.po` instead, so the bot never silently falls back to the wrong language.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from trolydvc.config import LOCALES_DIR
+
+DOMAIN = "messages"
+DEFAULT_LANGUAGE = "vi"
+LANGUAGES: tuple[str, ...] = ("vi", "en")
+LANGUAGE_NAMES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def normalize_language(code: str | None) -> str:
+    """Map a client language code ('en-US', 'vi', None, 'fr') to a supported language."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    base = code.strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _load_po(po_path: Path) -> _gettext.GNUTranslations:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def translations(language: str, locales_dir: Path = LOCALES_DIR) -> _gettext.NullTranslations:
+    """The catalog of `language` (compiled .mo, or the .po when the .mo is missing or stale)."""
+    language = normalize_language(language)
+    folder = locales_dir / language / "LC_MESSAGES"
+    mo_path, po_path = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if mo_path.exists() and (
+        not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime
+    ):
+        with mo_path.open("rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    if po_path.exists():
+        return _load_po(po_path)
+    return _gettext.NullTranslations()
+
+
+def gettext(language: str | None) -> Callable[[str], str]:
+    """`_ = gettext(lang)` then `_("Hello")`."""
+    return translations(normalize_language(language)).gettext
+
+
+def ngettext(language: str | None) -> Callable[[str, str, int], str]:
+    return translations(normalize_language(language)).ngettext
