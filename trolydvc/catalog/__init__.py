@@ -6,6 +6,7 @@ Usage (from the actions, the NLU data generator, the bot, demo data)::
 
     catalog = load_catalog()                 # default: trolydvc.config.CATALOG_DIR, cached per path
     len(catalog); list(catalog)              # all Procedure objects (also catalog.procedures)
+    catalog.entries                          # cheap listing: .code .name .field .levels .aliases
     proc = catalog.get("1.001193")           # Procedure | None
     proc.name, proc.field, proc.aliases, proc.source_url
     for m in proc.submission_methods:        # channel "direct" | "online" | "postal"
@@ -19,7 +20,8 @@ Usage (from the actions, the NLU data generator, the bot, demo data)::
     catalog.resolve("sổ đỏ")    # entity value (code, exact name/alias, or free text) -> Procedure | None
 
 The schema is documented in :mod:`trolydvc.catalog.schema`. The YAML files are the source of
-truth; ``var/cache/`` only holds a derived pickle to make loading fast.
+truth; ``var/cache/`` only holds a derived cache to make loading fast (each Procedure is
+built on first access, so load + first search stay well under a second).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from trolydvc.catalog.schema import (
     SubmissionMethod,
 )
 from trolydvc.catalog.search import SearchHit, SearchIndex, is_clear
+from trolydvc.catalog.store import CatalogEntry
 
 __all__ = [
     "Catalog",
@@ -63,33 +66,69 @@ class CatalogError(Exception):
 
 
 class Catalog:
-    """An immutable set of procedures with lookup by code and free-text search."""
+    """A set of procedures with lookup by code and free-text search.
 
-    def __init__(self, procedures: Sequence[Procedure], root: Path | None = None) -> None:
+    Built from full :class:`Procedure` objects (tests) or from light cached entries
+    (:func:`load_catalog`), in which case each Procedure is built on first access.
+    """
+
+    def __init__(
+        self,
+        procedures: Sequence[Procedure] = (),
+        root: Path | None = None,
+        *,
+        entries: Sequence[CatalogEntry] = (),
+    ) -> None:
         self.root = root
-        self.procedures: list[Procedure] = sorted(procedures, key=lambda p: p.code)
-        self._by_code = {p.code: p for p in self.procedures}
+        self._procs: dict[str, Procedure] = {p.code: p for p in procedures}
+        light: dict[str, CatalogEntry | Procedure] = {e.code: e for e in entries}
+        light.update(self._procs)
+        self._entries = dict(sorted(light.items()))
+        self._all: list[Procedure] | None = None
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.procedures)
+        return len(self._entries)
 
     def __iter__(self) -> Iterator[Procedure]:
         return iter(self.procedures)
 
     def __contains__(self, code: object) -> bool:
-        return code in self._by_code
+        return code in self._entries
+
+    @property
+    def procedures(self) -> list[Procedure]:
+        """All procedures, sorted by code (builds every Procedure once: ~1 s for 1,600)."""
+        if self._all is None:
+            self._all = [p for code in self._entries if (p := self.get(code)) is not None]
+        return self._all
+
+    @property
+    def entries(self) -> list[CatalogEntry | Procedure]:
+        """Cheap listing: objects with .code .name .field .levels .aliases (sorted by code)."""
+        return list(self._entries.values())
+
+    def codes(self) -> list[str]:
+        return list(self._entries)
 
     def get(self, code: str) -> Procedure | None:
-        return self._by_code.get(code.strip())
+        code = code.strip()
+        proc = self._procs.get(code)
+        if proc is None:
+            entry = self._entries.get(code)
+            if entry is None:
+                return None
+            proc = entry if isinstance(entry, Procedure) else entry.procedure()
+            self._procs[code] = proc
+        return proc
 
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = SearchIndex.build(self.procedures)
+                    self._index = SearchIndex.build(list(self._entries.values()))
         return self._index
 
     def search(self, text: str, limit: int = 5) -> list[SearchHit]:
@@ -97,7 +136,12 @@ class Catalog:
         code = _CODE_RE.search(text)
         if code and (proc := self.get(code.group(1))):
             return [SearchHit(proc, 1.0, proc.code)]
-        return self.index.search(text, limit=limit)
+        hits = []
+        for found, score, matched in self.index.search(text, limit=limit):
+            proc = self.get(found)
+            if proc is not None:
+                hits.append(SearchHit(proc, score, matched))
+        return hits
 
     @staticmethod
     def is_clear(hits: Sequence[SearchHit]) -> bool:
@@ -110,7 +154,7 @@ class Catalog:
             return None
         if proc := self.get(text):
             return proc
-        if proc := self.index.exact(text):
+        if (code := self.index.exact(text)) and (proc := self.get(code)):
             return proc
         hits = self.search(text, limit=2)
         return hits[0].procedure if is_clear(hits) else None
@@ -135,8 +179,8 @@ def load_catalog(path: Path | None = None) -> Catalog:
             return _cache[root]
         if not root.is_dir():
             raise CatalogError(f"catalog directory not found: {root}")
-        procedures, _errors = load_cached(root)
-        catalog = Catalog(procedures, root)
+        entries, _errors = load_cached(root)
+        catalog = Catalog(root=root, entries=entries)
         _cache[root] = catalog
         return catalog
 

@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -27,6 +28,12 @@ from trolydvc.textnorm import fold
 CLEAR_MARGIN = 0.08
 # Below this the best hit is not trusted on its own either.
 CLEAR_MIN_SCORE = 0.45
+# Score = W_DOC_RECALL * share of the question covered by all the procedure's names and
+# aliases together + W_TEXT_RECALL * share covered by its best single name/alias
+# + W_PRECISION * share of that name/alias covered by the question.
+W_DOC_RECALL = 0.35
+W_TEXT_RECALL = 0.35
+W_PRECISION = 0.3
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
 
@@ -65,47 +72,22 @@ _FILLER_PHRASES = [
     "bao lau",
     "mat phi",
     "le phi",
-    "o dau",
     "nop o dau",
+    "o dau",
+    "o xa",
+    "o phuong",
+    "tai xa",
+    "tai phuong",
+    "o uy ban",
     "thu tuc",
     "duoc khong",
     "khong a",
     "vay a",
     "the a",
 ]
-_FILLER_WORDS = {
-    "a",
-    "ah",
-    "a?",
-    "nhe",
-    "nha",
-    "vay",
-    "ha",
-    "oi",
-    "ad",
-    "admin",
-    "ban",
-    "gi",
-    "ko",
-    "k",
-    "khong",
-    "the",
-    "nao",
-    "sao",
-    "dau",
-    "toi",
-    "em",
-    "minh",
-    "muon",
-    "hoi",
-    "xin",
-    "giup",
-    "voi",
-    "duoc",
-    "phai",
-    "nhung",
-    "thi",
-}
+# Single words that never name a procedure. Folding merges many syllables (bạn/bản, sao,
+# đâu/đầu, thẻ/thế), so only words whose folded form is not a catalog word belong here.
+_FILLER_WORDS = {"a", "ah", "nhe", "nha", "vay", "oi", "ad", "admin", "ko", "k", "gi", "ạ"}
 # Common abbreviations people type (folded) -> expansion.
 _ABBREVIATIONS = {
     "gcn": "giay chung nhan",
@@ -124,6 +106,18 @@ _ABBREVIATIONS = {
     "dki": "dang ky",
     "gp": "giay phep",
     "xn": "xac nhan",
+    "tnld": "tai nan lao dong",
+    "bnn": "benh nghe nghiep",
+    "bhtn": "bao hiem that nghiep",
+    "tnhh": "trach nhiem huu han",
+    "dn": "doanh nghiep",
+    "htx": "hop tac xa",
+    "passport": "ho chieu",
+    "cavet": "ca vet",
+    "cavert": "ca vet",
+    "lltp": "ly lich tu phap",
+    "mst": "ma so thue",
+    "gks": "giay khai sinh",
 }
 
 
@@ -158,7 +152,8 @@ def _terms(tokens: Sequence[str]) -> set[str]:
 
 
 def index_text(text: str) -> str:
-    return _NAME_PREFIX.sub("", _NON_WORD.sub(" ", fold(text)).strip())
+    """Folded, abbreviation-expanded form of a name or alias (without "Thủ tục")."""
+    return _NAME_PREFIX.sub("", normalize_query(text))
 
 
 @dataclass
@@ -170,11 +165,21 @@ class _Text:
     is_alias: bool = False
 
 
+class Indexable(Protocol):
+    """What the index needs of a procedure (a Procedure or a light catalog entry)."""
+
+    code: str
+    name: str
+    aliases: list[str]
+    levels: list[str]
+
+
 @dataclass
 class SearchIndex:
-    procedures: list[Procedure]
+    procedures: list[Indexable]
     texts: list[_Text] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
+    postings: dict[str, list[int]] = field(default_factory=dict)  # term -> text ids
+    doc_postings: dict[str, list[int]] = field(default_factory=dict)  # term -> procedure ids
     idf: dict[str, float] = field(default_factory=dict)
     vocab: list[str] = field(default_factory=list)
     _vocab_set: set[str] = field(default_factory=set)
@@ -182,16 +187,18 @@ class SearchIndex:
     _prior: list[float] = field(default_factory=list)
 
     @classmethod
-    def build(cls, procedures: Sequence[Procedure]) -> SearchIndex:
+    def build(cls, procedures: Sequence[Indexable]) -> SearchIndex:
         index = cls(list(procedures))
         doc_freq: dict[str, int] = defaultdict(int)
         postings: dict[str, list[int]] = defaultdict(list)
         for doc, proc in enumerate(index.procedures):
             doc_terms: set[str] = set()
-            sources = [(proc.name, False)] + [(a, True) for a in proc.aliases]
+            texts = getattr(proc, "index_texts", None) or [
+                index_text(t) for t in [proc.name, *proc.aliases]
+            ]
             seen: set[str] = set()
-            for raw, is_alias in sources:
-                text = index_text(raw)
+            for i, text in enumerate(texts):
+                is_alias = i > 0
                 if not text or text in seen:
                     continue
                 seen.add(text)
@@ -214,6 +221,9 @@ class SearchIndex:
         n = max(len(index.procedures), 1)
         index.idf = {t: math.log(1 + n / df) for t, df in doc_freq.items()}
         index.postings = dict(postings)
+        index.doc_postings = {
+            term: sorted({index.texts[tid].doc for tid in tids}) for term, tids in postings.items()
+        }
         for t in index.texts:
             t.weight = sum(index.idf[x] for x in t.terms)
         index.vocab = sorted(t for t in doc_freq if " " not in t)
@@ -237,9 +247,10 @@ class SearchIndex:
             best = process.extractOne(tok, self.vocab, scorer=OSA.distance, score_cutoff=limit)
             if best is not None:
                 out.append(best[0])
-        return [t for t in out if t not in _FILLER_WORDS or t in ("khong",)]
+        return out
 
-    def search(self, text: str, limit: int = 5) -> list[SearchHit]:
+    def search(self, text: str, limit: int = 5) -> list[tuple[str, float, str]]:
+        """Ranked ``(code, score, matched text)``, best first."""
         tokens = self._query_tokens(text)
         if not tokens:
             return []
@@ -248,32 +259,39 @@ class SearchIndex:
             return []
         q_weight = sum(self.idf[t] for t in q_terms)
         acc: dict[int, float] = defaultdict(float)
+        doc_acc: dict[int, float] = defaultdict(float)
         for term in q_terms:
             w = self.idf[term]
             for tid in self.postings[term]:
                 acc[tid] += w
+            for d in self.doc_postings[term]:
+                doc_acc[d] += w
         best: dict[int, tuple[float, str]] = {}
         for tid, matched in acc.items():
             t = self.texts[tid]
             recall = matched / q_weight
             precision = matched / t.weight if t.weight else 0.0
-            score = 0.7 * recall + 0.3 * precision
+            score = W_TEXT_RECALL * recall + W_PRECISION * precision
             if recall == 1.0 and precision == 1.0:
                 score += 0.05  # the question is exactly this name / alias
             prev = best.get(t.doc)
             if prev is None or score > prev[0]:
                 best[t.doc] = (score, t.text)
+        # how much of the question the procedure explains with all its names together
+        for d, (score, m) in best.items():
+            union = doc_acc[d] / q_weight
+            best[d] = (score + W_DOC_RECALL * union, m)
         ranked = sorted(
             ((s + self._prior[d], d, m) for d, (s, m) in best.items()),
             key=lambda x: (-x[0], self.procedures[x[1]].code),
         )
         return [
-            SearchHit(self.procedures[d], round(min(s, 1.0), 4), m)
+            (self.procedures[d].code, round(min(s, 1.0), 4), m)
             for s, d, m in ranked[:limit]
             if s >= MIN_SCORE
         ]
 
-    def exact(self, text: str) -> Procedure | None:
-        """The procedure whose name or alias is exactly ``text`` (accent-insensitive)."""
+    def exact(self, text: str) -> str | None:
+        """Code of the procedure whose name or alias is exactly ``text`` (accent-insensitive)."""
         doc = self._exact.get(index_text(text))
-        return None if doc is None else self.procedures[doc]
+        return None if doc is None else self.procedures[doc].code

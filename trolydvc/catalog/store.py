@@ -1,7 +1,7 @@
 """Reading and writing the YAML catalog (``procedures_catalog/<field-slug>/<code>.yml``).
 
-The YAML files are the source of truth. Loading ~1,600 files is made fast by a derived pickle
-cache under ``var/`` keyed by every file's path, size and mtime (any change rebuilds it).
+The YAML files are the source of truth. Loading ~1,600 files is made fast by a derived cache
+under ``var/cache/`` keyed by every file's path, size and mtime (any change rebuilds it).
 Writing a whole catalog goes to a temporary sibling directory which is then swapped in, so a
 failed import never leaves a half-written catalog.
 """
@@ -9,10 +9,12 @@ failed import never leaves a half-written catalog.
 from __future__ import annotations
 
 import hashlib
+import logging
+import marshal
 import os
-import pickle
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,7 +35,8 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
     _Dumper = yaml.SafeDumper
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+log = logging.getLogger(__name__)
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
@@ -124,8 +127,49 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """Light view of one procedure (what listing and search need) plus its full data, packed.
+
+    :meth:`procedure` builds the full :class:`Procedure` (about a millisecond); the catalog
+    does it on demand so that loading 1,600 procedures stays well under a second.
+    """
+
+    code: str
+    name: str
+    field: str | None
+    levels: list[str]
+    aliases: list[str]
+    blob: bytes
+    index_texts: list[str]  # folded name and aliases (search.index_text), precomputed
+
+    @classmethod
+    def of(cls, proc: Procedure) -> CatalogEntry:
+        from trolydvc.catalog.search import index_text
+
+        blob = marshal.dumps(proc.model_dump(mode="python"))
+        texts = [index_text(t) for t in [proc.name, *proc.aliases]]
+        return cls(
+            proc.code, proc.name, proc.field, list(proc.levels), list(proc.aliases), blob, texts
+        )
+
+    def procedure(self) -> Procedure:
+        return Procedure.model_validate(marshal.loads(self.blob))
+
+
+# The cache also holds folded search texts: any change to this code invalidates it.
+_CODE_FILES = [
+    Path(__file__),
+    Path(__file__).with_name("schema.py"),
+    Path(__file__).with_name("search.py"),
+    Path(__file__).parent.parent / "textnorm.py",
+]
+
+
 def _fingerprint(root: Path, files: Iterable[Path]) -> str:
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{root.resolve()}".encode())
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{sys.version_info[:2]}|{root.resolve()}".encode())
+    for code_file in _CODE_FILES:
+        h.update(code_file.read_bytes())
     for p in files:
         st = p.stat()
         h.update(f"{p.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -134,35 +178,46 @@ def _fingerprint(root: Path, files: Iterable[Path]) -> str:
 
 def cache_path(root: Path) -> Path:
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return config.VAR_DIR / "cache" / f"catalog-{key}.pickle"
+    return config.VAR_DIR / "cache" / f"catalog-{key}.bin"
 
 
-def load_cached(root: Path) -> tuple[list[Procedure], list[LoadError]]:
-    """Like :func:`load_dir`, through the derived cache under var/ (rebuilt on any file change)."""
+def load_cached(root: Path) -> tuple[list[CatalogEntry], list[LoadError]]:
+    """Entries of every valid file under ``root``, through the derived cache under var/.
+
+    The cache (marshal format, local and derived only) is rebuilt when any file's name, size
+    or mtime changed; invalid files are reported as errors, like :func:`load_dir`.
+    """
     files = catalog_files(root)
     fp = _fingerprint(root, files)
     cpath = cache_path(root)
     try:
-        with cpath.open("rb") as fh:
-            cached = pickle.load(fh)
+        cached = marshal.loads(cpath.read_bytes())
         if cached.get("fingerprint") == fp:
-            return cached["procedures"], cached["errors"]
-    except Exception:  # missing, stale or unreadable cache: rebuild it
+            entries = [CatalogEntry(*row) for row in cached["entries"]]
+            errors = [LoadError(Path(p), m) for p, m in cached["errors"]]
+            return entries, errors
+    except FileNotFoundError:
         pass
+    except Exception as exc:  # stale or unreadable cache: rebuild it
+        log.info("catalog cache %s not usable (%s); rebuilding", cpath, exc)
     procedures, errors = load_dir(root)
+    entries = [CatalogEntry.of(p) for p in procedures]
+    payload = {
+        "fingerprint": fp,
+        "entries": [
+            (e.code, e.name, e.field, e.levels, e.aliases, e.blob, e.index_texts) for e in entries
+        ],
+        "errors": [(str(e.path), e.message) for e in errors],
+    }
     try:
         cpath.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cpath.parent, prefix=".catalog-", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(
-                {"fingerprint": fp, "procedures": procedures, "errors": errors},
-                fh,
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
+            fh.write(marshal.dumps(payload))
         os.replace(tmp, cpath)
     except OSError:
         pass  # a read-only var/ only costs speed
-    return procedures, errors
+    return entries, errors
 
 
 def write_catalog(root: Path, procedures: Iterable[Procedure]) -> int:
