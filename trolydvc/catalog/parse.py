@@ -88,6 +88,20 @@ def split_top_level(text: str | None, sep: str = ",") -> list[str]:
     return out
 
 
+def split_names(text: str | None) -> list[str]:
+    """Split a list of agencies / groups: a comma starts a new item only before a capital.
+
+    'Ủy ban Nhân dân xã, phường, thị trấn.' stays one item; 'Sở Tư pháp, Công an tỉnh' is two.
+    """
+    items: list[str] = []
+    for part in split_top_level(text):
+        if items and not part[:1].isupper():
+            items[-1] = f"{items[-1]}, {part}"
+        else:
+            items.append(part)
+    return items
+
+
 # --- cách thức thực hiện -----------------------------------------------------------------
 
 _METHOD_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
@@ -129,8 +143,15 @@ def _balanced_paren(s: str) -> tuple[str | None, str]:
 
 
 _NOTE_AMOUNT_RE = re.compile(
-    r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s?(?:đồng|đ|vnđ|VNĐ|Đ|VND)\s?/\s?([^\s,;.)(]+(?: [^\s,;.)(]+)?)",
+    r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s?(?:đồng|đ|vnđ|VNĐ|Đ|VND)?\s?/\s?"
+    r"([^\s,;.)(]+(?: [^\s,;.)(]+){0,3})",
 )
+_UNIT_STOP_RE = re.compile(r" (?:đối|trường|từ|kể|áp|theo|tối|nếu|và|hoặc|thu|trở)\b.*$")
+
+
+def _unit(raw: str) -> str | None:
+    unit = _UNIT_STOP_RE.sub("", raw.strip()).strip(" -+:")
+    return unit or None
 
 
 def _parse_fee(raw: str, note: str | None) -> tuple[Fee, list[str]]:
@@ -158,13 +179,13 @@ def _parse_fee(raw: str, note: str | None) -> tuple[Fee, list[str]]:
             if nm and _parse_amount(nm.group(1)) // 1000 == amount:
                 problems.append(f"fee cell {text!r} corrected from its note")
                 amount = _parse_amount(nm.group(1))
-                unit = unit or nm.group(2)
+                unit = unit or _unit(nm.group(2))
     elif not amount_s:
         problems.append(f"fee without amount: {text!r}")
     if amount is not None and unit is None and notes:
         nm = _NOTE_AMOUNT_RE.search(notes)
         if nm and _parse_amount(nm.group(1)) == amount:
-            unit = nm.group(2).strip()
+            unit = _unit(nm.group(2))
     full = text + (f"(/{unit})" if note and note.startswith("/") else "")
     return Fee(amount_vnd=amount, unit=unit, text=full, notes=notes), problems
 
@@ -180,7 +201,7 @@ def _split_glued(digits: str, cur: str, note: str | None) -> tuple[float, int, s
         return None
     plain = digits.replace(",", "")
     full = _parse_amount(nm.group(1))
-    unit = nm.group(2).strip() if nm.re is _NOTE_AMOUNT_RE else None
+    unit = _unit(nm.group(2)) if nm.re is _NOTE_AMOUNT_RE else None
     for tail in (str(full), str(full // 1000)):
         if plain.endswith(tail) and len(plain) > len(tail) and plain[: -len(tail)].isdigit():
             return float(plain[: -len(tail)]), full, unit
@@ -416,8 +437,35 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
 
 _LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 _DOC_NUMBER = rf"\d+(?:\.\d+)?/(?:\d{{4}}/)?[{_UPPER}0-9]+(?:-[{_UPPER}0-9]+)*"
-_LEGAL_END_RE = re.compile(rf"{_DOC_NUMBER}(?=[{_UPPER}][{_LOWER}]|\s*$|[{_UPPER}]\s|“|\")")
+_LEGAL_END_RE = re.compile(rf"{_DOC_NUMBER}(?=[{_UPPER}][{_LOWER}]|\s*$|“|\")")
+_GLUED_KIND_RE = re.compile(
+    rf"(?<=[{_LOWER}.)])(?:Thông tư|Nghị định|Nghị quyết|Quyết định|Luật)(?: số)?$"
+)
+_YEAR_END_RE = re.compile(r"(?:19|20)\d\d$")
 _NUMBER_FULL_RE = re.compile(_DOC_NUMBER)
+
+
+def _split_legal_pair(pair: str) -> int | None:
+    """Where the number cell starts in '<title><number>' (both may contain the number).
+
+    Preference: the title itself ends with the number ('Luật 60/2014/QH13' + '60/2014/QH13');
+    then the longest number glued to a non-digit (at most 4 leading digits); then a split
+    leaving a year at the end of the title ('... năm 2023' + '23/2023/QH15').
+    """
+    starts = [i for i in range(1, len(pair)) if _NUMBER_FULL_RE.fullmatch(pair[i:])]
+    if not starts:
+        return None
+    for i in starts:
+        if pair[:i].endswith(pair[i:]):
+            return i
+    for i in starts:
+        lead = pair[i:].split("/", 1)[0].split(".", 1)[0]
+        if not pair[i - 1].isdigit() and pair[i - 1] not in "/." and len(lead) <= 4:
+            return i
+    for i in starts:
+        if _YEAR_END_RE.search(pair[:i]):
+            return i
+    return starts[0]
 
 
 def parse_legal_basis(raw: Any) -> tuple[list[LegalDocument], list[str]]:
@@ -433,18 +481,13 @@ def parse_legal_basis(raw: Any) -> tuple[list[LegalDocument], list[str]]:
     for m in _LEGAL_END_RE.finditer(s):
         pair = s[pos : m.end()]
         pos = m.end()
-        # the number cell is the shortest-start suffix that is a whole document number,
-        # preferring one the title itself ends with ('Luật 60/2014/QH13' + '60/2014/QH13').
-        split = None
-        for i in range(len(pair) - 1, 0, -1):
-            if _NUMBER_FULL_RE.fullmatch(pair[i:]) and not pair[i - 1].isdigit():
-                split = i
-                if pair[:i].endswith(pair[i:]):
-                    break
+        split = _split_legal_pair(pair)
         if split is None:
             problems.append(f"căn cứ pháp lý: cannot split {pair[:60]!r}")
             continue
         title, number = pair[:split].strip(), pair[split:].strip()
+        # a number cell written as 'Thông tư số 03/2023/TT-BTP' leaves its words on the title
+        title = _GLUED_KIND_RE.sub("", title).strip() or title
         if not title:
             title = number
         key = (number, title)
