@@ -317,7 +317,7 @@ _BULLET_RE = re.compile(r"^\s*(?:[-+*•]|\(\d+\)|\d+[.)]|[a-zđ][.)])\s*")
 
 def _split_form_files(entry: str) -> tuple[str, list[str]]:
     """Separate trailing template file names ('...theo mẫuTK 1.001023 (all).docx')."""
-    ext = re.search(_FORM_EXT + r"(?=[^a-zA-Z]|$)", entry)
+    ext = re.search(_FORM_EXT + r"(?![a-z])", entry)
     if not ext:
         return entry, []
     # scan back from the extension for the start of the file-name cell: an upper-case

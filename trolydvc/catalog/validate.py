@@ -54,7 +54,7 @@ def check_links(proc: Procedure, root: Path, where: str) -> list[Issue]:
         if doc.form_url:
             links.append((f"documents[{i}].form_url", doc.form_url))
     for name, url in links:
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
             if not _url_ok(url):
                 issues.append(Issue(where, f"{name}: malformed URL {url!r}"))
         elif url.startswith(("/", "..")) or "://" in url:

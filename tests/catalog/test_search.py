@@ -1,0 +1,145 @@
+"""Retrieval: accent-insensitive, typo-tolerant, alias-aware, prefers the common procedure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from trolydvc.catalog import Catalog, SearchHit
+from trolydvc.catalog.cli import catalog as catalog_cli
+from trolydvc.catalog.schema import Procedure
+from trolydvc.textnorm import fold
+
+QUESTIONS = Path(__file__).with_name("questions.yml")
+
+
+def top(catalog: Catalog, text: str, n: int = 3) -> list[str]:
+    return [h.procedure.code for h in catalog.search(text, limit=n)]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("đăng ký khai sinh", "1.001193"),
+        ("dang ky khai sinh", "1.001193"),
+        ("ĐĂNG KÝ KHAI SINH", "1.001193"),
+        ("dang ky khai sinh co yeu to nuoc ngoai", "2.000528"),
+        ("đăng ký kết hôn", "1.000894"),
+        ("ket hon voi nguoi nuoc ngoai", "2.000806"),
+        ("khai tu", "1.000656"),
+        ("giấy xác nhận độc thân", "1.004873"),
+        ("photo công chứng", "2.000815"),
+        ("so do", "1.013978"),
+        ("mở hộ kinh doanh", "1.001612"),
+        ("xin phép xây nhà", "1.013225"),
+        ("nhập hộ khẩu", "1.004222"),
+        ("làm căn cước", "1.014061"),
+    ],
+)
+def test_common_questions(shipped, text, code):
+    assert top(shipped, text, 1) == [code]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("dang ky khia sinh", "1.001193"),  # swapped letters
+        ("dăng ki ket hon", "1.000894"),  # i/y and missing accents
+        ("xac nhan tinh trang hon nhn", "1.004873"),  # dropped letter
+        ("chung thuc ban sao", "2.000815"),
+    ],
+)
+def test_typos(shipped, text, code):
+    assert code in top(shipped, text, 3)
+    assert top(shipped, text, 1) == [code]
+
+
+def test_code_in_text_is_exact(shipped):
+    hits = shipped.search("cho tôi hỏi thủ tục 1.004873")
+    assert [h.procedure.code for h in hits] == ["1.004873"] and hits[0].score == 1.0
+
+
+def test_hits_sorted_and_typed(shipped):
+    hits = shipped.search("đăng ký khai sinh", limit=5)
+    assert all(isinstance(h, SearchHit) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len(hits) == 5 and 0 < hits[-1].score <= hits[0].score <= 1
+
+
+def test_nothing_for_gibberish_or_empty(shipped):
+    assert shipped.search("") == []
+    assert shipped.search("   ?? !") == []
+    assert shipped.search("qwzx vbnm") == []
+
+
+def test_is_clear_and_resolve(shipped):
+    assert shipped.is_clear(shipped.search("đăng ký khai sinh"))
+    # "giấy phép xây dựng" has several close variants: not clearly one
+    assert not shipped.is_clear(shipped.search("giấy phép"))
+    assert shipped.resolve("1.001193").code == "1.001193"
+    assert shipped.resolve("sổ đỏ").code == "1.013978"  # alias
+    assert shipped.resolve("Thủ tục đăng ký kết hôn").code == "1.000894"  # exact name
+    assert shipped.resolve("dang ky khai tu").code == "1.000656"
+    assert shipped.resolve("") is None
+    assert shipped.resolve("giấy phép") is None
+
+
+def test_prefers_plain_over_foreign_lookalike_small_catalog():
+    cat = Catalog(
+        [
+            Procedure(code="2.000528", name="Thủ tục đăng ký khai sinh có yếu tố nước ngoài"),
+            Procedure(code="1.001193", name="Thủ tục đăng ký khai sinh"),
+            Procedure(code="1.003583", name="Thủ tục đăng ký khai sinh lưu động"),
+        ]
+    )
+    assert top(cat, "khai sinh", 1) == ["1.001193"]
+    assert top(cat, "khai sinh nuoc ngoai", 1) == ["2.000528"]
+    assert top(cat, "khai sinh luu dong", 1) == ["1.003583"]
+
+
+def test_aliases_are_searched():
+    cat = Catalog(
+        [
+            Procedure(code="1.000001", name="Đăng ký thường trú", aliases=["nhập hộ khẩu"]),
+            Procedure(code="1.000002", name="Đăng ký tạm trú"),
+        ]
+    )
+    assert top(cat, "nhap ho khau", 1) == ["1.000001"]
+    assert cat.search("nhap ho khau")[0].matched == "nhap ho khau"
+
+
+def test_search_cli_one_line_per_hit(shipped):
+    res = CliRunner().invoke(catalog_cli, ["search", "-n", "3", "dang ky ket hon"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "1.000894\tThủ tục đăng ký kết hôn"
+    assert all(line.split("\t")[0].count(".") == 1 for line in lines)
+    none = CliRunner().invoke(catalog_cli, ["search", "qwzx vbnm"])
+    assert none.exit_code == 1 and "Traceback" not in none.output
+
+
+def test_question_set_shape():
+    items = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    assert len(items) >= 200
+    plain = [i for i in items if i.get("plain")]
+    assert len(plain) * 2 >= len(items)
+    for item in plain:  # really written without diacritics
+        assert fold(item["q"]) == " ".join(item["q"].lower().split()), item["q"]
+    for item in items:
+        if not item.get("plain"):
+            assert fold(item["q"]) != " ".join(item["q"].lower().split()), item["q"]
+
+
+def test_question_set_accuracy_floor(shipped):
+    """Regression guard on the labelled set (bench/catalog_search.py prints the figures)."""
+    items = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    for item in items:
+        assert shipped.get(item["code"]) is not None, item
+    top1 = sum(top(shipped, i["q"], 1) == [i["code"]] for i in items) / len(items)
+    top3 = sum(i["code"] in top(shipped, i["q"], 3) for i in items) / len(items)
+    assert top1 >= 0.90
+    assert top3 >= 0.98
