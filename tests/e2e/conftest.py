@@ -1,0 +1,90 @@
+"""Conversation tests through the REST channel of a real Rasa + action server pair.
+
+The pair is started once per test session on non-default ports (Rasa 5305, actions 5355), with
+a scratch SQLite database holding the demo dossiers, and stopped at the end. It needs the
+trained model models/assistant.tar.gz (`make test` trains it first when an input changed).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+RASA_PORT = int(os.environ.get("TROLYDVC_TEST_RASA_PORT", "5305"))
+ACTIONS_PORT = int(os.environ.get("TROLYDVC_TEST_ACTIONS_PORT", "5355"))
+
+
+@dataclass
+class Assistant:
+    url: str
+    log_dir: Path
+    http: httpx.Client
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        response = self.http.post(
+            f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def parse(self, text: str) -> dict[str, Any]:
+        response = self.http.post(f"{self.url}/model/parse", json={"text": text})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def logs(self) -> str:
+        return "\n".join(
+            p.read_text(encoding="utf-8", errors="replace") for p in self.log_dir.glob("*.log")
+        )
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    from trolydvc.db.base import reset_engines
+    from trolydvc.db.migrate import upgrade
+    from trolydvc.serve import MODEL, ServerError, Servers
+    from trolydvc.tracking import privacy
+    from trolydvc.tracking.demo import load_demo_data
+
+    if not MODEL.is_file():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (or `make test`) first")
+    tmp = tmp_path_factory.mktemp("e2e")
+    mp = pytest.MonkeyPatch()
+    url = f"sqlite:///{tmp / 'dossiers.db'}"
+    mp.setenv("DATABASE_URL", url)  # inherited by the action server
+    mp.setenv("TROLYDVC_PHONE_KEY", "e2e-test-key")
+    privacy._key.cache_clear()
+    reset_engines()
+    upgrade(url)
+    load_demo_data(200, today=date(2025, 10, 31))
+    servers = Servers(RASA_PORT, ACTIONS_PORT, log_dir=tmp / "logs")
+    try:
+        servers.start()
+        servers.wait_ready()
+    except ServerError as exc:
+        servers.stop()
+        mp.undo()
+        pytest.fail(str(exc))
+    http = httpx.Client(timeout=60.0)
+    try:
+        yield Assistant(servers.rasa_url, tmp / "logs", http)
+    finally:
+        http.close()
+        servers.stop()
+        reset_engines()
+        mp.undo()
+        privacy._key.cache_clear()
+
+
+@pytest.fixture
+def user() -> Callable[[], str]:
+    """A fresh conversation id for each call."""
+    return lambda: f"e2e-{uuid.uuid4().hex[:10]}"
