@@ -63,8 +63,8 @@ def test_csv_import_maps_labels_dates_and_protects_phone(db_url: str, tmp_path: 
     with session_scope(db_url) as s:
         dump = " ".join(str(v) for row in s.execute(text("SELECT * FROM dossiers")) for v in row)
     assert "912345678" not in dump and "987654321" not in dump
-    assert history(db_url, a.code) == ["received", "processing"]
-    assert history(db_url, b.code) == ["received", "resolved"]
+    assert history(db_url, a.code) == ["processing"]  # the status when first seen
+    assert history(db_url, b.code) == ["resolved"]
 
 
 def test_reimport_is_idempotent_and_status_change_appends_history(
@@ -74,16 +74,12 @@ def test_reimport_is_idempotent_and_status_change_appends_history(
     import_file(path, url=db_url)
     again = import_file(path, url=db_url)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
-    assert history(db_url, "000.00.20.H50-221107-0001") == ["received", "processing"]
+    assert history(db_url, "000.00.20.H50-221107-0001") == ["processing"]
 
     changed = ROW_A.replace("Đang xử lý", "Chờ bổ sung")
     result = import_file(write(tmp_path, "b.csv", HEADER + changed + ROW_B), url=db_url)
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 1)
-    assert history(db_url, "000.00.20.H50-221107-0001") == [
-        "received",
-        "processing",
-        "supplement_requested",
-    ]
+    assert history(db_url, "000.00.20.H50-221107-0001") == ["processing", "supplement_requested"]
     assert len(dossiers(db_url)) == 2
 
 

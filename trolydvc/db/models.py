@@ -2,7 +2,7 @@
 
 A dossier (hồ sơ) is one application received by a one-stop shop (Bộ phận Một cửa). Its times
 are Vietnam wall-clock times, naive, as exported. The applicant's phone number is never stored:
-only an HMAC-SHA256 of its digits under a deployment key (``phone_hash``, see
+only a keyed BLAKE2b hash (a MAC) of its digits under a deployment key (``phone_hash``, see
 ``trolydvc.tracking.privacy``) and its last four digits (``phone_last4``), which is what the
 status lookup asks the user for.
 """

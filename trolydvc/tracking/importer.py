@@ -12,7 +12,7 @@ Public API:
 - ``ImportFormatError``: the file is not a canonical CSV or a JSON export (clear message).
 - ``CSV_COLUMNS``: the canonical header (plus optional ``commune`` and ``note``).
 
-The applicant's phone number is reduced to an HMAC and its last four digits before it leaves
+The applicant's phone number is reduced to a keyed hash (MAC) and its last four digits before it leaves
 this module; it never appears in messages or logs.
 """
 
@@ -22,18 +22,19 @@ import csv
 import io
 import json
 import queue
+import re
 import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
-from trolydvc.db.models import DossierStatus
 from trolydvc.tracking.fields import (
     VN_TZ,
     clean_code,
@@ -150,12 +151,12 @@ class ImportResult:
 def _clean(value: Any, name: str) -> str | None:
     if value is None:
         return None
-    s = str(value).strip()
+    s = value.strip() if type(value) is str else str(value).strip()
     if not s:
         return None
-    if not s.isascii():
+    if not s.isascii() and not unicodedata.is_normalized("NFC", s):
         s = unicodedata.normalize("NFC", s)
-    if " " in s or "\t" in s or "\n" in s:
+    if "  " in s or "\t" in s or "\n" in s or "\r" in s:
         s = " ".join(s.split())
     limit = _LIMITS.get(name)
     if limit and len(s) > limit:
@@ -168,11 +169,59 @@ def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat(" ", "microseconds")
 
 
+_CODE_OK = re.compile(r"[0-9A-Z][0-9A-Z.\-/_]{0,63}")
+_fromiso = datetime.fromisoformat
+_CACHE_LIMIT = 50_000
+
+
 class RowBuilder:
-    """Turns raw field values into a staging tuple, or raises ValueError(reason)."""
+    """Turns raw field values into a staging tuple, or raises ValueError(reason).
+
+    Values that repeat across rows (statuses, channels, agencies, dates) are parsed once.
+    """
 
     def __init__(self) -> None:
         self._hash = phone_hasher()
+        self._status: dict[str, str] = {}
+        self._channel: dict[str, str] = {}
+        self._dates: dict[str, datetime] = {}
+        self._text: dict[str, dict[Any, str | None]] = {
+            n: {} for n in ("procedure_code", "procedure_name", "agency", "sector", "commune")
+        }
+
+    def _dt(self, value: Any) -> datetime | None:
+        if value is None or value == "":
+            return None
+        if type(value) is str:
+            cached = self._dates.get(value)
+            if cached is not None:
+                return cached
+            if len(value) >= 10 and value[4] == "-":
+                try:
+                    dt = _fromiso(value)
+                except ValueError:
+                    dt = parse_datetime(value)
+                else:
+                    if dt.tzinfo is not None:
+                        dt = dt.astimezone(VN_TZ).replace(tzinfo=None)
+            else:
+                dt = parse_datetime(value)
+            if len(value) <= 10 and len(self._dates) < _CACHE_LIMIT:
+                self._dates[value] = dt  # type: ignore[assignment]
+            return dt
+        return parse_datetime(value)
+
+    def _text_value(self, value: Any, name: str) -> str | None:
+        cache = self._text[name]
+        try:
+            return cache[value]
+        except KeyError:
+            cleaned = _clean(value, name)
+            if len(cache) < _CACHE_LIMIT:
+                cache[value] = cleaned
+            return cleaned
+        except TypeError:  # unhashable JSON value
+            return _clean(value, name)
 
     def build(
         self,
@@ -192,37 +241,57 @@ class RowBuilder:
         commune: Any = None,
         note: Any = None,
     ) -> tuple[Any, ...]:
-        code_s = clean_code(code)
-        status_v = parse_status(str(status or ""))
-        channel_v = parse_channel(str(channel or ""))
-        received_dt = parse_datetime(received)
+        if type(code) is str and (c := code.strip().upper()) and _CODE_OK.fullmatch(c):
+            code_s = c
+        else:
+            code_s = clean_code(code)
+        status_raw = status if type(status) is str else str(status or "")
+        status_v = self._status.get(status_raw)
+        if status_v is None:
+            status_v = parse_status(status_raw)
+            if len(self._status) < 1000:
+                self._status[status_raw] = status_v
+        channel_raw = channel if type(channel) is str else str(channel or "")
+        channel_v = self._channel.get(channel_raw)
+        if channel_v is None:
+            channel_v = parse_channel(channel_raw)
+            if len(self._channel) < 1000:
+                self._channel[channel_raw] = channel_v
+        dt = self._dt
+        received_dt = dt(received)
         if received_dt is None:
             raise ValueError("thiếu ngày tiếp nhận (received_at)")
-        due_dt = parse_datetime(due)
+        due_dt = dt(due)
         if due_dt is not None and due_dt.hour == due_dt.minute == due_dt.second == 0:
             due_dt = due_dt.replace(hour=23, minute=59, second=59)  # a date: due by end of day
-        resolved_dt = parse_datetime(resolved)
-        returned_dt = parse_datetime(returned)
+        resolved_dt = dt(resolved)
+        returned_dt = dt(returned)
         if due_dt is not None and due_dt < received_dt:
             raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
         if resolved_dt is not None and resolved_dt < received_dt:
             raise ValueError("ngày có kết quả trước ngày tiếp nhận")
         if returned_dt is not None and returned_dt < received_dt:
             raise ValueError("ngày trả kết quả trước ngày tiếp nhận")
-        if status_v == DossierStatus.RESOLVED and resolved_dt is None:
+        if status_v == "resolved" and resolved_dt is None:
             raise ValueError("trạng thái 'Đã có kết quả' nhưng thiếu ngày có kết quả (resolved_at)")
-        if status_v == DossierStatus.RETURNED and resolved_dt is None and returned_dt is None:
+        if status_v == "returned" and resolved_dt is None and returned_dt is None:
             raise ValueError("trạng thái 'Đã trả kết quả' nhưng thiếu ngày có/trả kết quả")
         phone_h = last4 = None
-        if phone is not None and str(phone).strip():
-            digits = normalize_phone(str(phone))
-            if digits is None:
-                raise ValueError("số điện thoại không hợp lệ")
-            phone_h, last4 = self._hash(digits), digits[-4:]
+        if phone is not None and phone != "":
+            p = phone if type(phone) is str else str(phone)
+            if len(p) == 10 and p[0] == "0" and p.isdigit():
+                digits: str | None = p
+            else:
+                digits = normalize_phone(p) if p.strip() else None
+                if digits is None and p.strip():
+                    raise ValueError("số điện thoại không hợp lệ")
+            if digits is not None:
+                phone_h, last4 = self._hash(digits), digits[-4:]
+        text = self._text_value
         return (
             code_s,
-            _clean(procedure_code, "procedure_code"),
-            _clean(procedure_name, "procedure_name"),
+            text(procedure_code, "procedure_code"),
+            text(procedure_name, "procedure_name"),
             _clean(applicant_name, "applicant_name"),
             phone_h,
             last4,
@@ -232,9 +301,9 @@ class RowBuilder:
             _iso(returned_dt),
             status_v,
             channel_v,
-            _clean(agency, "agency"),
-            _clean(sector, "sector"),
-            _clean(commune, "commune"),
+            text(agency, "agency"),
+            text(sector, "sector"),
+            text(commune, "commune"),
             _clean(note, "note"),
         )
 
@@ -306,28 +375,35 @@ def _read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> I
                 f"Dòng tiêu đề cần có: {', '.join(CSV_COLUMNS)} (thêm tùy chọn: commune, note)."
             )
         wanted = CSV_COLUMNS + OPTIONAL_COLUMNS
-        index = [header.index(c) if c in header else -1 for c in wanted]
         width = len(header)
+        # A missing optional column reads the None appended to every row (index `width`).
+        pick = itemgetter(*[header.index(c) if c in header else width for c in wanted])
         reader = csv.reader(fh, delimiter=delimiter)
         build = builder.build
         line = 1
+        pending_ticks = 0
         try:
             for row in reader:
                 line = reader.line_num + 1  # +1: the header was read before the reader
-                tick(1)
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
+                pending_ticks += 1
+                if pending_ticks == 4096:
+                    tick(pending_ticks)
+                    pending_ticks = 0
                 if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
                     yield (
                         line,
                         RowError(line, f"có {len(row)} cột, tiêu đề có {width} cột"),
                     )
                     continue
-                values = [row[i] if i >= 0 else None for i in index]
+                row.append(None)
+                values = pick(row)
                 try:
                     yield line, build(*values)
                 except ValueError as exc:
                     yield line, RowError(line, str(exc), _safe_code(values[0]))
+            tick(pending_ticks)
         except UnicodeDecodeError as exc:
             raise ImportFormatError(
                 f"{path.name}: dòng {line + 1} không phải văn bản UTF-8."
@@ -489,8 +565,23 @@ def _read_json(
 # --- writer ---------------------------------------------------------------------------------
 
 
+_HISTORY_TIME = (
+    # A new dossier's first history row is dated by the export when it can be; a status change
+    # by the import time (when it was observed). Receipt/result/return times are on the dossier.
+    "CASE WHEN {old} THEN :now_local "
+    "WHEN {d}.status = 'resolved' THEN COALESCE({d}.resolved_at, {d}.received_at) "
+    "WHEN {d}.status = 'returned' THEN COALESCE({d}.returned_at, {d}.resolved_at, {d}.received_at) "
+    "WHEN {d}.status IN ('received', 'processing') THEN {d}.received_at "
+    "ELSE :now_local END"
+)
+
+
 class _Writer:
-    """Writes batches of staging tuples through one connection (one transaction)."""
+    """Writes batches of staging tuples through one connection (one transaction).
+
+    One history row is written per new dossier (its status when first seen) and per status
+    change; unchanged rows are not rewritten (``updated_at`` keeps its value).
+    """
 
     def __init__(self, conn: Connection, source: str) -> None:
         self.conn = conn
@@ -501,100 +592,108 @@ class _Writer:
             "now": now.replace(tzinfo=None),  # created/updated/recorded: naive UTC
             "now_local": now.astimezone(VN_TZ).replace(tzinfo=None),
         }
-        cols = ", ".join(STAGE_COLUMNS)
+        self.cols = ", ".join(STAGE_COLUMNS)
+        self.sets = ", ".join(f"{c} = COALESCE(excluded.{c}, dossiers.{c})" for c in _UPDATABLE)
+        self.ts = (bindparam("now", type_=DateTime), bindparam("now_local", type_=DateTime))
         if self.dialect == "postgresql":
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
-                "code varchar(64), procedure_code varchar(32), procedure_name text, "
-                "applicant_name varchar(255), phone_hash varchar(64), phone_last4 varchar(4), "
-                "received_at timestamp, due_at timestamp, resolved_at timestamp, "
-                "returned_at timestamp, status varchar(24), channel varchar(16), "
-                "agency varchar(255), sector varchar(255), commune varchar(255), note text, "
-                "existing_id bigint, old_status varchar(24)) ON COMMIT DROP"
-            )
-            distinct = " OR ".join(
-                f"(excluded.{c} IS NOT NULL AND excluded.{c} IS DISTINCT FROM dossiers.{c})"
-                for c in _UPDATABLE
-            )
+            self._init_postgres()
         else:
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
-                + ", ".join(STAGE_COLUMNS)
-                + ", existing_id INTEGER, old_status TEXT)"
-            )
-            conn.exec_driver_sql("DELETE FROM import_stage")
-            distinct = " OR ".join(
-                f"(excluded.{c} IS NOT NULL AND excluded.{c} IS NOT dossiers.{c})"
-                for c in _UPDATABLE
-            )
-        sets = ", ".join(f"{c} = COALESCE(excluded.{c}, dossiers.{c})" for c in _UPDATABLE)
-        ts = (bindparam("now", type_=DateTime), bindparam("now_local", type_=DateTime))
-        self.sql_insert_stage = (
-            f"INSERT INTO import_stage ({cols}) VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
-        )
-        self.sql_mark = text(
-            "UPDATE import_stage SET existing_id = d.id, old_status = d.status "
-            "FROM dossiers d WHERE d.code = import_stage.code"
-        )
-        self.sql_upsert = text(
-            f"INSERT INTO dossiers ({cols}, created_at, updated_at) "
-            f"SELECT {cols}, :now, :now FROM import_stage WHERE true "
-            f"ON CONFLICT (code) DO UPDATE SET {sets}, updated_at = excluded.updated_at "
-            f"WHERE {distinct}"
-        ).bindparams(ts[0])
-        self.sql_history_received = text(
-            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
-            "recorded_at) SELECT d.id, 'received', s.received_at, :source, :now "
-            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
-            "WHERE s.existing_id IS NULL AND s.status <> 'received' ORDER BY d.id"
-        ).bindparams(ts[0])
-        self.sql_history_resolved = text(
-            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
-            "recorded_at) SELECT d.id, 'resolved', s.resolved_at, :source, :now "
-            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
-            "WHERE s.existing_id IS NULL AND s.status = 'returned' "
-            "AND s.resolved_at IS NOT NULL ORDER BY d.id"
-        ).bindparams(ts[0])
-        # A new dossier's current status is dated by the export when it can be (else from its
-        # receipt); a changed one by the import time (when the change was observed).
-        self.sql_history_status = text(
-            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
-            "recorded_at) SELECT d.id, s.status, CASE "
-            "WHEN s.status = 'received' THEN s.received_at "
-            "WHEN s.status = 'resolved' THEN COALESCE(s.resolved_at, :now_local) "
-            "WHEN s.status = 'returned' THEN COALESCE(s.returned_at, s.resolved_at, :now_local) "
-            "WHEN s.existing_id IS NULL THEN s.received_at "
-            "ELSE :now_local END, :source, :now "
-            "FROM import_stage s JOIN dossiers d ON d.code = s.code "
-            "WHERE s.old_status IS NULL OR s.old_status <> s.status ORDER BY d.id"
-        ).bindparams(*ts)
-        self.sql_count_new = text("SELECT count(*) FROM import_stage WHERE existing_id IS NULL")
+            self._init_sqlite()
 
-    def _load(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.dialect == "postgresql":
-            self.conn.exec_driver_sql("TRUNCATE import_stage")
-            dbapi = self.conn.connection.driver_connection
-            with (
-                dbapi.cursor() as cur,
-                cur.copy(f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            self.conn.exec_driver_sql("DELETE FROM import_stage")
-            self.conn.exec_driver_sql(self.sql_insert_stage, rows)
+    # PostgreSQL: COPY into a temporary table, then one statement does everything.
+    def _init_postgres(self) -> None:
+        self.conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
+            "code varchar(64), procedure_code varchar(32), procedure_name text, "
+            "applicant_name varchar(255), phone_hash varchar(64), phone_last4 varchar(4), "
+            "received_at timestamp, due_at timestamp, resolved_at timestamp, "
+            "returned_at timestamp, status varchar(24), channel varchar(16), "
+            "agency varchar(255), sector varchar(255), commune varchar(255), note text) "
+            "ON COMMIT DROP"
+        )
+        distinct = " OR ".join(
+            f"(excluded.{c} IS NOT NULL AND excluded.{c} IS DISTINCT FROM dossiers.{c})"
+            for c in _UPDATABLE
+        )
+        # All parts of one statement see the same snapshot: `old` is the state before the upsert.
+        self.sql_pg = text(
+            "WITH old AS (SELECT d.code, d.status FROM import_stage s "
+            "JOIN dossiers d ON d.code = s.code), "
+            f"up AS (INSERT INTO dossiers ({self.cols}, created_at, updated_at) "
+            f"SELECT {self.cols}, :now, :now FROM import_stage "
+            f"ON CONFLICT (code) DO UPDATE SET {self.sets}, updated_at = excluded.updated_at "
+            f"WHERE {distinct} "
+            "RETURNING id, code, status, received_at, resolved_at, returned_at), "
+            "hist AS (INSERT INTO dossier_status_history (dossier_id, status, changed_at, "
+            "source, recorded_at) SELECT up.id, up.status, "
+            + _HISTORY_TIME.format(old="old.code IS NOT NULL", d="up")
+            + ", :source, :now FROM up LEFT JOIN old ON old.code = up.code "
+            "WHERE old.code IS NULL OR old.status <> up.status RETURNING 1) "
+            "SELECT (SELECT count(*) FROM old) AS existing, (SELECT count(*) FROM up) AS changed"
+        ).bindparams(*self.ts)
+
+    def _write_postgres(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        self.conn.exec_driver_sql("TRUNCATE import_stage")
+        dbapi = self.conn.connection.driver_connection
+        with (
+            dbapi.cursor() as cur,
+            cur.copy(f"COPY import_stage ({self.cols}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        self.conn.exec_driver_sql("ANALYZE import_stage")
+        existing, changed = self.conn.execute(self.sql_pg, self.params).one()
+        return existing, changed
+
+    # SQLite: remember the old statuses of the batch's codes, upsert with executemany, then
+    # write the history from a join.
+    def _init_sqlite(self) -> None:
+        self.conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS import_codes (code TEXT, old_status TEXT)"
+        )
+        distinct = " OR ".join(
+            f"(excluded.{c} IS NOT NULL AND excluded.{c} IS NOT dossiers.{c})" for c in _UPDATABLE
+        )
+        now = _iso(self.params["now"])  # our own constant, safe to inline
+        self.sql_codes = "INSERT INTO import_codes (code) VALUES (?)"
+        self.sql_mark = (
+            "UPDATE import_codes SET old_status = d.status FROM dossiers d "
+            "WHERE d.code = import_codes.code"
+        )
+        self.sql_upsert = (
+            f"INSERT INTO dossiers ({self.cols}, created_at, updated_at) "
+            f"VALUES ({', '.join('?' * len(STAGE_COLUMNS))}, '{now}', '{now}') "
+            f"ON CONFLICT (code) DO UPDATE SET {self.sets}, updated_at = excluded.updated_at "
+            f"WHERE {distinct}"
+        )
+        self.sql_history = text(
+            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
+            "recorded_at) SELECT d.id, d.status, "
+            + _HISTORY_TIME.format(old="s.old_status IS NOT NULL", d="d")
+            + ", :source, :now FROM import_codes s JOIN dossiers d ON d.code = s.code "
+            "WHERE s.old_status IS NULL OR s.old_status <> d.status ORDER BY d.id"
+        ).bindparams(*self.ts)
+
+    def _write_sqlite(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        conn = self.conn
+        conn.exec_driver_sql("DELETE FROM import_codes")
+        conn.exec_driver_sql(self.sql_codes, [(row[0],) for row in rows])
+        conn.exec_driver_sql(self.sql_mark)
+        existing = conn.exec_driver_sql(
+            "SELECT count(*) FROM import_codes WHERE old_status IS NOT NULL"
+        ).scalar_one()
+        changed = conn.exec_driver_sql(self.sql_upsert, rows).rowcount
+        conn.execute(self.sql_history, self.params)
+        return existing, changed
 
     def write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
         """Returns (inserted, updated, unchanged)."""
-        self._load(rows)
-        conn, p = self.conn, self.params
-        conn.execute(self.sql_mark)
-        new = conn.execute(self.sql_count_new).scalar_one()
-        changed = conn.execute(self.sql_upsert, {"now": p["now"]}).rowcount
-        conn.execute(self.sql_history_received, {"source": p["source"], "now": p["now"]})
-        conn.execute(self.sql_history_resolved, {"source": p["source"], "now": p["now"]})
-        conn.execute(self.sql_history_status, p)
-        return new, changed - new, len(rows) - changed
+        if self.dialect == "postgresql":
+            existing, changed = self._write_postgres(rows)
+        else:
+            existing, changed = self._write_sqlite(rows)
+        inserted = len(rows) - existing
+        return inserted, changed - inserted, len(rows) - changed
 
 
 _DONE = object()
@@ -679,17 +778,22 @@ def import_file(
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
         pending: dict[str, tuple[Any, ...]] = {}
+        records = duplicates = 0
+        errors = result.errors
         for _n, item in reader:
-            result.records += 1
-            if isinstance(item, RowError):
-                result.errors.append(item)
+            records += 1
+            if type(item) is RowError:
+                errors.append(item)
                 continue
-            if item[0] in pending:
-                result.duplicates += 1
-            pending[item[0]] = item
+            code = item[0]
+            if code in pending:
+                duplicates += 1
+            pending[code] = item
             if len(pending) >= batch_size:
+                result.records, result.duplicates = records, duplicates
                 yield list(pending.values())
                 pending = {}
+        result.records, result.duplicates = records, duplicates
         if pending:
             yield list(pending.values())
 

@@ -30,17 +30,20 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from trolydvc.db.models import Channel, Dossier, DossierStatus
+from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
 from trolydvc.tracking.fields import CHANNEL_LABELS, STATUS_LABELS, VN_TZ
 from trolydvc.tracking.privacy import mask_name
 from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
 
 log = logging.getLogger(__name__)
+
+DossierRow = Row[Any]  # a row of the dossiers table; columns as attributes
 
 EXPECTED_FORMAT = "000.00.20.H50-221107-0001"
 
@@ -91,7 +94,7 @@ def _days(delta_days: int) -> str:
     return f"{delta_days} ngày"
 
 
-def _timeliness(d: Dossier, now: datetime) -> str:
+def _timeliness(d: DossierRow, now: datetime) -> str:
     """On time / overdue / resolved late, in words."""
     status = d.status
     if status in (DossierStatus.RESOLVED, DossierStatus.RETURNED):
@@ -117,11 +120,11 @@ def _timeliness(d: Dossier, now: datetime) -> str:
     return f"Đã quá hạn {_days(late)}."
 
 
-def _where(d: Dossier) -> str:
+def _where(d: DossierRow) -> str:
     return f"Bộ phận Một cửa của {d.agency}" if d.agency else "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
 
 
-def _next_step(d: Dossier, now: datetime) -> str:
+def _next_step(d: DossierRow, now: datetime) -> str:
     status = d.status
     if status == DossierStatus.SUPPLEMENT_REQUESTED:
         what = (
@@ -162,13 +165,36 @@ def _next_step(d: Dossier, now: datetime) -> str:
     return ""
 
 
-def _procedure(d: Dossier) -> str:
+def _procedure(d: DossierRow) -> str:
     if d.procedure_name and d.procedure_code:
         return f"{d.procedure_name} (mã {d.procedure_code})"
     return d.procedure_name or d.procedure_code or "(không có thông tin)"
 
 
-def _render(d: Dossier, now: datetime, *, verified: bool) -> str:
+def _timeline(d: DossierRow, history: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+    """Receipt, result and return times of the dossier merged with its recorded status changes."""
+    events: list[tuple[datetime, str]] = [(d.received_at, DossierStatus.RECEIVED.value)]
+    if d.resolved_at:
+        events.append((d.resolved_at, DossierStatus.RESOLVED.value))
+    if d.returned_at:
+        events.append((d.returned_at, DossierStatus.RETURNED.value))
+    dated = {status for _, status in events}
+    events += [(when, status) for when, status in history if status not in dated]
+    events.sort(key=lambda e: e[0])
+    merged: list[tuple[datetime, str]] = []
+    for event in events:
+        if not merged or merged[-1][1] != event[1]:
+            merged.append(event)
+    return merged
+
+
+def _render(
+    d: DossierRow,
+    now: datetime,
+    *,
+    verified: bool,
+    history: list[tuple[datetime, str]] | None = None,
+) -> str:
     lines = [f"Hồ sơ {d.code}"]
     lines.append(f"• Thủ tục: {_procedure(d)}")
     name = (d.applicant_name or "(không có)") if verified else mask_name(d.applicant_name)
@@ -193,12 +219,11 @@ def _render(d: Dossier, now: datetime, *, verified: bool) -> str:
             lines.append(f"• Có kết quả lúc: {fmt_datetime(d.resolved_at)}")
         if d.returned_at:
             lines.append(f"• Trả kết quả lúc: {fmt_datetime(d.returned_at)}")
-        if d.history:
+        events = _timeline(d, history or [])
+        if events:
             lines.append("• Quá trình xử lý:")
-            for h in d.history[-8:]:
-                lines.append(
-                    f"  – {fmt_datetime(h.changed_at)}: {STATUS_LABELS.get(h.status, h.status)}"
-                )
+            for when, status in events[-8:]:
+                lines.append(f"  – {fmt_datetime(when)}: {STATUS_LABELS.get(status, status)}")
     step = _next_step(d, now)
     if step:
         lines.append("")
@@ -206,8 +231,23 @@ def _render(d: Dossier, now: datetime, *, verified: bool) -> str:
     return "\n".join(lines)
 
 
-def get_dossier(session: Session, code: str) -> Dossier | None:
-    return session.scalars(select(Dossier).where(Dossier.code == code)).first()
+# Core queries (no ORM identity map): a lookup is one indexed SELECT, plus the history when
+# the user is verified.
+_BY_CODE = select(Dossier.__table__).where(Dossier.code == bindparam("code"))
+_HISTORY = (
+    select(DossierStatusHistory.changed_at, DossierStatusHistory.status)
+    .where(DossierStatusHistory.dossier_id == bindparam("dossier_id"))
+    .order_by(DossierStatusHistory.id)
+)
+
+
+def get_dossier(conn: Connection | Session, code: str) -> DossierRow | None:
+    """The dossier's row (columns as attributes, like the ORM object), or None."""
+    return conn.execute(_BY_CODE, {"code": code}).first()
+
+
+def get_history(conn: Connection | Session, dossier_id: int) -> list[tuple[datetime, str]]:
+    return [(r.changed_at, r.status) for r in conn.execute(_HISTORY, {"dossier_id": dossier_id})]
 
 
 def lookup(
@@ -219,7 +259,7 @@ def lookup(
     limiter: RateLimiter | None = None,
     url: str | None = None,
 ) -> LookupResult:
-    from trolydvc.db.base import get_session
+    from trolydvc.db.base import get_engine
 
     limiter = limiter or default_limiter()
     sender = str(sender_id)
@@ -255,8 +295,8 @@ def lookup(
                 canonical,
             )
     now = now or _now_local()
-    with get_session(url) as session:
-        dossier = get_dossier(session, canonical)
+    with get_engine(url).connect() as conn:
+        dossier = get_dossier(conn, canonical)
         if dossier is None:
             limiter.record_failure(sender)
             log.info("dossier lookup: unknown code from sender %s", sender[:12])
@@ -290,7 +330,10 @@ def lookup(
                 "cơ bản.\n\n" + _render(dossier, now, verified=False),
                 canonical,
             )
-        return LookupResult("verified", _render(dossier, now, verified=True), canonical)
+        history = get_history(conn, dossier.id)
+        return LookupResult(
+            "verified", _render(dossier, now, verified=True, history=history), canonical
+        )
 
 
 def describe_dossier(

@@ -2,7 +2,7 @@
 
 - ``normalize_phone(text) -> str | None``: digits of a Vietnamese phone number, ``+84``/``84``
   folded to a leading ``0``; None when it is not a plausible phone number.
-- ``phone_hash(digits) -> str``: HMAC-SHA256 (hex) of the normalised digits under the deployment
+- ``phone_hash(digits) -> str``: keyed BLAKE2b-256 (a MAC; hex) of the normalised digits under the deployment
   key: ``TROLYDVC_PHONE_KEY`` if set, else a random key created once in ``var/phone_hash.key``
   (mode 0600). The database keeps only this hash and the last four digits.
 - ``mask_name("Nguyễn Văn An") -> "N*** V** A"``: each given word shows its initial and up to three
@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 
 from trolydvc.textnorm import nfc
@@ -67,20 +67,24 @@ def phone_key() -> bytes:
     return _key(str(VAR_DIR / "phone_hash.key"))
 
 
-def phone_hasher():  # type: ignore[no-untyped-def]
-    """A function digits -> hex HMAC, with the key loaded once (used by the bulk importer)."""
-    base = hmac.new(phone_key(), digestmod=hashlib.sha256)
+def _blake_key() -> bytes:
+    # BLAKE2b takes keys of at most 64 bytes: derive one from the configured key.
+    return hashlib.sha512(b"trolydvc-phone:" + phone_key()).digest()
+
+
+def phone_hasher() -> Callable[[str], str]:
+    """A function digits -> hex MAC, with the key loaded once (used by the bulk importer)."""
+    key = _blake_key()
+    blake2b = hashlib.blake2b
 
     def _hash(digits: str) -> str:
-        h = base.copy()
-        h.update(digits.encode())
-        return h.hexdigest()
+        return blake2b(digits.encode(), key=key, digest_size=32).hexdigest()
 
     return _hash
 
 
 def phone_hash(digits: str) -> str:
-    return hmac.new(phone_key(), digits.encode(), hashlib.sha256).hexdigest()
+    return phone_hasher()(digits)
 
 
 def mask_name(name: str | None) -> str:

@@ -1,0 +1,44 @@
+"""Benchmark: import of a 1,000,000-row canonical CSV into SQLite and PostgreSQL.
+
+Targets: >= 20,000 rows/s into SQLite, >= 50,000 rows/s into PostgreSQL. Also times a re-import
+of the same file (every row unchanged). Usage:
+    .venv/bin/python bench/tracking_import.py [--rows 1000000] [--backend sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tracking_common import backend, load, write_export
+
+TARGETS = {"sqlite": 20_000, "postgres": 50_000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    write_export(args.rows)
+    kinds = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for kind in kinds:
+        with backend(kind) as url:
+            rate = load(url, args.rows)
+            verdict = "OK" if rate >= TARGETS[kind] else "BELOW TARGET"
+            print(
+                f"import {kind:8s}: {args.rows:,} rows, {rate:,.0f} rows/s "
+                f"(target >= {TARGETS[kind]:,}) {verdict}",
+                flush=True,
+            )
+            t0 = time.perf_counter()
+            rate2 = load(url, args.rows)
+            print(
+                f"re-import {kind:5s}: {rate2:,.0f} rows/s (unchanged rows, "
+                f"{time.perf_counter() - t0:.1f} s)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
