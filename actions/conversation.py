@@ -186,6 +186,8 @@ class ActionRequestHuman(Action):
         )
         if loc.example:
             lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+        if from_telegram(tracker):  # the bot's handoff to the officials' desk (bot/handoff.py)
+            lines.insert(0, "Bạn gõ lệnh /canbo để nhắn trực tiếp cho cán bộ qua Telegram.")
         dispatcher.utter_message(text="\n".join(lines))
         return []
 
@@ -214,16 +216,24 @@ class ActionGiveFeedback(Action):
         return []
 
 
-def _notification_help(subscribe: bool) -> str:
+def from_telegram(tracker: Tracker) -> bool:
+    """Does this conversation come through the Telegram bot (bot/common.py: sender "tg:<chat>")?"""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return str(tracker.sender_id).startswith("tg:") or metadata.get("channel") == "telegram"
+
+
+def _notification_help(subscribe: bool, telegram: bool) -> str:
+    """Subscriptions live in the Telegram bot (its /dangky command stores the chat and commune)."""
     loc = locality()
     communes = ", ".join(loc.commune_names) or loc.province.name
     if subscribe:
+        where = "Bạn" if telegram else "Trên Telegram, Bạn mở trợ lý rồi"
         return (
-            "Bạn có thể nhận thông báo của chính quyền địa phương qua Telegram: mở trợ lý trên "
-            "Telegram và gõ lệnh /subscribe, rồi chọn xã/phường của Bạn "
-            f"({communes})."
+            f"{where} gõ lệnh /dangky và chọn xã/phường của mình ({communes}) để nhận thông báo "
+            "của chính quyền địa phương."
         )
-    return "Để ngừng nhận thông báo, trong Telegram Bạn gõ lệnh /unsubscribe."
+    where = "Bạn" if telegram else "Trên Telegram, Bạn"
+    return f"{where} gõ lệnh /huydangky để ngừng nhận thông báo."
 
 
 class ActionSubscribeNotifications(Action):
@@ -233,7 +243,7 @@ class ActionSubscribeNotifications(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=_notification_help(subscribe=True))
+        dispatcher.utter_message(text=_notification_help(True, from_telegram(tracker)))
         return []
 
 
@@ -244,7 +254,7 @@ class ActionUnsubscribeNotifications(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=_notification_help(subscribe=False))
+        dispatcher.utter_message(text=_notification_help(False, from_telegram(tracker)))
         return []
 
 

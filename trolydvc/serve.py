@@ -334,7 +334,7 @@ def run(rasa_port: int, actions_port: int) -> None:
 
 
 def _run_bot(rasa_url: str) -> None:
-    """Run the Telegram bot (bot/cli.py, `trolydvc bot run`) in the foreground."""
+    """Run the Telegram bot (bot/cli.py, `trolydvc bot`) in the foreground."""
     try:
         import bot.cli  # noqa: F401
     except ModuleNotFoundError:
@@ -343,7 +343,7 @@ def _run_bot(rasa_url: str) -> None:
         ) from None
     exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
     env = dict(os.environ, RASA_URL=rasa_url)
-    proc = subprocess.Popen([exe, "bot", "run"], env=env)
+    proc = subprocess.Popen([exe, "bot"], env=env)
     try:
         proc.wait()
     finally:

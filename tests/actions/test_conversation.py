@@ -120,10 +120,22 @@ async def test_notifications_explain_how_and_list_communes(run_action):
     turn = await run_action(
         ActionSubscribeNotifications(), "đăng ký nhận tin", "subscribe_notifications"
     )
-    assert "/subscribe" in turn.text
+    assert "/dangky" in turn.text
     for name in load_locality().commune_names:
         assert name in turn.text
     turn = await run_action(
         ActionUnsubscribeNotifications(), "hủy nhận tin", "unsubscribe_notifications"
     )
-    assert "/unsubscribe" in turn.text
+    assert "/huydangky" in turn.text
+
+
+async def test_telegram_users_get_the_bot_commands(run_action):
+    turn = await run_action(
+        ActionRequestHuman(), "gặp cán bộ", "request_human", sender_id="tg:12345"
+    )
+    assert turn.text.startswith("Bạn gõ lệnh /canbo")
+    turn = await run_action(
+        ActionSubscribeNotifications(), "nhận thông báo", "subscribe_notifications",
+        sender_id="tg:12345",
+    )  # fmt: skip
+    assert turn.text.startswith("Bạn gõ lệnh /dangky")

@@ -1,0 +1,65 @@
+"""The terminal chat's rendering, the server launcher's checks and the training-input hash."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from trolydvc.chat import choose, render
+from trolydvc.config import ROOT
+from trolydvc.serve import ServerError, Servers
+
+
+def test_render_numbers_buttons_and_choose_sends_the_payload():
+    messages = [
+        {"text": "Bạn muốn hỏi lệ phí của thủ tục nào?", "buttons": [
+            {"title": "Đăng ký khai sinh", "payload": '/inform{"procedure": "1.001193"}'},
+            {"title": "Đăng ký kết hôn", "payload": '/inform{"procedure": "1.000894"}'},
+        ]},
+        {"text": "Hoặc gõ tên thủ tục."},
+    ]  # fmt: skip
+    shown, buttons = render(messages)
+    assert "  1. Đăng ký khai sinh" in shown and "  2. Đăng ký kết hôn" in shown
+    assert shown.endswith("Hoặc gõ tên thủ tục.")
+    assert choose("2", buttons) == '/inform{"procedure": "1.000894"}'
+    assert choose(" 1. ", buttons) == '/inform{"procedure": "1.001193"}'
+    assert choose("3", buttons) == "3"  # not a choice: sent as typed
+    assert choose("khai sinh", buttons) == "khai sinh"
+
+
+def test_render_of_an_empty_answer_says_so():
+    shown, buttons = render([])
+    assert "không trả lời" in shown and buttons == []
+
+
+def test_servers_refuse_to_start_without_a_model(tmp_path: Path):
+    servers = Servers(5391, 5392, model=tmp_path / "missing.tar.gz")
+    with pytest.raises(ServerError, match="make train"):
+        servers.start()
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_hash_follows_the_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    train = _train_module()
+    (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
+    (tmp_path / "domain.yml").write_text("version: '3.1'\n")
+    (tmp_path / "config.yml").write_text("language: vi\n")
+    examples = tmp_path / "nlu_data" / "nlu" / "a.yml"
+    examples.write_text("nlu: []\n")
+    monkeypatch.setattr(train, "ROOT", tmp_path)
+    first = train.training_hash()
+    assert train.training_hash() == first
+    examples.write_text("nlu: [x]\n")
+    second = train.training_hash()
+    assert second != first
+    (tmp_path / "notes.md").write_text("not a training input\n")
+    assert train.training_hash() == second
