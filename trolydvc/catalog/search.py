@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -34,6 +35,38 @@ CLEAR_MIN_SCORE = 0.45
 W_DOC_RECALL = 0.35
 W_TEXT_RECALL = 0.35
 W_PRECISION = 0.3
+# What a question says it wants done ("cấp lại", "gia hạn", "đổi", ...): a procedure none of
+# whose names mention it loses ACTION_PENALTY per missing action.
+ACTION_TERMS = frozenset(
+    {
+        "lai",
+        "doi",
+        "gia han",
+        "dieu chinh",
+        "xoa",
+        "cham dut",
+        "tam ngung",
+        "thay doi",
+        "thu hoi",
+        "huy",
+        "tach",
+        "di doi",
+        "sua chua",
+        "cai tao",
+        "dinh chinh",
+        "cai chinh",
+        "giai the",
+        "tam thoi",
+        "mat",
+    }
+)
+ACTION_PENALTY = 0.1
+# Special cases of a common procedure: a name that has one the question does not mention
+# loses LOOKALIKE_PENALTY each (prefer "đăng ký khai sinh" to "... có yếu tố nước ngoài").
+LOOKALIKE_TERMS = frozenset(
+    {"nuoc ngoai", "luu dong", "bien gioi", "cap tinh", "toan trinh", "mot phan", "dang ky lai"}
+)
+LOOKALIKE_PENALTY = 0.04
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
 
@@ -185,6 +218,15 @@ class SearchIndex:
     _vocab_set: set[str] = field(default_factory=set)
     _exact: dict[str, int] = field(default_factory=dict)
     _prior: list[float] = field(default_factory=list)
+    _doc_texts: list[list[int]] = field(default_factory=list)  # procedure -> its text ids
+    _lookalikes: list[frozenset[str]] = field(default_factory=list)  # in the official name
+    # numpy views used by search()
+    _np_postings: dict[str, np.ndarray] = field(default_factory=dict)
+    _np_doc_postings: dict[str, np.ndarray] = field(default_factory=dict)
+    _text_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    _text_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    _prior_arr: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    _lookalike_arr: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(cls, procedures: Sequence[Indexable]) -> SearchIndex:
@@ -197,6 +239,7 @@ class SearchIndex:
                 index_text(t) for t in [proc.name, *proc.aliases]
             ]
             seen: set[str] = set()
+            index._doc_texts.append([])
             for i, text in enumerate(texts):
                 is_alias = i > 0
                 if not text or text in seen:
@@ -205,17 +248,24 @@ class SearchIndex:
                 terms = _terms(text.split())
                 tid = len(index.texts)
                 index.texts.append(_Text(doc, text, terms, is_alias=is_alias))
+                index._doc_texts[doc].append(tid)
                 for term in terms:
                     postings[term].append(tid)
                 doc_terms |= terms
                 index._exact.setdefault(text, doc)
             for term in doc_terms:
                 doc_freq[term] += 1
+            name_terms = _terms(texts[0].split()) if texts else set()
+            trigrams = {" ".join(texts[0].split()[i : i + 3]) for i in range(len(texts[0].split()))}
+            index._lookalikes.append(frozenset((name_terms | trigrams) & LOOKALIKE_TERMS))
             # Popular procedures (curated aliases) and local ones get a slight head start.
             prior = 0.0
             if proc.aliases:
                 prior += 0.03
-            if "Cấp xã" in proc.levels or "Cấp tỉnh" in proc.levels:
+            # after the 2025 reform most citizen-facing procedures are done at Cấp xã
+            if "Cấp xã" in proc.levels:
+                prior += 0.02
+            elif "Cấp tỉnh" in proc.levels:
                 prior += 0.01
             index._prior.append(prior)
         n = max(len(index.procedures), 1)
@@ -228,6 +278,17 @@ class SearchIndex:
             t.weight = sum(index.idf[x] for x in t.terms)
         index.vocab = sorted(t for t in doc_freq if " " not in t)
         index._vocab_set = set(index.vocab)
+        index._np_postings = {t: np.array(v, dtype=np.int32) for t, v in index.postings.items()}
+        index._np_doc_postings = {
+            t: np.array(v, dtype=np.int32) for t, v in index.doc_postings.items()
+        }
+        index._text_doc = np.array([t.doc for t in index.texts], dtype=np.int32)
+        index._text_weight = np.array([t.weight for t in index.texts], dtype=np.float64)
+        index._prior_arr = np.array(index._prior, dtype=np.float64)
+        index._lookalike_arr = {
+            term: np.array([term in la for la in index._lookalikes], dtype=bool)
+            for term in LOOKALIKE_TERMS
+        }
         return index
 
     # --- query side ---------------------------------------------------------------------
@@ -258,38 +319,52 @@ class SearchIndex:
         if not q_terms:
             return []
         q_weight = sum(self.idf[t] for t in q_terms)
-        acc: dict[int, float] = defaultdict(float)
-        doc_acc: dict[int, float] = defaultdict(float)
+        n_docs = len(self.procedures)
+        acc = np.zeros(len(self.texts))
+        doc_acc = np.zeros(n_docs)
         for term in q_terms:
             w = self.idf[term]
-            for tid in self.postings[term]:
-                acc[tid] += w
-            for d in self.doc_postings[term]:
-                doc_acc[d] += w
-        best: dict[int, tuple[float, str]] = {}
-        for tid, matched in acc.items():
-            t = self.texts[tid]
-            recall = matched / q_weight
-            precision = matched / t.weight if t.weight else 0.0
-            score = W_TEXT_RECALL * recall + W_PRECISION * precision
-            if recall == 1.0 and precision == 1.0:
-                score += 0.05  # the question is exactly this name / alias
-            prev = best.get(t.doc)
-            if prev is None or score > prev[0]:
-                best[t.doc] = (score, t.text)
-        # how much of the question the procedure explains with all its names together
-        for d, (score, m) in best.items():
-            union = doc_acc[d] / q_weight
-            best[d] = (score + W_DOC_RECALL * union, m)
-        ranked = sorted(
-            ((s + self._prior[d], d, m) for d, (s, m) in best.items()),
-            key=lambda x: (-x[0], self.procedures[x[1]].code),
+            acc[self._np_postings[term]] += w
+            doc_acc[self._np_doc_postings[term]] += w
+        recall = acc / q_weight
+        precision = np.divide(
+            acc, self._text_weight, out=np.zeros_like(acc), where=self._text_weight > 0
         )
-        return [
-            (self.procedures[d].code, round(min(s, 1.0), 4), m)
-            for s, d, m in ranked[:limit]
-            if s >= MIN_SCORE
-        ]
+        text_score = W_TEXT_RECALL * recall + W_PRECISION * precision
+        # the question is exactly this name / alias
+        text_score += 0.05 * ((recall > 1 - 1e-9) & (precision > 1 - 1e-9))
+        text_score[acc == 0] = -np.inf
+        best = np.full(n_docs, -np.inf)
+        np.maximum.at(best, self._text_doc, text_score)
+        candidates = np.isfinite(best)
+        if not candidates.any():
+            return []
+        # how much of the question the procedure explains with all its names together
+        score = best + W_DOC_RECALL * doc_acc / q_weight + self._prior_arr
+        q_all = set(_terms(tokens)) | {
+            " ".join(tokens[i : i + 3]) for i in range(max(len(tokens) - 2, 0))
+        }
+        for action in q_all & ACTION_TERMS:
+            has = np.zeros(n_docs, dtype=bool)
+            if action in self._np_doc_postings:
+                has[self._np_doc_postings[action]] = True
+            score -= ACTION_PENALTY * ~has
+        for term in LOOKALIKE_TERMS - q_all:
+            score -= LOOKALIKE_PENALTY * self._lookalike_arr[term]
+        score[~candidates] = -np.inf
+        k = min(limit, int(candidates.sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-score, k - 1)[:k] if k < n_docs else np.arange(n_docs)
+        ranked = sorted((int(d) for d in top), key=lambda d: (-score[d], self.procedures[d].code))
+        out: list[tuple[str, float, str]] = []
+        for d in ranked:
+            s = float(score[d])
+            if s < MIN_SCORE:
+                continue
+            tid = max(self._doc_texts[d], key=lambda t: text_score[t])
+            out.append((self.procedures[d].code, round(min(s, 1.0), 4), self.texts[tid].text))
+        return out
 
     def exact(self, text: str) -> str | None:
         """Code of the procedure whose name or alias is exactly ``text`` (accent-insensitive)."""
