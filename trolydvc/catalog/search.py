@@ -255,9 +255,9 @@ class SearchIndex:
                 index._exact.setdefault(text, doc)
             for term in doc_terms:
                 doc_freq[term] += 1
-            name_terms = _terms(texts[0].split()) if texts else set()
-            trigrams = {" ".join(texts[0].split()[i : i + 3]) for i in range(len(texts[0].split()))}
-            index._lookalikes.append(frozenset((name_terms | trigrams) & LOOKALIKE_TERMS))
+            words = texts[0].split() if texts else []
+            name_terms = _terms(words) | {" ".join(words[i : i + 3]) for i in range(len(words))}
+            index._lookalikes.append(frozenset(name_terms & LOOKALIKE_TERMS))
             # Popular procedures (curated aliases) and local ones get a slight head start.
             prior = 0.0
             if proc.aliases:
