@@ -185,3 +185,23 @@ def test_loaded_catalog_uses_cache_and_sees_edits(tmp_path: Path, export: Path, 
     assert cat.get("1.001193").aliases == ["giấy khai sinh"]  # cache invalidated
     assert load_dir(out)[0][0].code in cat
     clear_cache()
+
+
+def test_unreadable_current_file_blocks_overwrite(export: Path, tmp_path: Path, isolated_var):
+    out = tmp_path / "cat"
+    runner = CliRunner()
+    assert (
+        runner.invoke(catalog_cli, ["import", str(export), "--catalog-dir", str(out)]).exit_code
+        == 0
+    )
+    broken = out / "ho-tich" / "1.001193.yml"
+    broken.write_text("code: '1.001193'\naliases: [unclosed\n", encoding="utf-8")
+    res = runner.invoke(catalog_cli, ["import", str(export), "--catalog-dir", str(out), "-q"])
+    assert res.exit_code == 1
+    assert "unreadable file(s)" in res.output and "nothing was written" in res.output
+    assert broken.read_text(encoding="utf-8").endswith("[unclosed\n")  # left for the editor
+    res = runner.invoke(
+        catalog_cli, ["import", str(export), "--catalog-dir", str(out), "-q", "--force"]
+    )
+    assert res.exit_code == 0
+    assert load_procedure_file(broken).code == "1.001193"

@@ -143,3 +143,11 @@ def test_question_set_accuracy_floor(shipped):
     top3 = sum(i["code"] in top(shipped, i["q"], 3) for i in items) / len(items)
     assert top1 >= 0.90
     assert top3 >= 0.98
+
+
+def test_decomposed_unicode_and_extra_spaces(shipped):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "  Đăng   ký  khai sinh ")
+    assert top(shipped, nfd, 1) == ["1.001193"]
+    assert shipped.get(None) is None  # type: ignore[arg-type]

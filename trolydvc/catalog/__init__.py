@@ -113,6 +113,8 @@ class Catalog:
         return list(self._entries)
 
     def get(self, code: str) -> Procedure | None:
+        if not isinstance(code, str):
+            return None
         code = code.strip()
         proc = self._procs.get(code)
         if proc is None:

@@ -34,6 +34,9 @@ def _catalog_dir(value: Path | None) -> Path:
 )
 @click.option("--source-date", default=None, help="Publication month YYYY-MM (default 2026-07).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and the diff summary.")
+@click.option(
+    "--force", is_flag=True, help="Overwrite even if some current catalog files are unreadable."
+)
 def import_cmd(
     path: Path | None,
     catalog_dir: Path | None,
@@ -41,6 +44,7 @@ def import_cmd(
     all_levels: bool,
     source_date: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Parse the national export PATH (JSON lines) into the YAML catalog.
 
@@ -83,9 +87,13 @@ def import_cmd(
     if not result.procedures:
         raise click.ClickException("nothing to import; the catalog was left unchanged")
     old, old_errors = load_dir(root) if root.is_dir() else ([], [])
-    if old_errors:
-        click.echo(
-            f"warning: {len(old_errors)} unreadable file(s) in the current catalog", err=True
+    for err in old_errors:
+        click.echo(f"current catalog: {err}", err=True)
+    if old_errors and not dry_run and not force:
+        # their curated aliases could not be carried over: do not overwrite them silently
+        raise click.ClickException(
+            f"{len(old_errors)} unreadable file(s) in {root}; fix them (trolydvc catalog "
+            "validate) or re-run with --force to overwrite them; nothing was written"
         )
     new = keep_aliases(result.procedures, old)
     diff = diff_catalogs(old, new)
