@@ -315,6 +315,9 @@ _CONDITION_RE = re.compile(
 _BULLET_RE = re.compile(r"^\s*(?:[-+*•]|\(\d+\)|\d+[.)]|[a-zđ][.)])\s*")
 
 
+_NOTHING_RE = re.compile(r"^(?:không quy định|không có|không|do .{0,60} quy định)\.?$", re.I)
+
+
 def _split_form_files(entry: str) -> tuple[str, list[str]]:
     """Separate trailing template file names ('...theo mẫuTK 1.001023 (all).docx')."""
     ext = re.search(_FORM_EXT + r"(?![a-z])", entry)
@@ -391,6 +394,11 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
         titles.append(chunk[last.end() :])
     if titles[-1].strip():
         problems.append(f"thành phần hồ sơ: trailing text {titles[-1][:50]!r}")
+    # When no entry of the table has a count, "0 bản chính" means "count not stated" and the
+    # entries are documents; otherwise 0/0 entries are the portal's way to add explanations.
+    counted = any(
+        int(m.group(1)) or int(m.group(2) or 0) for body in bodies for m in _COUNT_RE.finditer(body)
+    )
     for title, body in zip(titles[:-1], bodies, strict=False):
         kind, section_cond = _section_kind(title)
         sub_cond: str | None = None
@@ -412,9 +420,11 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
                 if heading.endswith(":") and re.match(r"(Trường hợp|Đối với|Nếu)\s", heading):
                     # a sub-heading: it conditions the entries that follow it
                     sub_cond = heading.rstrip(": ").strip()
-                else:
+                    continue
+                if counted or _NOTHING_RE.match(heading) or heading.endswith(":"):
                     notes.append(heading)
-                continue
+                    continue
+                originals = copies = None  # listed without a count
             cond_parts = [c for c in (section_cond, sub_cond) if c]
             cm = _CONDITION_RE.match(name)
             if cm:
