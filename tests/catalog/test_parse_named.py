@@ -298,3 +298,46 @@ def test_shipped_yaml_matches_fresh_parse(raw, shipped, code):
     stored = shipped.get(code).model_dump()
     stored["aliases"] = []
     assert stored == fresh
+
+
+def test_1_013238_legal_titles_starting_in_lower_case(raw):
+    # "...Luật Xây dựng175/2024/NĐ-CPsửa đổi, bổ sung ...14/2026/NĐ-CPquy định về phân quyền...
+    #  Luật số 62/2020/QH14 ...Luật Xây dựng62/2020/QH14quy định chi tiết ...105/2025/NĐ-CP
+    #  Luật Xây dựng50/2014/QH13"
+    p = parse(raw, "1.013238")
+    assert [x.number for x in p.legal_basis] == [
+        "175/2024/NĐ-CP",
+        "14/2026/NĐ-CP",
+        "144/2025/NĐ-CP",
+        "62/2020/QH14",
+        "105/2025/NĐ-CP",
+        "50/2014/QH13",
+    ]
+    assert p.legal_basis[1].title.startswith("sửa đổi, bổ sung một số điều của các Nghị định")
+    assert p.legal_basis[-1].title == "Luật Xây dựng"
+
+
+def test_1_013082_legal_issuer_letter_not_lost(raw):
+    # "...biển số xe cơ giới, xe máy chuyên dùng.79/2024/TT-BCAhông tư số 06/2025/TT-BTC..."
+    p = parse(raw, "1.013082")
+    numbers = [x.number for x in p.legal_basis]
+    assert numbers[:2] == ["79/2024/TT-BCA", "06/2025/TT-BTC"]
+    assert "13/2025/TT-BCA" in numbers and "36/2024/QH15" in numbers
+
+
+def test_6_006596_form_file_glued_to_acronym(raw):
+    # "...Thông tư số 67/2025/TT-BXDMẫu số 03.docx1 bản chính"
+    p = parse(raw, "6.006596")
+    doc = [d for d in p.documents if d.form_name][0]
+    assert doc.form_name == "Mẫu số 03.docx"
+    assert doc.name.endswith("Thông tư số 67/2025/TT-BXD")
+
+
+def test_table_without_counts_keeps_documents(raw):
+    # 1.007816: "Văn bản đề nghị công nhận: 01 bản chính.0 bản chínhSơ đồ thiết kế khu vực
+    #  kiểm tra hàng hóa: 01 bản chụp0 bản chính" -- every entry counted 0: count not stated
+    p = parse(raw, "1.007816")
+    assert [(d.name, d.originals, d.copies) for d in p.documents][:2] == [
+        ("Văn bản đề nghị công nhận: 01 bản chính.", None, None),
+        ("Sơ đồ thiết kế khu vực kiểm tra hàng hóa: 01 bản chụp", None, None),
+    ]

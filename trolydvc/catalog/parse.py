@@ -328,12 +328,11 @@ def _split_form_files(entry: str) -> tuple[str, list[str]]:
     start = None
     for i in range(ext.start() - 1, 0, -1):
         ch, prev = entry[i], entry[i - 1]
-        if (
-            ch.isupper()
-            and not prev.isspace()
-            and not prev.isupper()
-            and prev not in "-_/("
-            and (prev.islower() or prev.isdigit() or prev in ";).:,")
+        nxt = entry[i + 1] if i + 1 < len(entry) else ""
+        if ch.isupper() and (
+            (not prev.isupper() and (prev.islower() or prev.isdigit() or prev in ";).:,"))
+            # a capitalised word glued to an acronym: '...TT-BXDMẫu số 03.docx'
+            or (prev.isupper() and nxt.islower() and i >= 2 and entry[i - 2].isupper())
         ):
             start = i
             break
@@ -447,9 +446,43 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
 
 _LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 _DOC_NUMBER = rf"\d+(?:\.\d+)?/(?:\d{{4}}/)?[{_UPPER}0-9]+(?:-[{_UPPER}0-9]+)*"
-_LEGAL_END_RE = re.compile(rf"{_DOC_NUMBER}(?=[{_UPPER}][{_LOWER}]|\s*$|“|\")")
+_LEGAL_END_RE = re.compile(rf"{_DOC_NUMBER}(?=[{_UPPER}][{_LOWER}]|\s*$|“|\"|(?<=\d)[{_LOWER}])")
 _GLUED_KIND_RE = re.compile(
     rf"(?<=[{_LOWER}.)])(?:Thông tư|Nghị định|Nghị quyết|Quyết định|Luật)(?: số)?$"
+)
+# Issuer suffixes of Vietnamese legal document numbers (…/TT-BCA, …/NĐ-CP, …/QĐ-TTg).
+_ISSUERS = frozenset(
+    [
+        "BCA",
+        "BTC",
+        "BTP",
+        "BXD",
+        "BYT",
+        "CP",
+        "TTg",
+        "NHNN",
+        "BNNMT",
+        "BNNPTNT",
+        "BTNMT",
+        "BGTVT",
+        "BCT",
+        "BKHĐT",
+        "BNV",
+        "BQP",
+        "BLĐTBXH",
+        "BVHTTDL",
+        "BGDĐT",
+        "BTTTT",
+        "VPCP",
+        "BKHCN",
+        "BNG",
+        "UBTVQH",
+        "TANDTC",
+        "VKSNDTC",
+        "KTNN",
+        "BDTTG",
+        "UBDT",
+    ]
 )
 _YEAR_END_RE = re.compile(r"(?:19|20)\d\d$")
 _NUMBER_FULL_RE = re.compile(_DOC_NUMBER)
@@ -489,8 +522,22 @@ def parse_legal_basis(raw: Any) -> tuple[list[LegalDocument], list[str]]:
     seen: set[tuple[str | None, str]] = set()
     pos = 0
     for m in _LEGAL_END_RE.finditer(s):
-        pair = s[pos : m.end()]
-        pos = m.end()
+        if m.start() < pos:
+            continue
+        end = m.end()
+        # a title starting in lower case ('…/TT-BCAhông tư…', '…/NĐ-CPsửa đổi…') makes the
+        # match stop one letter early: give the letter back when it completes a known issuer
+        tail = re.split(r"[-/]", m.group(0))[-1]
+        if (
+            end < len(s)
+            and s[end].isupper()
+            and tail not in _ISSUERS
+            and tail + s[end] in _ISSUERS
+            and (end + 1 == len(s) or not s[end + 1].isupper())
+        ):
+            end += 1
+        pair = s[pos:end]
+        pos = end
         split = _split_legal_pair(pair)
         if split is None:
             problems.append(f"căn cứ pháp lý: cannot split {pair[:60]!r}")
