@@ -341,3 +341,25 @@ def test_table_without_counts_keeps_documents(raw):
         ("Văn bản đề nghị công nhận: 01 bản chính.", None, None),
         ("Sơ đồ thiết kế khu vực kiểm tra hàng hóa: 01 bản chụp", None, None),
     ]
+
+
+def test_1_003220_joint_circular_numbers(raw):
+    # "Thông tư liên tịch 21/2008/TTLT- BQP-BLĐTBXH-BTC21/2008/TTLT- BQP-BLĐTBXH-BTCQuyết định số
+    #  290/2005/QĐ-TTg của Thủ tướng ...290/2005/QĐ-TTgHướng dẫn ...191/2005/TTLT/BQP-BLĐTBXH-BTC"
+    p = parse(raw, "1.003220")
+    assert [x.number for x in p.legal_basis] == [
+        "21/2008/TTLT- BQP-BLĐTBXH-BTC",
+        "290/2005/QĐ-TTg",
+        "191/2005/TTLT/BQP-BLĐTBXH-BTC",
+    ]
+    assert p.legal_basis[1].title.startswith("Quyết định số 290/2005/QĐ-TTg của Thủ tướng")
+
+
+def test_1_002548_numbered_sections_are_not_conditions(raw):
+    # "1. Đơn đề nghị được miễn hoặc giảm phí thi hành án;Tên giấy tờ...1 bản chính2. Trường hợp
+    #  ủy quyền phải kèm theo giấy ủy quyền hợp pháp ...Tên giấy tờ..."
+    p = parse(raw, "1.002548")
+    assert p.documents[0].name == "Đơn đề nghị được miễn hoặc giảm phí thi hành án;"
+    assert p.documents[0].condition is None
+    assert p.documents[1].condition.startswith("Trường hợp ủy quyền phải kèm theo giấy ủy quyền")
+    assert len(p.documents) >= 5

@@ -306,7 +306,12 @@ def parse_methods(raw: Any) -> tuple[list[SubmissionMethod], list[str]]:
 # --- thành phần hồ sơ ------------------------------------------------------------------
 
 _DOC_TABLE_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
-_COUNT_RE = re.compile(r"(?<!\d)(\d+) bản chính(?:,\s?(\d+) bản sao)?(?![\s;.,:)\d])")
+# "<n> bản chính[,<m> bản sao]" ends an entry when glued to what follows (the next entry, a
+# section number "2. ..." or, after one space, a capitalised next entry).
+_COUNT_RE = re.compile(
+    r"(?<!\d)(\d+) bản chính(?:,\s?(\d+) bản sao)?"
+    rf"(?![;.,:)])(?!\s(?![{_UPPER}]))(?!\d(?![.)]))"
+)
 _FORM_EXT = r"\.(?:docx|doc|pdf|xlsx|xls|rar|zip|DOCX|DOC|PDF)"
 _FILE_RE = re.compile(rf"(.+?{_FORM_EXT})(?=.|$)", re.S)
 _CONDITION_RE = re.compile(
@@ -361,6 +366,11 @@ def _section_kind(title: str) -> tuple[str, str | None]:
         return "present", None
     if ("phải nộp" in low or "thành phần hồ sơ" in low or low.startswith("hồ sơ")) and len(t) < 60:
         return "submit", None
+    bare = _BULLET_RE.sub("", t).strip()
+    if re.match(r"(?:Trường hợp|Đối với|Nếu|Khi)\s", bare, re.I):
+        return "submit", bare
+    if _BULLET_RE.match(t):
+        return "submit", None  # a numbered group heading ("1. Đơn đề nghị ..."), not a case
     return "submit", t
 
 
@@ -393,6 +403,7 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
         titles.append(chunk[last.end() :])
     if titles[-1].strip():
         problems.append(f"thành phần hồ sơ: trailing text {titles[-1][:50]!r}")
+        notes.append(titles[-1].strip())
     # When no entry of the table has a count, "0 bản chính" means "count not stated" and the
     # entries are documents; otherwise 0/0 entries are the portal's way to add explanations.
     counted = any(
@@ -445,7 +456,10 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
 # --- căn cứ pháp lý -------------------------------------------------------------------
 
 _LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
-_DOC_NUMBER = rf"\d+(?:\.\d+)?/(?:\d{{4}}/)?[{_UPPER}0-9]+(?:-[{_UPPER}0-9]+)*"
+_DOC_NUMBER = (
+    rf"\d+(?:\.\d+)?/(?:\d{{4}}/)?[{_UPPER}0-9]+"
+    rf"(?:-\s?(?:TTg|[{_UPPER}0-9]+)|/[{_UPPER}][{_UPPER}0-9]*)*"
+)
 _LEGAL_END_RE = re.compile(rf"{_DOC_NUMBER}(?=[{_UPPER}][{_LOWER}]|\s*$|“|\"|(?<=\d)[{_LOWER}])")
 _GLUED_KIND_RE = re.compile(
     rf"(?<=[{_LOWER}.)])(?:Thông tư|Nghị định|Nghị quyết|Quyết định|Luật)(?: số)?$"
@@ -525,17 +539,17 @@ def parse_legal_basis(raw: Any) -> tuple[list[LegalDocument], list[str]]:
         if m.start() < pos:
             continue
         end = m.end()
-        # a title starting in lower case ('…/TT-BCAhông tư…', '…/NĐ-CPsửa đổi…') makes the
-        # match stop one letter early: give the letter back when it completes a known issuer
+        # The match may stop inside an issuer code: '…/TT-BC' + 'Ahông tư…' (a title starting
+        # in lower case) or '…/QĐ-T' + 'Tg ngày…' (a number inside a title). Complete it from
+        # the known issuers; a completed number followed by a space is part of a title.
         tail = re.split(r"[-/]", m.group(0))[-1]
-        if (
-            end < len(s)
-            and s[end].isupper()
-            and tail not in _ISSUERS
-            and tail + s[end] in _ISSUERS
-            and (end + 1 == len(s) or not s[end + 1].isupper())
-        ):
-            end += 1
+        if tail not in _ISSUERS:
+            for k in (1, 2, 3):
+                if tail + s[end : end + k] in _ISSUERS:
+                    end += k
+                    break
+            if end != m.end() and end < len(s) and s[end].isspace():
+                continue
         pair = s[pos:end]
         pos = end
         split = _split_legal_pair(pair)
