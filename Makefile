@@ -57,5 +57,8 @@ serve: setup train ## Rasa on 127.0.0.1:5005 (REST, API) + action server on :505
 run: setup train ## Start the assistant and chat in the terminal (Telegram bot if TELEGRAM_BOT_TOKEN is set)
 	$(TROLYDVC) run
 
+nlu-eval: setup ## Train and evaluate the NLU on tests/nlu/heldout.yml against two baselines
+	$(PY) bench/nlu_eval.py
+
 clean: ## Remove environments, models and local data
 	rm -rf $(VENV) $(VENV_RASA) models var .pytest_cache .ruff_cache

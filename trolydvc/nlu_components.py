@@ -160,7 +160,7 @@ class DossierCodeExtractor(GraphComponent, EntityExtractorMixin):
                     ENTITY_ATTRIBUTE_VALUE: code,
                     "confidence_entity": 1.0,
                 }
-                entities.append(self.add_extractor_name(entity))
+                entities.extend(self.add_extractor_name([entity]))
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 

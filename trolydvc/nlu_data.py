@@ -248,29 +248,78 @@ def _dedupe_key(text: str) -> str:
     return fold(normalize_message(text))
 
 
-def build_augmented(examples: list[Example]) -> dict[str, list[Example]]:
+def substitute_procedures(
+    examples: list[Example], names: list[str], per_example: int = 1, per_inform: int = 4
+) -> list[Example]:
+    """Copies of examples naming a procedure with the span replaced by another catalog name.
+
+    Teaches the entity extractor that any catalog name or alias is a procedure, not only the
+    few named in hand-written examples. ``names`` are surface forms from the catalog.
+    """
+    if not names:
+        return []
+    out: list[Example] = []
+    for ex in examples:
+        spans = [e for e in ex.entities if e.entity == PROCEDURE_ENTITY]
+        if len(spans) != 1:
+            continue
+        target = spans[0]
+        rng = _rng(ex.text, "substitute")
+        for _ in range(per_inform if ex.intent == "inform" else per_example):
+            name = rng.choice(names)
+            if rng.random() < 0.4:
+                name = strip_diacritics(name)
+            text = ex.text[: target.start] + name + ex.text[target.end :]
+            shift = len(name) - (target.end - target.start)
+            entities = []
+            for e in ex.entities:
+                if e is target:
+                    entities.append(Entity(e.start, e.start + len(name), e.entity, None))
+                elif e.start >= target.end:
+                    entities.append(Entity(e.start + shift, e.end + shift, e.entity, e.value))
+                else:
+                    entities.append(e)
+            out.append(Example(text, ex.intent, entities))
+    return out
+
+
+def substitution_names(table: ProcedureTable, max_words: int = 7) -> list[str]:
+    """Catalog surface forms short enough to be typed in a question, lower-cased."""
+    names = {
+        form.lower()
+        for forms in table.synonyms.values()
+        for form in forms
+        if len(form.split()) <= max_words and "," not in form
+    }
+    return sorted(names)
+
+
+def build_augmented(
+    examples: list[Example], extra: list[Example] | None = None
+) -> dict[str, list[Example]]:
     """Generated variants per intent, without duplicates or cross-intent collisions."""
     owner: dict[str, set[str]] = defaultdict(set)
+    written = {ex.text.strip().lower() for ex in examples}
     for ex in examples:
         owner[_dedupe_key(ex.text)].add(ex.intent)
-        owner[ex.text.strip().lower()].add(ex.intent)
     generated: dict[str, list[Example]] = defaultdict(list)
     seen: dict[str, set[str]] = defaultdict(set)
     candidates: list[Example] = []
-    for ex in examples:
-        for _kind, variant in augment(ex):
-            if not variant.text.strip() or variant.text == ex.text:
-                continue
-            key = _dedupe_key(variant.text)
-            seen[key].add(variant.intent)
-            candidates.append(variant)
+    pairs = [(ex, variant) for ex in examples for _kind, variant in augment(ex)]
+    pairs += [(None, variant) for variant in extra or []]
+    for ex, variant in pairs:
+        if not variant.text.strip() or (ex is not None and variant.text == ex.text):
+            continue
+        key = _dedupe_key(variant.text)
+        seen[key].add(variant.intent)
+        candidates.append(variant)
     emitted: set[tuple[str, str]] = set()
     for variant in candidates:
         key = _dedupe_key(variant.text)
         exact = variant.text.strip().lower()
         if len(seen[key]) > 1 or (owner.get(key, set()) - {variant.intent}):
             continue  # the same words under two intents: drop, never guess
-        if exact in owner or (variant.intent, exact) in emitted:
+        if exact in written or (variant.intent, exact) in emitted:
             continue
         emitted.add((variant.intent, exact))
         generated[variant.intent].append(variant)
@@ -281,8 +330,9 @@ def build_augmented(examples: list[Example]) -> dict[str, list[Example]]:
 # Procedure names -> catalog codes
 
 _PREFIXES = ("thủ tục ", "tthc ")
-# leading verbs dropped to derive the short form people use ("đăng ký khai sinh" -> "khai sinh")
-_SHORT_PREFIXES = ("đăng ký ", "cấp ", "giải quyết ", "thực hiện ")
+# leading words dropped to derive the short forms people use:
+# "cấp Giấy xác nhận tình trạng hôn nhân" -> "Giấy xác nhận ..." -> "xác nhận tình trạng hôn nhân"
+_SHORT_PREFIXES = ("đăng ký ", "cấp ", "giấy ", "giải quyết ", "thực hiện ", "thủ tục ")
 _REQUEST_WORDS = ("làm ", "xin ", "làm thủ tục ")
 
 
@@ -294,6 +344,20 @@ def _clean_name(name: str) -> str:
             name = name[len(prefix) :]
             low = low[len(prefix) :]
     return name.strip().rstrip(".")
+
+
+def _short_forms(name: str) -> list[str]:
+    forms, current = [], name
+    while True:
+        low = current.lower()
+        prefix = next((p for p in _SHORT_PREFIXES if low.startswith(p)), None)
+        if prefix is None:
+            return forms
+        current = current[len(prefix) :]
+        rest = current.lower()
+        if len(current.split()) < 2 or rest.startswith(("lại ", "đổi ", "và ", ",")):
+            return forms
+        forms.append(current)
 
 
 def procedure_names(procedure: Any) -> list[tuple[int, str]]:
@@ -308,12 +372,9 @@ def procedure_names(procedure: Any) -> list[tuple[int, str]]:
             if alias.lower().startswith(word):
                 forms.append((0, alias[len(word) :]))
     name = _clean_name(procedure.name)
-    forms.append((1, procedure.name.strip()))
+    forms.append((1, procedure.name.strip().rstrip(".")))
     forms.append((1, name))
-    low = name.lower()
-    for prefix in _SHORT_PREFIXES:
-        if low.startswith(prefix) and len(name[len(prefix) :].split()) >= 2:
-            forms.append((2, name[len(prefix) :]))
+    forms.extend((2, short) for short in _short_forms(name))
     seen, unique = set(), []
     for prio, form in forms:
         form = " ".join(form.split())
@@ -425,17 +486,18 @@ def build(
     examples = read_nlu_examples(nlu_files(nlu_dir))
     if not examples:
         raise click.ClickException(f"no NLU examples found under {nlu_dir}")
-    generated = build_augmented(examples)
-    write_augmented_yml(generated, out_dir / "augmented.yml")
-    summary: dict[str, Any] = {
-        "examples": len(examples),
-        "generated": sum(len(v) for v in generated.values()),
-    }
     reason = None
     if catalog is None:
         catalog, reason = load_catalog_or_none()
     table = build_procedure_table(catalog) if catalog is not None else ProcedureTable({}, [], [])
     write_procedures_yml(table, out_dir / "procedures.yml")
+    substituted = substitute_procedures(examples, substitution_names(table))
+    generated = build_augmented(examples, substituted)
+    write_augmented_yml(generated, out_dir / "augmented.yml")
+    summary: dict[str, Any] = {
+        "examples": len(examples),
+        "generated": sum(len(v) for v in generated.values()),
+    }
     summary.update(
         procedures=len(table.synonyms),
         synonyms=sum(len(v) for v in table.synonyms.values()),

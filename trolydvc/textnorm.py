@@ -65,18 +65,18 @@ _TONES = {
 }
 _TONE_OF = {ch: (base, i) for base, marks in _TONES.items() for i, ch in enumerate(marks)}
 # o + toned a/e, u + toned y, at the end of a syllable; not after "q" ("quý" is already new style)
-_OLD_TONE = re.compile(r"(?<![qQ])([oOuU])([àáảãạèéẻẽẹỳýỷỹỵ])(?!\w)")
+_OLD_TONE = re.compile(r"(?<![qQ])([oOuU])([àáảãạèéẻẽẹỳýỷỹỵ])(?!\w)", re.IGNORECASE)
 
 
 def _move_tone(match: re.Match[str]) -> str:
     first, second = match.group(1), match.group(2)
-    base, tone = _TONE_OF[second]
+    base, tone = _TONE_OF[second.lower()]
     if (first.lower() == "o" and base not in "ae") or (first.lower() == "u" and base != "y"):
         return match.group(0)
     toned_first = _TONES[first.lower()][tone]
     if first.isupper():
         toned_first = toned_first.upper()
-    return toned_first + base
+    return toned_first + (base.upper() if second.isupper() else base)
 
 
 def normalize_tone_marks(text: str) -> str:
@@ -205,6 +205,21 @@ ABBREVIATIONS: dict[str, str] = {
     "tthc": "thủ tục hành chính",
     "dvc": "dịch vụ công",
     "nvqs": "nghĩa vụ quân sự",
+    "xn": "xác nhận",
+    "tb": "thông báo",
+    "cb": "cán bộ",
+    "kt": "kiểm tra",
+    "hdsd": "hướng dẫn sử dụng",
+    "ny": "người yêu",
+    "tbiet": "tạm biệt",
+    "bđ": "bắt đầu",
+    # i/y spelling variants (both are used; the catalog writes "ký", "lý", "kỳ", "tỷ")
+    "kí": "ký",
+    "ki": "ky",
+    "lí": "lý",
+    "kì": "kỳ",
+    "kĩ": "kỹ",
+    "tỉ": "tỷ",
     "xnttdt": "xác nhận tình trạng hôn nhân",
     "xntthn": "xác nhận tình trạng hôn nhân",
 }
@@ -267,8 +282,8 @@ def _normalize_piece(text: str) -> str:
     """Everything of :func:`normalize_message` except trimming the ends."""
     text = unicodedata.normalize("NFC", text)
     text = normalize_tone_marks(text)
-    text = squeeze_repeats(text)
-    text = expand_abbreviations(text)
+    text = expand_abbreviations(text)  # before squeezing: "cccd" is not "cd"
+    text = expand_abbreviations(squeeze_repeats(text))  # "kooo" -> "ko" -> "không"
     text = _upper_codes(text)
     return _SPACES.sub(" ", text)
 
