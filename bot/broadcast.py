@@ -26,11 +26,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+import httpx
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
 
 from bot.ratelimit import PacedRateLimiter, retry_after_seconds
 from trolydvc.db import session_scope
@@ -38,6 +40,7 @@ from trolydvc.db.base import utcnow
 from trolydvc.db.bot_models import Broadcast, Delivery, Subscriber
 
 log = logging.getLogger("bot.broadcast")
+_DB_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadcast-db")
 
 FINAL = ("sent", "blocked", "failed", "unknown")
 
@@ -161,54 +164,105 @@ def next_retry_at(broadcast_id: int) -> datetime | None:
         return earliest or utcnow()
 
 
-def mark_sending(delivery_id: int) -> bool:
+def mark_sending(delivery_ids: list[int]) -> set[int]:
+    """Claim pending rows just before sending them; returns the ids actually claimed."""
+    if not delivery_ids:
+        return set()
     with session_scope() as session:
-        result = session.execute(
+        claimed = session.scalars(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending")
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == "pending")
             .values(status="sending")
-        )
-        return bool(result.rowcount)
+            .returning(Delivery.id)
+        ).all()
+        return set(claimed)
 
 
 @dataclass
 class Outcome:
     delivery_id: int
     chat_id: int
-    status: str  # sent | blocked | failed | unknown | retry
+    status: str  # sent | blocked | failed | unknown | retry | release (never sent: back to pending)
     error: str | None = None
     retry_in: float = 0.0
     counts_attempt: bool = True
 
 
-def record(outcome: Outcome) -> None:
+def backoff_delay(attempts: int, base: float, maximum: float) -> float:
+    return min(maximum, base * 2 ** max(0, attempts - 1))
+
+
+_DELIVERIES = Delivery.__table__
+_RECORD = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.status == "sending")
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next", type_=Delivery.next_attempt_at.type),
+        sent_at=bindparam("b_sent", type_=Delivery.sent_at.type),
+    )
+)
+
+
+def record(
+    outcomes: list[Outcome],
+    max_attempts: int = 5,
+    backoff_base: float = 1.0,
+    backoff_max: float = 60.0,
+) -> None:
+    """Store the outcomes of sent (or released) rows in one transaction (one executemany)."""
+    if not outcomes:
+        return
+    now = utcnow()
     with session_scope() as session:
-        values: dict[str, Any] = {"last_error": outcome.error}
-        if outcome.status == "retry":
-            values["status"] = "pending"
-            values["next_attempt_at"] = utcnow() + timedelta(seconds=outcome.retry_in)
-        else:
-            values["status"] = outcome.status
-        if outcome.status == "sent":
-            values["sent_at"] = utcnow()
-        if outcome.counts_attempt:
-            values["attempts"] = Delivery.attempts + 1
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id == outcome.delivery_id, Delivery.status == "sending")
-            .values(**values)
+        attempts = dict(
+            session.execute(
+                select(Delivery.id, Delivery.attempts).where(
+                    Delivery.id.in_([o.delivery_id for o in outcomes])
+                )
+            ).all()
         )
-        if outcome.status == "blocked":
+        params: list[dict[str, Any]] = []
+        blocked_chats = []
+        for outcome in outcomes:
+            tries = attempts.get(outcome.delivery_id, 0)
+            if outcome.counts_attempt and outcome.status != "release":
+                tries += 1
+            status, next_at, sent_at, error = outcome.status, None, None, outcome.error
+            if status == "retry" and outcome.counts_attempt and tries >= max_attempts:
+                status = "failed"
+            if status == "retry":
+                delay = (
+                    outcome.retry_in
+                    if not outcome.counts_attempt
+                    else backoff_delay(tries, backoff_base, backoff_max)
+                )
+                status, next_at = "pending", now + timedelta(seconds=delay)
+            elif status == "release":
+                status = "pending"
+            elif status == "sent":
+                sent_at = now
+            elif status == "blocked":
+                blocked_chats.append(outcome.chat_id)
+            params.append(
+                {
+                    "b_id": outcome.delivery_id,
+                    "b_status": status,
+                    "b_attempts": tries,
+                    "b_error": error,
+                    "b_next": next_at,
+                    "b_sent": sent_at,
+                }
+            )
+        session.execute(_RECORD, params)
+        if blocked_chats:
             session.execute(
                 update(Subscriber)
-                .where(Subscriber.chat_id == outcome.chat_id)
-                .values(subscribed=False, updated_at=utcnow())
+                .where(Subscriber.chat_id.in_(blocked_chats))
+                .values(subscribed=False, updated_at=now)
             )
-
-
-def attempts_of(delivery_id: int) -> int:
-    with session_scope() as session:
-        return session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0
 
 
 def counts(broadcast_id: int) -> dict[str, int]:
@@ -315,6 +369,10 @@ class SenderOptions:
     fetch_size: int = 50
     progress_every: float = 5.0
     resend_in_doubt: bool = False
+    # Rows are claimed (marked "sending") at most this long before their time slot.
+    claim_horizon: float = 0.1
+    # At most this many requests in flight (Telegram answers in ~0.1-0.3 s: 30/s needs ~10).
+    max_in_flight: int = 32
 
 
 @dataclass
@@ -327,11 +385,23 @@ class BroadcastSender:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[asyncio.Task[None], tuple[int, int]] = {}  # not yet handed to Telegram
         self._active_ids: set[int] = set()
+        self._outcomes: list[Outcome] = []
+        self._flushed = asyncio.Event()
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
+        # One thread for all the senders' writes: no lock contention on SQLite.
+        return await asyncio.get_running_loop().run_in_executor(_DB_EXECUTOR, fn, *args)
+
+    async def _flush(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        if outcomes:
+            o = self.options
+            await self._db(record, outcomes, o.max_attempts, o.backoff_base, o.backoff_max)
+            for outcome in outcomes:
+                self._active_ids.discard(outcome.delivery_id)
 
     async def run(self, broadcast_id: int) -> dict[str, int]:
         info = await self._db(get_broadcast, broadcast_id)
@@ -347,40 +417,67 @@ class BroadcastSender:
                 "broadcast %s: %s deliveries in doubt after an abrupt stop", broadcast_id, in_doubt
             )
         text = info.text
+        horizon = self.options.claim_horizon
         last_progress = time.monotonic()
         try:
             while True:
-                now = utcnow()
+                await self._flush()
                 rows = await self._db(
-                    due_rows, broadcast_id, self.options.fetch_size, set(self._active_ids), now
+                    due_rows, broadcast_id, self.options.fetch_size, set(self._active_ids), utcnow()
                 )
                 if not rows:
-                    if self._in_flight:
-                        await asyncio.wait(
-                            set(self._in_flight), return_when=asyncio.FIRST_COMPLETED
-                        )
+                    if self._tasks:
+                        await asyncio.wait(set(self._tasks), timeout=0.05)
                         continue
                     due = await self._db(next_retry_at, broadcast_id)
                     if due is None:
                         break
-                    await asyncio.sleep(min(max((due - utcnow()).total_seconds(), 0.05), 1.0))
+                    await asyncio.sleep(min(max((due - utcnow()).total_seconds(), 0.02), 1.0))
                     continue
-                for delivery_id, chat_id in rows:
-                    await self.limiter.acquire(chat_id)
-                    self._active_ids.add(delivery_id)
-                    task = asyncio.create_task(self._deliver(delivery_id, chat_id, text))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
+                index = 0
+                while index < len(rows):
+                    # Reserve the slots that fall within the horizon, claim those rows together.
+                    while len(self._tasks) >= self.options.max_in_flight:
+                        await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                    wait = self.limiter.next_free() - time.monotonic() - horizon
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        await self._flush()
+                    batch: list[tuple[int, int, float]] = []
+                    limit = time.monotonic() + horizon
+                    room = self.options.max_in_flight - len(self._tasks)
+                    while (
+                        index < len(rows)
+                        and len(batch) < room
+                        and (not batch or self.limiter.next_free() <= limit)
+                    ):
+                        delivery_id, chat_id = rows[index]
+                        batch.append((delivery_id, chat_id, self.limiter.reserve(chat_id)))
+                        index += 1
+                    claimed = await self._db(mark_sending, [b[0] for b in batch])
+                    for delivery_id, chat_id, slot in batch:
+                        if delivery_id not in claimed:
+                            continue
+                        self._active_ids.add(delivery_id)
+                        task = asyncio.create_task(self._deliver(delivery_id, chat_id, text, slot))
+                        self._tasks.add(task)
+                        self._waiting[task] = (delivery_id, chat_id)
+                        task.add_done_callback(self._tasks.discard)
                     if (
                         self.on_progress
                         and time.monotonic() - last_progress >= self.options.progress_every
                     ):
                         last_progress = time.monotonic()
-                        asyncio.create_task(self._report(broadcast_id, final=False))
+                        await self._flush()
+                        await self._report(broadcast_id, final=False)
         finally:
-            # Stopping or crashing: let every message already handed to Telegram be recorded.
-            if self._in_flight:
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+            # Stopping or crashing: messages not yet handed to Telegram go back to pending; those
+            # in flight are awaited; every outcome is recorded.
+            for task in list(self._waiting):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.shield(self._flush())
         result = await self._db(finish_broadcast, broadcast_id)
         await self._report(broadcast_id, final=True, found=result)
         return result
@@ -396,30 +493,22 @@ class BroadcastSender:
         except Exception:
             log.exception("broadcast %s: progress report failed", broadcast_id)
 
-    async def _deliver(self, delivery_id: int, chat_id: int, text: str) -> None:
-        # Shielded: once a row is claimed, the send and its record complete even on cancellation.
-        inner = asyncio.ensure_future(self._claim_send_record(delivery_id, chat_id, text))
+    async def _deliver(self, delivery_id: int, chat_id: int, text: str, slot: float) -> None:
+        task = asyncio.current_task()
         try:
-            await asyncio.shield(inner)
+            delay = slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.limiter.paused_for > 0:  # a RetryAfter arrived meanwhile: queue up again
+                await self.limiter.acquire(chat_id)
         except asyncio.CancelledError:
-            await inner
-            raise
-        finally:
-            self._active_ids.discard(delivery_id)
-
-    async def _claim_send_record(self, delivery_id: int, chat_id: int, text: str) -> None:
-        if not await self._db(mark_sending, delivery_id):
+            self._outcomes.append(Outcome(delivery_id, chat_id, "release", counts_attempt=False))
+            self._waiting.pop(task, None)  # type: ignore[arg-type]
             return
-        outcome = await self._send(delivery_id, chat_id, text)
-        if outcome.status == "retry" and outcome.counts_attempt:
-            attempts = await self._db(attempts_of, delivery_id) + 1
-            if attempts >= self.options.max_attempts:
-                outcome.status = "failed"
-            else:
-                outcome.retry_in = min(
-                    self.options.backoff_max, self.options.backoff_base * 2 ** (attempts - 1)
-                )
-        await self._db(record, outcome)
+        # From here on the request is (about to be) with Telegram: never abandon it half-way.
+        self._waiting.pop(task, None)  # type: ignore[arg-type]
+        outcome = await asyncio.shield(self._send(delivery_id, chat_id, text))
+        self._outcomes.append(outcome)
 
     async def _send(self, delivery_id: int, chat_id: int, text: str) -> Outcome:
         from telegram.constants import ParseMode
@@ -443,7 +532,10 @@ class BroadcastSender:
             return Outcome(delivery_id, chat_id, "blocked", f"403 {exc.message}"[:200])
         except BadRequest as exc:
             return Outcome(delivery_id, chat_id, "failed", f"400 {exc.message}"[:200])
-        except TimedOut:
+        except TimedOut as exc:
+            if isinstance(exc.__cause__, (httpx.PoolTimeout, httpx.ConnectTimeout)):
+                # The request never left this machine: safe to send again.
+                return Outcome(delivery_id, chat_id, "retry", "connection pool/connect timeout")
             if self.options.resend_in_doubt:
                 return Outcome(delivery_id, chat_id, "retry", "timed out")
             return Outcome(delivery_id, chat_id, "unknown", "timed out: delivery unknown")

@@ -459,8 +459,9 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     if message is not None:
         remember_message(context, message)
-    if await relay_to_officials(update, context):
-        return
+    async with chat_lock(context):
+        if await relay_to_officials(update, context):
+            return
     t = gettext(await language_of(update, context))
     await reply_html(
         update,

@@ -401,7 +401,10 @@ def make_progress_reporter(bot: Any) -> bc.ProgressCallback:
             return
         t = gettext(info.language)
         text = progress_text(t, broadcast_id, found, final)
-        if info.progress_message_id:
+        if not info.progress_message_id and not final:
+            message = await bot.send_message(info.progress_chat_id, text, parse_mode=ParseMode.HTML)
+            await db(bc.set_progress_message, broadcast_id, message.message_id)
+        elif info.progress_message_id:
             try:
                 await bot.edit_message_text(
                     text,

@@ -11,12 +11,18 @@ times (callers can lower that with `rate_limit_args={"max_retries": 0}`).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+# Opt in to python-telegram-bot's future behaviour (RetryAfter.retry_after as a timedelta); the
+# code below accepts both forms, and this silences the deprecation warning on every 429.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram.error import RetryAfter  # noqa: E402
 from telegram.ext import BaseRateLimiter
 
 # Methods that deliver a message into a chat: these are paced per chat as well.
@@ -42,7 +48,9 @@ _MAX_TRACKED_CHATS = 50_000
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
+    with warnings.catch_warnings():  # int vs timedelta deprecation: both are handled here
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -82,6 +90,21 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         if len(self._chat_next) > _MAX_TRACKED_CHATS:
             self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
 
+    def next_free(self) -> float:
+        """The earliest slot a new request could get (clock time), ignoring per-chat spacing."""
+        return max(self._clock(), self._next_slot, self._paused_until)
+
+    def reserve(self, chat_id: int | str | None = None) -> float:
+        """Book the next slot now without waiting; the caller starts its request at that time."""
+        now = self._clock()
+        slot = max(now, self._next_slot, self._paused_until)
+        if chat_id is not None:
+            slot = max(slot, self._chat_next.get(chat_id, 0.0))
+            self._chat_next[chat_id] = slot + self.per_chat_interval
+            self._prune(now)
+        self._next_slot = slot + self.interval
+        return slot
+
     async def acquire(self, chat_id: int | str | None = None) -> None:
         """Wait for this request's slot."""
         while True:
@@ -117,8 +140,10 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         retries = int(options.get("max_retries", self.max_retries))
         chat_id = data.get("chat_id") if endpoint in MESSAGE_METHODS else None
         attempt = 0
+        preacquired = bool(options.get("preacquired"))
         while True:
-            await self.acquire(chat_id)
+            if not preacquired or attempt:
+                await self.acquire(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

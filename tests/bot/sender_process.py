@@ -1,0 +1,25 @@
+"""Runs one broadcast sender in its own process (the test kills it with SIGKILL mid-way).
+
+Usage: python sender_process.py API_BASE_URL TOKEN BROADCAST_ID RATE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from telegram.ext import ExtBot
+
+from bot.broadcast import BroadcastSender, SenderOptions
+from bot.ratelimit import PacedRateLimiter
+
+
+async def main(base_url: str, token: str, broadcast_id: int, rate: float) -> None:
+    limiter = PacedRateLimiter(rate, 0.0)
+    bot = ExtBot(token, base_url=base_url, rate_limiter=limiter)
+    async with bot:
+        await BroadcastSender(bot, limiter, SenderOptions(backoff_base=0.05)).run(broadcast_id)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
