@@ -69,6 +69,19 @@ def test_hits_sorted_and_typed(shipped):
     assert len(hits) == 5 and 0 < hits[-1].score <= hits[0].score <= 1
 
 
+def test_variants_and_levels(shipped):
+    # the plain procedure over "trình báo mất" / "cấp lại" variants
+    assert top(shipped, "hộ chiếu", 1) == ["1.001456"]
+    assert top(shipped, "mất hộ chiếu", 1) == ["1.010386"]  # the Cấp xã one of three levels
+    assert top(shipped, "cấp lại thẻ căn cước", 1) == ["1.014064"]
+    assert top(shipped, "cấp lại thẻ căn cước tại cấp tỉnh", 1) == ["2.001194"]
+
+
+@pytest.mark.parametrize("text", ["xin chào", "cảm ơn bạn", "tôi muốn hỏi", "đăng ký", "giấy tờ"])
+def test_small_talk_and_vague_words_are_never_clear(shipped, text):
+    assert not shipped.is_clear(shipped.search(text))
+
+
 def test_nothing_for_gibberish_or_empty(shipped):
     assert shipped.search("") == []
     assert shipped.search("   ?? !") == []

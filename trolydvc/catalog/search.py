@@ -63,10 +63,39 @@ ACTION_TERMS = frozenset(
 ACTION_PENALTY = 0.1
 # Special cases of a common procedure: a name that has one the question does not mention
 # loses LOOKALIKE_PENALTY each (prefer "đăng ký khai sinh" to "... có yếu tố nước ngoài").
+# Variants named by what they do to an existing result ("cấp lại", "trình báo mất", ...) count
+# as look-alikes too: "hộ chiếu" means getting one, not reporting it lost.
 LOOKALIKE_TERMS = frozenset(
-    {"nuoc ngoai", "luu dong", "bien gioi", "cap tinh", "toan trinh", "mot phan", "dang ky lai"}
+    {
+        "nuoc ngoai",
+        "luu dong",
+        "bien gioi",
+        "toan trinh",
+        "mot phan",
+        "dang ky lai",
+        "cap lai",
+        "gia han",
+        "dieu chinh",
+        "xoa",
+        "cham dut",
+        "tam ngung",
+        "thu hoi",
+        "dinh chinh",
+        "trinh bao",
+        "tam thoi",
+        "giai the",
+    }
 )
 LOOKALIKE_PENALTY = 0.04
+# The same procedure offered at several levels ("... (thực hiện tại cấp tỉnh)"): the variants
+# other than the Cấp xã one lose LEVEL_VARIANT_PENALTY unless the question names the level.
+LEVEL_VARIANT_PENALTY = 0.04
+_LEVEL_SUFFIX = re.compile(
+    r"\s*\(?\s*(?:thuc hien\s+)?(?:tai|o)\s+(?:cap|cong an cap)\s+(?:tinh|huyen|xa|trung uong)\s*\)?\s*$"
+)
+# Scores are scaled down when the recognised words of the question carry less IDF weight than
+# this (about two specific syllables and their bigram): "tôi muốn hỏi" is not a procedure.
+INFORMATIVE_WEIGHT = 8.0
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
 
@@ -117,6 +146,10 @@ _FILLER_PHRASES = [
     "khong a",
     "vay a",
     "the a",
+    "xin chao",
+    "chao ban",
+    "cam on",
+    "tam biet",
 ]
 # Single words that never name a procedure. Folding merges many syllables (bạn/bản, sao,
 # đâu/đầu, thẻ/thế), so only words whose folded form is not a catalog word belong here.
@@ -227,10 +260,12 @@ class SearchIndex:
     _text_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _prior_arr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _lookalike_arr: dict[str, np.ndarray] = field(default_factory=dict)
+    _level_variant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @classmethod
     def build(cls, procedures: Sequence[Indexable]) -> SearchIndex:
         index = cls(list(procedures))
+        bases: dict[str, list[int]] = defaultdict(list)  # name without its level -> docs
         doc_freq: dict[str, int] = defaultdict(int)
         postings: dict[str, list[int]] = defaultdict(list)
         for doc, proc in enumerate(index.procedures):
@@ -258,6 +293,8 @@ class SearchIndex:
             words = texts[0].split() if texts else []
             name_terms = _terms(words) | {" ".join(words[i : i + 3]) for i in range(len(words))}
             index._lookalikes.append(frozenset(name_terms & LOOKALIKE_TERMS))
+            base = _LEVEL_SUFFIX.sub("", texts[0]) if texts else ""
+            bases[base].append(doc)
             # Popular procedures (curated aliases) and local ones get a slight head start.
             prior = 0.0
             if proc.aliases:
@@ -285,6 +322,12 @@ class SearchIndex:
         index._text_doc = np.array([t.doc for t in index.texts], dtype=np.int32)
         index._text_weight = np.array([t.weight for t in index.texts], dtype=np.float64)
         index._prior_arr = np.array(index._prior, dtype=np.float64)
+        level_variant = np.zeros(len(index.procedures), dtype=bool)
+        for docs in bases.values():
+            if len(docs) > 1 and any("Cấp xã" in index.procedures[d].levels for d in docs):
+                for d in docs:
+                    level_variant[d] = "Cấp xã" not in index.procedures[d].levels
+        index._level_variant = level_variant
         index._lookalike_arr = {
             term: np.array([term in la for la in index._lookalikes], dtype=bool)
             for term in LOOKALIKE_TERMS
@@ -351,6 +394,10 @@ class SearchIndex:
             score -= ACTION_PENALTY * ~has
         for term in LOOKALIKE_TERMS - q_all:
             score -= LOOKALIKE_PENALTY * self._lookalike_arr[term]
+        if not q_all & {"cap tinh", "cap huyen", "tinh", "trung uong"}:
+            score -= LEVEL_VARIANT_PENALTY * self._level_variant
+        # A question with little information (one common word) cannot be matched confidently
+        score *= min(1.0, q_weight / INFORMATIVE_WEIGHT)
         score[~candidates] = -np.inf
         k = min(limit, int(candidates.sum()))
         if k <= 0:
