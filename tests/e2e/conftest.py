@@ -11,7 +11,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     privacy._key.cache_clear()
     reset_engines()
     upgrade(url)
-    load_demo_data(200, today=date(2025, 10, 31))
+    load_demo_data(200)  # about ten months up to today, so "năm nay" has figures
     servers = Servers(RASA_PORT, ACTIONS_PORT, log_dir=tmp / "logs")
     try:
         servers.start()
