@@ -65,7 +65,7 @@ def test_1_001193_dang_ky_khai_sinh(raw):
     assert ("60/2014/QH13", "Luật 60/2014/QH13") in [(x.number, x.title) for x in p.legal_basis]
     assert p.source_url == raw("1.001193")["detail_url"]
     assert p.online.submit_url == p.source_url  # the page ends with "Nộp hồ sơ"
-    assert p.online.availability == "partial"  # papers must be presented in person
+    assert p.online.availability == "partial"  # online row, not stated "toàn trình"
     assert p.agencies == []  # "Không có thông tin"
     assert p.source_date == "2026-07"
 
@@ -169,7 +169,8 @@ def test_1_014061_cap_the_can_cuoc(raw):
     assert p.documents[0].name.startswith("Phiếu thu thập thông tin dân cư (mẫu DC01")
     assert not p.documents[0].name.endswith(".docx")
     assert p.result == ["Thẻ căn cước"]
-    assert p.online.availability == "full"
+    # an online row, but the record never says "toàn trình": not claimed fully online
+    assert p.online.availability == "partial"
 
 
 def test_1_001612_dang_ky_ho_kinh_doanh(raw):
@@ -363,3 +364,10 @@ def test_1_002548_numbered_sections_are_not_conditions(raw):
     assert p.documents[0].condition is None
     assert p.documents[1].condition.startswith("Trường hợp ủy quyền phải kèm theo giấy ủy quyền")
     assert len(p.documents) >= 5
+
+
+def test_1_013080_fully_online_only_when_stated(raw):
+    # "Cấp lại chứng nhận đăng ký xe, biển số xe thực hiện bằng dịch vụ công trực tuyến toàn trình"
+    assert parse(raw, "1.013080").online.availability == "full"
+    # "... bằng dịch vụ công trực tuyến một phần hoặc trực tiếp ..."
+    assert parse(raw, "1.013082").online.availability == "partial"

@@ -648,19 +648,18 @@ def online_info(
     offers_submit: bool,
     url: str | None,
 ) -> OnlineInfo:
-    """Derive online availability: the export has no explicit field.
+    """Derive online availability: the export has no explicit field, so stay conservative.
 
-    ``none`` without a "Trực tuyến" row; ``full`` (toàn trình) with one and no paper to show in
-    person, or when the procedure says "toàn trình"; ``partial`` when papers must still be
-    presented (xuất trình). The submit link is the portal page when it offers "Nộp hồ sơ".
+    ``none`` without a "Trực tuyến" row. ``full`` (toàn trình) only when the procedure's name,
+    conditions or online-row description says "toàn trình" (and not "một phần"); otherwise
+    ``partial``: the file can be submitted online but the record does not say the whole
+    procedure is (papers may have to be shown, results collected in person). The submit link
+    is the portal page when it offers "Nộp hồ sơ".
     """
-    if not any(m.channel == "online" for m in methods):
+    online = [m for m in methods if m.channel == "online"]
+    if not online:
         return OnlineInfo(availability="none", submit_url=url if offers_submit else None)
-    text = f"{name} {conditions or ''}".lower()
-    if "toàn trình" in text:
-        availability = "full"
-    elif any(d.group == "present" for d in documents) or "một phần" in text:
-        availability = "partial"
-    else:
-        availability = "full"
+    descriptions = " ".join(m.description or "" for m in online)
+    text = f"{name} {conditions or ''} {descriptions}".lower()
+    availability = "full" if "toàn trình" in text and "một phần" not in text else "partial"
     return OnlineInfo(availability=availability, submit_url=url if offers_submit else None)  # type: ignore[arg-type]

@@ -22,7 +22,10 @@ database gives no value, never a guess):
     legal_basis        list of :class:`LegalDocument` (căn cứ pháp lý: number + title)
     result             kết quả thực hiện (list of result documents)
     conditions         yêu cầu, điều kiện (free text) or None
-    online             :class:`OnlineInfo` (availability ``full`` | ``partial`` | ``none``, submit link)
+    online             :class:`OnlineInfo` (availability ``full`` | ``partial`` | ``none``, submit link);
+                       derived (the export has no such field): ``full`` only when the record
+                       says "toàn trình", ``partial`` for any other online row, see
+                       :func:`trolydvc.catalog.parse.online_info`
     decision_number    số quyết định công bố, e.g. ``"163/QĐ-BTP"``
     source_url         the procedure's page on dichvucong.gov.vn
     source_date        ``"YYYY-MM"`` the data was published/crawled
@@ -33,6 +36,8 @@ database gives no value, never a guess):
 
 ``ProcessingTime``: value (float or None), unit ``working_days`` | ``days`` | ``months`` |
 ``years`` | ``hours`` | ``same_day`` | None, text (the source string, e.g. "1 Ngày làm việc").
+A value with unit None means the portal gives a bare number without a unit (e.g. "1" for
+đăng ký khai sinh): show it as written, do not invent the unit.
 
 ``Fee``: amount_vnd (int or None: None when the amount is not in VND or not stated),
 unit (per what: "trang", "bản", "hồ sơ", ... or None), exempt (True for "Miễn phí"/"Không"),

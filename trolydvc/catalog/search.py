@@ -191,7 +191,7 @@ _ABBREVIATIONS = {
 class SearchHit:
     procedure: Procedure
     score: float
-    matched: str = ""  # the (folded) name or alias that matched best
+    matched: str = ""  # the name or alias that matched best, folded ("lam cccd")
 
     @property
     def code(self) -> str:
@@ -227,6 +227,7 @@ class _Text:
     doc: int
     text: str
     terms: set[str]
+    source: str = ""  # the name or alias as written
     weight: float = 0.0  # sum of idf of its terms
     is_alias: bool = False
 
@@ -275,6 +276,7 @@ class SearchIndex:
             ]
             seen: set[str] = set()
             index._doc_texts.append([])
+            sources = [proc.name, *proc.aliases]
             for i, text in enumerate(texts):
                 is_alias = i > 0
                 if not text or text in seen:
@@ -282,7 +284,8 @@ class SearchIndex:
                 seen.add(text)
                 terms = _terms(text.split())
                 tid = len(index.texts)
-                index.texts.append(_Text(doc, text, terms, is_alias=is_alias))
+                source = sources[i] if i < len(sources) else text
+                index.texts.append(_Text(doc, text, terms, source=source, is_alias=is_alias))
                 index._doc_texts[doc].append(tid)
                 for term in terms:
                     postings[term].append(tid)
@@ -410,7 +413,8 @@ class SearchIndex:
             if s < MIN_SCORE:
                 continue
             tid = max(self._doc_texts[d], key=lambda t: text_score[t])
-            out.append((self.procedures[d].code, round(min(s, 1.0), 4), self.texts[tid].text))
+            matched = _NON_WORD.sub(" ", fold(self.texts[tid].source)).strip()
+            out.append((self.procedures[d].code, round(min(s, 1.0), 4), matched))
         return out
 
     def exact(self, text: str) -> str | None:
