@@ -205,3 +205,19 @@ def test_unreadable_current_file_blocks_overwrite(export: Path, tmp_path: Path, 
     )
     assert res.exit_code == 0
     assert load_procedure_file(broken).code == "1.001193"
+
+
+def test_import_reports_per_procedure_what_it_could_not_parse(
+    tmp_path: Path, raw_lines, isolated_var
+):
+    path = tmp_path / "e.jsonl"
+    # 1.006429: "Trực tuyến120 VNĐ" (time and fee glued, no note to split them)
+    path.write_text(raw_lines("1.006429") + raw_lines("1.001193"), encoding="utf-8")
+    out = tmp_path / "cat"
+    res = CliRunner().invoke(
+        catalog_cli, ["import", str(path), "--catalog-dir", str(out), "--dry-run"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "1.006429: Trực tuyến: time and fee run together in '120 VNĐ'" in res.output
+    assert "1 procedure(s) partly unparsed" in res.output
+    assert not out.exists()
