@@ -16,8 +16,14 @@ Usage (from the actions, the NLU data generator, the bot, demo data)::
 
     hits = catalog.search("lam giay khai sinh", limit=3)   # list[SearchHit], best first
     hits[0].procedure.code, hits[0].score                     # score in 0..1
+    hits[0].matched             # the name/alias that matched, folded: "lam giay khai sinh"
     catalog.is_clear(hits)      # best hit clearly ahead? else show the top-3 as buttons
+                                # (also trolydvc.catalog.is_clear(hits))
     catalog.resolve("sổ đỏ")    # entity value (code, exact name/alias, or free text) -> Procedure | None
+
+``load_catalog`` raises :class:`CatalogError` when the directory is missing; ``clear_cache()``
+forgets loaded catalogs (after an import, in tests). Command line: ``trolydvc catalog
+import|validate|search|show`` (:mod:`trolydvc.catalog.cli`).
 
 The schema is documented in :mod:`trolydvc.catalog.schema`. The YAML files are the source of
 truth; ``var/cache/`` only holds a derived cache to make loading fast (each Procedure is
@@ -45,6 +51,7 @@ from trolydvc.catalog.store import CatalogEntry
 
 __all__ = [
     "Catalog",
+    "CatalogEntry",
     "CatalogError",
     "Document",
     "Fee",
@@ -54,6 +61,7 @@ __all__ = [
     "ProcessingTime",
     "SearchHit",
     "SubmissionMethod",
+    "clear_cache",
     "is_clear",
     "load_catalog",
 ]

@@ -1,12 +1,27 @@
 """Free-text retrieval over the catalog: accent-insensitive, typo-tolerant, alias-aware.
 
-Every procedure is indexed by its name (without the "Thủ tục" prefix) and its curated aliases,
-folded with :func:`trolydvc.textnorm.fold`. Terms are syllable unigrams and bigrams weighted by
-IDF over the catalog. A text's score combines how much of the question it explains (query
-coverage) with how much of the text the question covers (so the general "Đăng ký khai sinh"
-beats the longer "Đăng ký khai sinh có yếu tố nước ngoài" unless the question mentions the
-extra words). Unknown query syllables are corrected to the nearest catalog syllable
-(optimal-string-alignment distance ≤ 1, ≤ 2 for long syllables) with rapidfuzz.
+Indexing: every procedure's official name (without "Thủ tục") and its curated aliases are
+folded with :func:`trolydvc.textnorm.fold`, common abbreviations expanded (cccd, bhxh, ...),
+and split into syllable unigrams and bigrams weighted by IDF over the catalog.
+
+Query: folded the same way; question framing ("cho tôi hỏi", "cần giấy tờ gì", "ở đâu")
+removed; a syllable unknown to the catalog is corrected to the nearest catalog syllable
+(optimal-string-alignment distance 1, 2 for long syllables; rapidfuzz).
+
+Score of a procedure (0..1, see the weights below):
+
+* how much of the question all its names and aliases together explain (recall), how much its
+  best single name/alias explains, and how much of that name/alias the question covers
+  (precision: the general "đăng ký khai sinh" beats the longer "... có yếu tố nước ngoài");
+* minus a penalty for each action the question asks ("cấp lại", "đổi", "gia hạn") that the
+  procedure never mentions, for each special case in its name the question does not mention
+  (nước ngoài, lưu động, cấp lại, trình báo mất, ...), and for being the Cấp tỉnh/huyện copy of
+  a procedure that also exists at Cấp xã;
+* plus a small prior for procedures with curated aliases (the most asked) and Cấp xã ones;
+* scaled down when the recognised words carry little information ("tôi muốn hỏi").
+
+:func:`is_clear` tells whether the best hit is good enough and clearly ahead of the next.
+All scoring is vectorised with numpy: a query over ~1,600 procedures takes well under 1 ms.
 """
 
 from __future__ import annotations
@@ -153,7 +168,7 @@ _FILLER_PHRASES = [
 ]
 # Single words that never name a procedure. Folding merges many syllables (bạn/bản, sao,
 # đâu/đầu, thẻ/thế), so only words whose folded form is not a catalog word belong here.
-_FILLER_WORDS = {"a", "ah", "nhe", "nha", "vay", "oi", "ad", "admin", "ko", "k", "gi", "ạ"}
+_FILLER_WORDS = {"a", "ah", "nhe", "nha", "vay", "oi", "ad", "admin", "ko", "k", "gi"}
 # Common abbreviations people type (folded) -> expansion.
 _ABBREVIATIONS = {
     "gcn": "giay chung nhan",
