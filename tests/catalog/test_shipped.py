@@ -56,3 +56,10 @@ def test_api_shape(shipped):
     assert proc.source_date == "2026-07"
     first = next(iter(shipped))
     assert first.code == min(shipped.codes())
+
+
+def test_every_alias_leads_to_its_procedure(shipped):
+    for entry in shipped.entries:
+        for alias in entry.aliases:
+            assert shipped.resolve(alias).code == entry.code, alias
+            assert shipped.search(alias, limit=1)[0].procedure.code == entry.code, alias
