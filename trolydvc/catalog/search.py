@@ -111,6 +111,8 @@ _LEVEL_SUFFIX = re.compile(
 # Scores are scaled down when the recognised words of the question carry less IDF weight than
 # this (about two specific syllables and their bigram): "tôi muốn hỏi" is not a procedure.
 INFORMATIVE_WEIGHT = 8.0
+# Only the first words of a very long message are searched (keeps latency bounded).
+MAX_QUERY_TOKENS = 64
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
 
@@ -357,7 +359,7 @@ class SearchIndex:
         q = f" {normalize_query(text)} "
         for phrase in _FILLER_PHRASES:
             q = q.replace(f" {phrase} ", " ")
-        tokens = q.split()
+        tokens = q.split()[:MAX_QUERY_TOKENS]
         out: list[str] = []
         for tok in tokens:
             if tok in self._vocab_set:
