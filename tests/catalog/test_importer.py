@@ -118,6 +118,14 @@ def test_reimport_shows_diff_keeps_aliases_and_dry_run_writes_nothing(
     assert "~ 1.001193  name" in res.output
     assert "Diff: 1 added, 1 removed, 1 changed." in res.output
     assert {p: p.read_bytes() for p in out.rglob("*.yml")} == before  # dry run
+    res = runner.invoke(
+        catalog_cli,
+        ["import", str(newer), "--catalog-dir", str(out), "--dry-run", "--details", "-q"],
+    )
+    assert (
+        '    name: "Thủ tục đăng ký khai sinh" -> "Thủ tục đăng ký khai sinh (sửa đổi)"'
+        in res.output
+    )
 
     res = runner.invoke(catalog_cli, ["import", str(newer), "--catalog-dir", str(out), "-q"])
     assert res.exit_code == 0, res.output

@@ -37,6 +37,7 @@ def _catalog_dir(value: Path | None) -> Path:
 @click.option(
     "--force", is_flag=True, help="Overwrite even if some current catalog files are unreadable."
 )
+@click.option("--details", is_flag=True, help="Show old -> new values of changed fields.")
 def import_cmd(
     path: Path | None,
     catalog_dir: Path | None,
@@ -45,6 +46,7 @@ def import_cmd(
     source_date: str | None,
     quiet: bool,
     force: bool,
+    details: bool,
 ) -> None:
     """Parse the national export PATH (JSON lines) into the YAML catalog.
 
@@ -102,7 +104,7 @@ def import_cmd(
         click.echo("No change against the current catalog.")
     else:
         if not quiet or dry_run:
-            for line in diff.lines(names):
+            for line in diff.lines(names, details=details):
                 click.echo(line)
         click.echo(f"Diff: {diff.summary()}.")
     lost = sorted(p.code for p in old if p.aliases and p.code in diff.removed)

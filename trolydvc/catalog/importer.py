@@ -159,21 +159,32 @@ def keep_aliases(new: list[Procedure], old: Iterable[Procedure]) -> list[Procedu
     ]
 
 
+def _short(value: Any, width: int = 70) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @dataclass
 class CatalogDiff:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)  # code -> changed field names
+    values: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)  # old, new
 
     @property
     def empty(self) -> bool:
         return not (self.added or self.removed or self.changed)
 
-    def lines(self, names: dict[str, str] | None = None) -> list[str]:
+    def lines(self, names: dict[str, str] | None = None, details: bool = False) -> list[str]:
         names = names or {}
         out = [f"+ {c}  {names.get(c, '')}".rstrip() for c in self.added]
         out += [f"- {c}  {names.get(c, '')}".rstrip() for c in self.removed]
-        out += [f"~ {c}  {', '.join(f)}" for c, f in sorted(self.changed.items())]
+        for code, fields in sorted(self.changed.items()):
+            out.append(f"~ {code}  {', '.join(fields)}")
+            if details:
+                for name in fields:
+                    old, new = self.values.get(code, {}).get(name, (None, None))
+                    out.append(f"    {name}: {_short(old)} -> {_short(new)}")
         return out
 
     def summary(self) -> str:
@@ -193,4 +204,5 @@ def diff_catalogs(old: Iterable[Procedure], new: Iterable[Procedure]) -> Catalog
         changed = [k for k in b if a.get(k) != b.get(k)]
         if changed:
             diff.changed[code] = changed
+            diff.values[code] = {k: (a.get(k), b.get(k)) for k in changed}
     return diff
