@@ -183,7 +183,8 @@ def test_1_001612_dang_ky_ho_kinh_doanh(raw):
     assert direct.fee.amount_vnd == 50000 and direct.fee.text == "50,000 VNĐ"
     request = [d for d in p.documents if d.name.startswith("Giấy đề nghị đăng ký hộ kinh doanh")]
     assert request and request[0].originals == 1 and request[0].condition is None
-    proxies = [d for d in p.documents if d.name.startswith("(i) Trường hợp ủy quyền cho cá nhân")]
+    # "(i) Trường hợp ủy quyền cho cá nhân ..." (the "(i)" numbering is dropped)
+    proxies = [d for d in p.documents if d.name.startswith("Trường hợp ủy quyền cho cá nhân")]
     assert proxies[0].originals == 0 and proxies[0].copies == 1
     assert proxies[0].condition.startswith("Trường hợp ủy quyền thực hiện thủ tục")
     assert "Giấy chứng nhận đăng ký hộ kinh doanh" in [r.replace("  ", " ") for r in p.result]

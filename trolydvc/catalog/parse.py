@@ -317,7 +317,9 @@ _FILE_RE = re.compile(rf"(.+?{_FORM_EXT})(?=.|$)", re.S)
 _CONDITION_RE = re.compile(
     r"^(?:[-+*•]\s*)?((?:Trường hợp|Đối với|Nếu)\s[^,;:]{3,160}?)(?:,|\sthì\s|:|\sphải\s)"
 )
-_BULLET_RE = re.compile(r"^\s*(?:[-+*•]|\(\d+\)|\d+[.)]|[a-zđ][.)])\s*")
+_BULLET_RE = re.compile(
+    r"^\s*(?:[-+*•]|\(\d+(?:\.\d+)*\)|\d+(?:\.\d+)*[.)]|[a-zđ][.)]|\([ivx]+\))\s*"
+)
 
 
 _NOTHING_RE = re.compile(r"^(?:không quy định|không có|không|do .{0,60} quy định)\.?$", re.I)
