@@ -315,7 +315,7 @@ _COUNT_RE = re.compile(
 _FORM_EXT = r"\.(?:docx|doc|pdf|xlsx|xls|rar|zip|DOCX|DOC|PDF)"
 _FILE_RE = re.compile(rf"(.+?{_FORM_EXT})(?=.|$)", re.S)
 _CONDITION_RE = re.compile(
-    r"^(?:[-+*•]\s*)?((?:Trường hợp|Đối với|Nếu)\s[^,;:]{3,160}?)(?:,|\sthì\s|:|\sphải\s)"
+    r"^(?:[-+*•]\s*)?((?:Trường hợp|Đối với|Nếu)\s[^,;:]{3,160}?)(?:,|\sthì\s|:|(?<!không)\sphải\s)"
 )
 _BULLET_RE = re.compile(
     r"^\s*(?:[-+*•]|\(\d+(?:\.\d+)*\)|\d+(?:\.\d+)*[.)]|[a-zđ][.)]|\([ivx]+\))\s*"
@@ -438,7 +438,7 @@ def parse_documents(raw: Any) -> tuple[list[Document], list[str], list[str]]:
                     continue
                 originals = copies = None  # listed without a count
             cond_parts = [c for c in (section_cond, sub_cond) if c]
-            cm = _CONDITION_RE.match(name)
+            cm = _CONDITION_RE.match(_BULLET_RE.sub("", name))
             if cm:
                 cond_parts.append(cm.group(1).strip())
             documents.append(
