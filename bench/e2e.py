@@ -160,17 +160,17 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids = pids
         self.peak_kb = dict.fromkeys(pids, 0)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             for name, pid in self.pids.items():
                 rss = sum(_status_kb(p, "VmRSS") for p in _tree(pid))
                 self.peak_kb[name] = max(self.peak_kb[name], rss)
-            self._stop.wait(0.1)
+            self._halt.wait(0.1)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def high_water_kb(self) -> dict[str, int]:

@@ -7,6 +7,7 @@ Ctrl-D, Ctrl-C or "/thoat" leaves.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -78,6 +79,7 @@ async def _chat(url: str, sender: str) -> None:
 
 
 def chat_loop(url: str | None = None, sender: str | None = None) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     asyncio.run(_chat(url or rasa_url(), sender or f"terminal-{uuid.uuid4().hex[:12]}"))
 
 

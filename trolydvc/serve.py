@@ -49,6 +49,8 @@ def _child_env() -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL="2",
         SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
         PYTHONUNBUFFERED="1",
+        # Rasa 3.6's dependencies print pages of deprecation warnings at start-up.
+        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
     )
     return env
 
