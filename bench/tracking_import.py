@@ -8,6 +8,7 @@ of the same file (every row unchanged). Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from tracking_common import backend, load, write_export
@@ -24,11 +25,14 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for kind in kinds:
         with backend(kind) as url:
+            cpu0 = time.process_time()
             rate = load(url, args.rows)
+            cpu = time.process_time() - cpu0
             verdict = "OK" if rate >= TARGETS[kind] else "BELOW TARGET"
             print(
                 f"import {kind:8s}: {args.rows:,} rows, {rate:,.0f} rows/s "
-                f"(target >= {TARGETS[kind]:,}) {verdict}",
+                f"(target >= {TARGETS[kind]:,}) {verdict}; this process used {cpu:.1f} s CPU "
+                f"({cpu / args.rows * 1e6:.1f} µs/row); load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             t0 = time.perf_counter()

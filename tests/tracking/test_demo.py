@@ -47,3 +47,20 @@ def test_load_demo_data_replaces_earlier_demo_rows(db_url: str) -> None:
         url=db_url,
     )
     assert result.kind == "verified" and "Chờ bổ sung" in result.text
+
+
+def test_cli_demo_data_if_empty(db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from trolydvc.cli import main
+
+    runner = CliRunner()
+    first = runner.invoke(
+        main, ["demo-data", "--count", "50", "--today", "2026-11-02", "--if-empty"]
+    )
+    assert first.exit_code == 0, first.output
+    assert SHOWCASE[0] in first.output and SHOWCASE_PHONE_LAST4 in first.output
+    second = runner.invoke(main, ["demo-data", "--if-empty"])
+    assert second.exit_code == 0 and "không nạp dữ liệu mẫu" in second.output
+    bad = runner.invoke(main, ["demo-data", "--today", "hôm qua"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output

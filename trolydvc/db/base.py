@@ -4,9 +4,10 @@ Public API (stable, used by the tracking area, the bot and the actions):
 
 - ``Base``: the SQLAlchemy 2 declarative base; all models register on ``Base.metadata``.
 - ``get_engine(url=None)``: one cached engine per URL (default ``trolydvc.config.database_url()``).
-  SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``, ``synchronous=NORMAL`` and a
-  busy timeout. On first use the embedded SQLite database is upgraded to the newest Alembic
-  revision automatically; any other database (PostgreSQL) must be upgraded with
+  SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``, ``synchronous=NORMAL``, a
+  busy timeout, a 64 MB page cache and memory-mapped reads. On first use the embedded SQLite
+  database is upgraded to the newest Alembic revision automatically; any other database
+  (PostgreSQL) must be upgraded with
   ``trolydvc db upgrade`` and a clear ``DatabaseNotReady`` error says so otherwise.
 - ``get_session(url=None) -> Session``: a new session (caller closes it).
 - ``session_scope(url=None)``: ``with session_scope() as s: ...`` commits on success, rolls back on
@@ -92,6 +93,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Bigger page cache and memory-mapped reads: lookups and bulk imports over ~1M dossiers
+        # would otherwise thrash the 2 MB default cache.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute("PRAGMA temp_store=MEMORY")
     finally:
         cursor.close()
 

@@ -5,7 +5,8 @@
 - ``trolydvc dossiers show CODE [--phone-last4 DDDD]``: the same answer the assistant gives.
 - ``trolydvc stats [--from D --to D | --month M | --quarter Q | --year Y] [--by agency|sector]
   [--agency A] [--sector S] [--chart FILE.png]``: the one-stop-shop report (default: year to date).
-- ``trolydvc demo-data [--count N]``: fill the database with seeded demo dossiers.
+- ``trolydvc demo-data [--count N] [--if-empty]``: fill the database with seeded demo dossiers
+  (``--if-empty``: only when it has no dossier yet, for ``make run``).
 - ``trolydvc db upgrade`` / ``trolydvc db current``: Alembic migrations.
 """
 
@@ -145,16 +146,33 @@ def stats(
 @click.option("--count", default=3800, show_default=True, help="Số hồ sơ mẫu.")
 @click.option("--seed", default=None, type=int, help="Hạt giống ngẫu nhiên (mặc định cố định).")
 @click.option("--today", metavar="YYYY-MM-DD", help="Ngày làm mốc (mặc định: hôm nay).")
+@click.option(
+    "--if-empty", is_flag=True, help="Chỉ nạp khi cơ sở dữ liệu chưa có hồ sơ nào (cho make run)."
+)
 @_friendly_errors
-def demo_data(count: int, seed: int | None, today: str | None) -> None:
+def demo_data(count: int, seed: int | None, today: str | None, if_empty: bool) -> None:
     """Nạp hồ sơ mẫu (thay cho hồ sơ mẫu cũ) để thử tra cứu và thống kê."""
     from trolydvc.tracking.demo import SEED, SHOWCASE_PHONE_LAST4, load_demo_data
 
     if count < 0 or count > 2_000_000:
         raise click.BadParameter("từ 0 đến 2.000.000", param_hint="--count")
+    if if_empty:
+        from sqlalchemy import func, select
+
+        from trolydvc.db.base import session_scope
+        from trolydvc.db.models import Dossier
+
+        with session_scope() as session:
+            existing = session.scalar(select(func.count()).select_from(Dossier))
+        if existing:
+            click.echo(f"Cơ sở dữ liệu đã có {existing} hồ sơ; không nạp dữ liệu mẫu.")
+            return
     anchor: date | None = None
     if today:
-        anchor = datetime.strptime(today, "%Y-%m-%d").date()
+        try:
+            anchor = datetime.strptime(today, "%Y-%m-%d").date()
+        except ValueError:
+            raise click.BadParameter("dạng YYYY-MM-DD", param_hint="--today") from None
     try:
         result = load_demo_data(count, today=anchor, seed=SEED if seed is None else seed)
     except RuntimeError as exc:

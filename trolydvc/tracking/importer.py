@@ -4,16 +4,20 @@ Public API:
 
 - ``import_file(path, *, url=None, dry_run=False, progress=False, batch_size=10000)
   -> ImportResult``: validates every record, then upserts the good ones by ``code`` in one
-  transaction (bulk SQL: a staging table loaded with ``executemany`` on SQLite or ``COPY`` on
-  PostgreSQL, then ``INSERT ... SELECT ... ON CONFLICT``). A new dossier, or one whose status
-  changed, gets a row in the status history. Re-importing the same file changes nothing.
-  Empty cells never erase a stored value. A bad record is skipped whole and listed in
-  ``result.errors`` with its line (CSV, JSON Lines) or record number (JSON array) and the reason.
+  transaction with set-based SQL: on PostgreSQL each batch is loaded with ``COPY`` into a
+  temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
+  it and writes the history; on SQLite an ``executemany`` upsert follows a lookup of the batch's
+  old statuses. Parsing runs in parallel with the database work (a writer thread). A new
+  dossier (its first status) or one whose status changed gets a row in the status history;
+  receipt, result and return times are columns of the dossier. Re-importing the same file
+  changes nothing. Empty cells never erase a stored value. A bad record is skipped whole and
+  listed in ``result.errors`` with its line (CSV, JSON Lines) or record number (JSON array) and
+  the reason; a database error rolls the whole import back.
 - ``ImportFormatError``: the file is not a canonical CSV or a JSON export (clear message).
 - ``CSV_COLUMNS``: the canonical header (plus optional ``commune`` and ``note``).
 
-The applicant's phone number is reduced to a keyed hash (MAC) and its last four digits before it leaves
-this module; it never appears in messages or logs.
+The applicant's phone number is reduced to a keyed hash (MAC) and its last four digits before
+it leaves this module; it never appears in messages or logs.
 """
 
 from __future__ import annotations
