@@ -621,8 +621,11 @@ class _Writer:
         )
         # All parts of one statement see the same snapshot: `old` is the state before the upsert.
         self.sql_pg = text(
-            "WITH old AS (SELECT d.code, d.status FROM import_stage s "
-            "JOIN dossiers d ON d.code = s.code), "
+            # A correlated subquery probes the code index once per staged row; a join could be
+            # planned as a scan of all dossiers (the table's statistics lag inside one import).
+            "WITH old AS (SELECT code, status FROM (SELECT s.code, (SELECT d.status FROM "
+            "dossiers d WHERE d.code = s.code) AS status FROM import_stage s) AS o "
+            "WHERE status IS NOT NULL), "
             f"up AS (INSERT INTO dossiers ({self.cols}, created_at, updated_at) "
             f"SELECT {self.cols}, :now, :now FROM import_stage "
             f"ON CONFLICT (code) DO UPDATE SET {self.sets}, updated_at = excluded.updated_at "
@@ -645,7 +648,6 @@ class _Writer:
         ):
             for row in rows:
                 copy.write_row(row)
-        self.conn.exec_driver_sql("ANALYZE import_stage")
         existing, changed = self.conn.execute(self.sql_pg, self.params).one()
         return existing, changed
 
