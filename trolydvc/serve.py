@@ -32,6 +32,7 @@ from trolydvc import config
 ROOT = config.ROOT
 MODEL = ROOT / "models" / "assistant.tar.gz"
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
 READY_TIMEOUT = 240.0  # model load takes ~35 s, more when the machine is busy
@@ -113,8 +114,9 @@ class Servers:
             sys.executable, "-m", "rasa_sdk", "--actions", "actions",
             "--port", str(self.actions_port),
         ]  # fmt: skip
+        # `rasa run` through trolydvc.rasa_server: same arguments, one fix (see that module).
         rasa_cmd = [
-            str(RASA_BIN), "run",
+            str(RASA_PYTHON), "-m", "trolydvc.rasa_server", "run",
             "-m", str(self.model),
             "--enable-api",
             "--cors", *self.cors,
