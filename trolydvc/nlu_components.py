@@ -23,6 +23,8 @@ Used in ``config.yml`` by their dotted path:
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -39,6 +41,7 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -49,6 +52,8 @@ from trolydvc.textnorm import find_dossier_codes, fold, normalize_message, norma
 logger = logging.getLogger(__name__)
 
 DOSSIER_CODE_ENTITY = "dossier_code"
+PROCEDURE_ENTITY = "procedure"
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -181,6 +186,70 @@ _FILLERS = (
 )
 
 
+def tidy_procedure_entities(
+    text: str,
+    entities: list[dict[str, Any]],
+    lookup: Callable[[str], str | None],
+    drop_unresolved: bool = False,
+) -> list[dict[str, Any]]:
+    """Repair the procedure spans a sequence tagger typically gets slightly wrong.
+
+    * adjacent pieces ("chứng thực" + "di chúc") are merged into one span when together they
+      name a procedure (or neither piece does);
+    * a span running past the name ("khi đăng ký tạm trú cho sinh viên") is cut back to its
+      longest run of words that names a catalog procedure;
+    * an unresolved one-word span ("khi", "hộ") is dropped: no procedure is named by one
+      syllable that is not a known synonym; so is every unresolved span when the message is
+      out of scope.
+    """
+    procs = sorted(
+        (e for e in entities if e.get(ENTITY_ATTRIBUTE_TYPE) == PROCEDURE_ENTITY),
+        key=lambda e: e[ENTITY_ATTRIBUTE_START],
+    )
+    others = [e for e in entities if e.get(ENTITY_ATTRIBUTE_TYPE) != PROCEDURE_ENTITY]
+    merged: list[dict[str, Any]] = []
+    for entity in procs:
+        entity = dict(entity)
+        if merged:
+            last = merged[-1]
+            gap = text[last[ENTITY_ATTRIBUTE_END] : entity[ENTITY_ATTRIBUTE_START]]
+            joined = text[last[ENTITY_ATTRIBUTE_START] : entity[ENTITY_ATTRIBUTE_END]]
+            first = text[last[ENTITY_ATTRIBUTE_START] : last[ENTITY_ATTRIBUTE_END]]
+            second = text[entity[ENTITY_ATTRIBUTE_START] : entity[ENTITY_ATTRIBUTE_END]]
+            if not gap.strip() and (
+                lookup(joined) is not None or (lookup(first) is None and lookup(second) is None)
+            ):
+                last[ENTITY_ATTRIBUTE_END] = entity[ENTITY_ATTRIBUTE_END]
+                last[ENTITY_ATTRIBUTE_VALUE] = joined
+                continue
+        merged.append(entity)
+    kept = []
+    for entity in merged:
+        start, end = entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
+        span = text[start:end]
+        if lookup(span) is None:
+            best = _longest_known_part(span, lookup)
+            if best is not None:
+                entity[ENTITY_ATTRIBUTE_START] = start + best[0]
+                entity[ENTITY_ATTRIBUTE_END] = start + best[1]
+                span = entity[ENTITY_ATTRIBUTE_VALUE] = span[best[0] : best[1]]
+        if lookup(span) is None and (drop_unresolved or len(span.split()) < 2):
+            continue
+        kept.append(entity)
+    return others + kept
+
+
+def _longest_known_part(span: str, lookup: Callable[[str], str | None]) -> tuple[int, int] | None:
+    """(start, end) of the longest run of >= 2 words of ``span`` that names a procedure."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", span)]
+    for size in range(len(words) - 1, 1, -1):
+        for i in range(len(words) - size + 1):
+            start, end = words[i][0], words[i + size - 1][1]
+            if lookup(span[start:end]) is not None:
+                return start, end
+    return None
+
+
 def synonym_key(text: str) -> str:
     """The lookup key of an entity value or synonym: normalised, accent-free, lower-case."""
     return fold(normalize_message(text))
@@ -214,6 +283,18 @@ class FoldedSynonymMapper(EntitySynonymMapper):
                     self._add_entities_if_synonyms(span, value)
         self._persist()
         return self._resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            entities = tidy_procedure_entities(
+                message.get(TEXT) or "",
+                list(message.get(ENTITIES, [])),
+                self.lookup,
+                drop_unresolved=(message.get(INTENT) or {}).get("name") == OUT_OF_SCOPE,
+            )
+            self.replace_synonyms(entities)
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages
 
     def lookup(self, value: str) -> str | None:
         key = synonym_key(value)

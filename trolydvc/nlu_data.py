@@ -414,6 +414,7 @@ def build_procedure_table(catalog: Any) -> ProcedureTable:
         synonyms[code].append(form)
         if prio in (0, 2) or len(form.split()) <= 8:
             lookup.add(form.lower())
+            lookup.add(strip_diacritics(form.lower()))  # the text may come without accents
     return ProcedureTable(dict(synonyms), sorted(lookup), dropped)
 
 

@@ -22,6 +22,7 @@ from trolydvc.nlu_components import (  # noqa: E402
     FoldedSynonymMapper,
     FoldingWhitespaceTokenizer,
     VietnameseNormalizer,
+    tidy_procedure_entities,
 )
 
 
@@ -73,6 +74,28 @@ def main() -> None:
     ]
     loaded.replace_synonyms(entities)
     out["mapped"] = [e["value"] for e in entities]
+
+    def proc(text: str, piece: str) -> dict:
+        start = text.index(piece)
+        return {"entity": "procedure", "start": start, "end": start + len(piece), "value": piece}
+
+    known = {"chứng thực di chúc": "2.001019", "đăng ký tạm trú": "1.004194"}
+    text = "muốn chứng thực di chúc khi đăng ký tạm trú cho sinh viên"
+    tidy = tidy_procedure_entities(
+        text,
+        [
+            proc(text, "chứng thực"),
+            proc(text, "di chúc"),
+            proc(text, "khi"),
+            proc(text, "đăng ký tạm trú cho sinh viên"),
+        ],
+        known.get,
+    )
+    out["tidy"] = [text[e["start"] : e["end"]] for e in tidy]
+    text = "mua xe điện hay xe xăng"
+    out["tidy_oos"] = tidy_procedure_entities(
+        text, [proc(text, "mua xe điện")], known.get, drop_unresolved=True
+    )
     json.dump(out, sys.stdout, ensure_ascii=False)
 
 

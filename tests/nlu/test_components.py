@@ -54,3 +54,9 @@ def test_dossier_code_extracted_upper_case(probe: dict) -> None:
 
 def test_synonyms_match_without_accents_case_or_shorthand(probe: dict) -> None:
     assert probe["mapped"] == ["1.001193", "1.001193", "1.001193", "1.001193", "tách thửa"]
+
+
+def test_procedure_spans_are_repaired(probe: dict) -> None:
+    # merged pieces, a one-word stray dropped, an over-long span cut back to a known name
+    assert probe["tidy"] == ["chứng thực di chúc", "đăng ký tạm trú"]
+    assert probe["tidy_oos"] == []

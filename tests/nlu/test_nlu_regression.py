@@ -1,0 +1,83 @@
+"""NLU regression test on the held-out set (tests/nlu/heldout.yml).
+
+Model: models/assistant.tar.gz when `scripts/train.py --check` says it is up to date with the
+training inputs (`make test` trains it first); otherwise the NLU-only evaluation model
+models/eval/ours.tar.gz, trained here if its inputs changed (a few minutes, once).
+
+Stated thresholds (below the figures `make nlu-eval` prints, so a regression fails the suite):
+intent accuracy >= 92% overall and >= 88% on each subset (accented, unaccented, abbreviated,
+misspelled), out_of_scope recall >= 80%, procedure-entity F1 >= 85%.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trolydvc.config import ROOT
+
+pytestmark = pytest.mark.rasa
+
+MIN_ACCURACY_ALL = 0.92
+MIN_ACCURACY_SUBSET = 0.88
+MIN_OOS_RECALL = 0.80
+MIN_ENTITY_F1 = 0.85
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("nlu_eval", ROOT / "bench" / "nlu_eval.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["nlu_eval"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _model(bench) -> Path:
+    assistant = ROOT / "models" / "assistant.tar.gz"
+    check = ROOT / "scripts" / "train.py"
+    if assistant.exists() and check.exists():
+        fresh = subprocess.run(
+            [sys.executable, str(check), "--check"], cwd=ROOT, capture_output=True, check=False
+        )
+        if fresh.returncode == 0:
+            return assistant
+    return bench.train_model("ours", bench.CONFIG.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    bench = _bench()
+    if not bench.RASA.exists():
+        pytest.fail(".venv-rasa is missing: run `make setup`")
+    model = _model(bench)
+    heldout = bench.load_heldout()
+    probe = "tra cứu hồ sơ 000.00.20.h50-221107-0001"
+    results = bench.parse_inprocess(model, [ex.text for ex in heldout] + [probe])
+    preds = [bench.from_rasa(r) for r in results[:-1]]
+    return bench, heldout, preds, results[-1]
+
+
+def test_intent_accuracy_per_subset(evaluation) -> None:
+    bench, heldout, preds, _ = evaluation
+    scores = {}
+    for subset in (*bench.SUBSETS, "all"):
+        idx = [i for i, ex in enumerate(heldout) if subset == "all" or ex.meta["subset"] == subset]
+        scores[subset] = bench.score([heldout[i] for i in idx], [preds[i] for i in idx])
+    summary = {s: round(v.accuracy, 3) for s, v in scores.items()}
+    assert scores["all"].accuracy >= MIN_ACCURACY_ALL, summary
+    for subset in bench.SUBSETS:
+        assert scores[subset].accuracy >= MIN_ACCURACY_SUBSET, (subset, summary)
+    assert (scores["all"].oos_recall or 0.0) >= MIN_OOS_RECALL, scores["all"].oos_recall
+    assert (scores["all"].entity_f1 or 0.0) >= MIN_ENTITY_F1, scores["all"].entity_f1
+
+
+def test_dossier_code_message(evaluation) -> None:
+    *_, parsed = evaluation
+    assert parsed["intent"]["name"] == "check_dossier_status"
+    codes = [e["value"] for e in parsed["entities"] if e["entity"] == "dossier_code"]
+    assert codes == ["000.00.20.H50-221107-0001"]
