@@ -370,7 +370,7 @@ class SenderOptions:
     progress_every: float = 5.0
     resend_in_doubt: bool = False
     # Rows are claimed (marked "sending") at most this long before their time slot.
-    claim_horizon: float = 0.1
+    claim_horizon: float = 0.5
     # At most this many requests in flight (Telegram answers in ~0.1-0.3 s: 30/s needs ~10).
     max_in_flight: int = 32
 
@@ -454,7 +454,18 @@ class BroadcastSender:
                         delivery_id, chat_id = rows[index]
                         batch.append((delivery_id, chat_id, self.limiter.reserve(chat_id)))
                         index += 1
-                    claimed = await self._db(mark_sending, [b[0] for b in batch])
+                    claiming = asyncio.ensure_future(self._db(mark_sending, [b[0] for b in batch]))
+                    try:
+                        claimed = await asyncio.shield(claiming)
+                    except asyncio.CancelledError:
+                        # Claimed but never handed to Telegram: put them back before stopping.
+                        claimed = await claiming
+                        self._outcomes += [
+                            Outcome(d, c, "release", counts_attempt=False)
+                            for d, c, _ in batch
+                            if d in claimed
+                        ]
+                        raise
                     for delivery_id, chat_id, slot in batch:
                         if delivery_id not in claimed:
                             continue
@@ -501,6 +512,8 @@ class BroadcastSender:
                 await asyncio.sleep(delay)
             if self.limiter.paused_for > 0:  # a RetryAfter arrived meanwhile: queue up again
                 await self.limiter.acquire(chat_id)
+            else:
+                await self.limiter.gate()
         except asyncio.CancelledError:
             self._outcomes.append(Outcome(delivery_id, chat_id, "release", counts_attempt=False))
             self._waiting.pop(task, None)  # type: ignore[arg-type]

@@ -496,7 +496,7 @@ async def mark_pressed(query: Any, title: str | None) -> None:
 
 
 def _first_press(context: ContextTypes.DEFAULT_TYPE, query: Any) -> bool:
-    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=200))
+    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=30))
     message_id = query.message.message_id if query.message else None
     if message_id is None:
         return True
@@ -582,7 +582,7 @@ async def _menu(
     t: Callable[[str], str],
 ) -> None:
     # The main menu stays usable: only the chosen item is acknowledged, the keyboard is kept.
-    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=200))
+    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=30))
     if query.message and query.message.message_id in pressed:
         pressed.remove(query.message.message_id)
     if value == "proc":

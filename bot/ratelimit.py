@@ -11,9 +11,11 @@ times (callers can lower that with `rate_limit_args={"max_retries": 0}`).
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -70,6 +72,11 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self._clock = clock
         self._next_slot = 0.0
         self._paused_until = 0.0
+        # Telegram's cap counts whole messages per second: 29.5/s pacing -> at most 30 per second.
+        self.window = 1.0
+        self.window_margin = 0.02
+        self.window_cap = max(1, math.ceil(overall_rate))
+        self._starts: deque[float] = deque(maxlen=self.window_cap)
         self._chat_next: dict[int | str, float] = {}
 
     async def initialize(self) -> None:
@@ -89,6 +96,21 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
     def _prune(self, now: float) -> None:
         if len(self._chat_next) > _MAX_TRACKED_CHATS:
             self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
+
+    async def gate(self) -> None:
+        """Never start more than `window_cap` requests in any `window` (+ a small margin).
+
+        Slots are booked `interval` apart, but a busy event loop can wake requests late and
+        together; this checks the real start times, as a server counting over a sliding window
+        would, without making the next requests pay for one late wake-up.
+        """
+        while True:
+            now = self._clock()
+            starts = self._starts
+            if len(starts) < self.window_cap or now - starts[0] >= self.window + self.window_margin:
+                starts.append(now)
+                return
+            await asyncio.sleep(starts[0] + self.window + self.window_margin - now)
 
     def next_free(self) -> float:
         """The earliest slot a new request could get (clock time), ignoring per-chat spacing."""
@@ -124,6 +146,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if slot > now:
                 await asyncio.sleep(slot - now)
             if self._paused_until <= self._clock():
+                await self.gate()
                 return
             # A RetryAfter arrived while we waited: queue up again behind the pause.
 

@@ -167,3 +167,9 @@ async def make_bot(
 @pytest.fixture
 async def bot(make_bot: Callable[..., Any]) -> RunningBot:
     return await make_bot()
+
+
+@pytest.fixture
+def make_settings(telegram: Any, rasa: FakeRasa) -> Callable[..., Any]:
+    """BotSettings pointing at the fake servers, with overrides."""
+    return lambda **overrides: settings_for(telegram, rasa.url, **overrides)

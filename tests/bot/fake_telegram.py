@@ -92,6 +92,8 @@ class FakeTelegram:
     latency: float = 0.0
     max_poll_timeout: float = 1.0
     keep_calls: bool = True
+    keep_messages: bool = True
+    record_arrivals: bool = False  # first accepted arrival per chat (benchmarks: delivery jitter)
 
     calls: list[Call] = field(default_factory=list)
     method_counts: Counter[str] = field(default_factory=Counter)
@@ -116,6 +118,9 @@ class FakeTelegram:
         self.delivered: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         self.delivered_count: Counter[int] = Counter()
         self.rate_limited = 0
+        self.max_in_window = 0
+        self.arrivals: dict[int, float] = {}
+        self._delivery_times: list[float] = []
         self._runner: web.AppRunner | None = None
         self._file_ids = itertools.count(1)
 
@@ -123,6 +128,7 @@ class FakeTelegram:
     async def start(self) -> FakeTelegram:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/_stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -256,8 +262,26 @@ class FakeTelegram:
     def reset_chat(self, chat_id: int) -> None:
         self.delivered.pop(chat_id, None)
 
+    def stats(self) -> dict[str, Any]:
+        """Totals for benchmarks: messages delivered, chats that got more than one, 429s."""
+        times = self._delivery_times
+        return {
+            "delivered": sum(self.delivered_count.values()),
+            "chats": len(self.delivered_count),
+            "duplicates": sum(1 for n in self.delivered_count.values() if n > 1),
+            "rate_limited": self.rate_limited,
+            "first_at": times[0] if times else None,
+            "last_at": times[-1] if times else None,
+            "max_in_window": self.max_in_window,
+            "arrivals": self.arrivals if self.record_arrivals else {},
+        }
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
     # ---- the API --------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return web.json_response(
@@ -274,19 +298,19 @@ class FakeTelegram:
             else:
                 params = dict(await request.post())
         params = {k: _decode(v) for k, v in params.items()}
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, arrived)
         if self.keep_calls or method != "getUpdates":
             self.calls.append(call)
         self.method_counts[method] += 1
-        if self.latency and method != "getUpdates":
-            await asyncio.sleep(self.latency)
         try:
             handler = getattr(self, f"api_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             if method in SENDING_METHODS:
-                self._check_limits(int(params["chat_id"]))
+                self._check_limits(int(params["chat_id"]), arrived)
             result = await handler(params)
+            if self.latency and method != "getUpdates":
+                await asyncio.sleep(self.latency)  # the answer's way back
         except ApiError as exc:
             call.status = exc.code
             body: dict[str, Any] = {
@@ -309,8 +333,7 @@ class FakeTelegram:
             {"retry_after": self.retry_after},
         )
 
-    def _check_limits(self, chat_id: int) -> None:
-        now = time.monotonic()
+    def _check_limits(self, chat_id: int, now: float) -> None:
         if self.fail_next_sends_429 > 0:
             self.fail_next_sends_429 -= 1
             raise self._too_many()
@@ -333,6 +356,9 @@ class FakeTelegram:
             raise ApiError(502, "Bad Gateway")
         if self.rate_limit is not None:
             self._send_times.append(now)
+            self.max_in_window = max(self.max_in_window, len(self._send_times))
+        if self.record_arrivals:
+            self.arrivals.setdefault(chat_id, now)
         if self.per_chat_interval is not None:
             self._chat_last[chat_id] = now
 
@@ -352,8 +378,14 @@ class FakeTelegram:
         }
         stored = dict(message, _method=method)
         self.messages[(chat_id, message["message_id"])] = stored
-        self.delivered[chat_id].append(stored)
+        if self.keep_messages:
+            self.delivered[chat_id].append(stored)
+        else:
+            del self.messages[(chat_id, message["message_id"])]
         self.delivered_count[chat_id] += 1
+        self._delivery_times.append(time.monotonic())
+        if len(self._delivery_times) > 2:
+            del self._delivery_times[1:-1]  # keep only the first and the last
         return message
 
     @staticmethod
