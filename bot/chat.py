@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,11 @@ MAX_ARGUMENT_CHARS = 200
 MAX_CODE_CHARS = 60
 TYPING_EVERY = 4.5
 PORTAL_URL = "https://dichvucong.gov.vn"
+# A catalog procedure code as the answers cite it ("1.001193", "2.000889").
+PROCEDURE_CODE = re.compile(r"(?<![\d.])\d\.\d{6}(?!\.?\d)")
+RATING_EVERY = 24 * 3600.0
+# Button payloads the channel handles itself (the same as its commands).
+LOCAL_PAYLOADS = ("/request_human", "/subscribe_notifications", "/unsubscribe_notifications")
 
 
 def chat_lock(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Lock:
@@ -140,7 +147,11 @@ async def cmd_tracuu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not is_private(update):
         return
     t = gettext(await language_of(update, context))
-    code = argument(context)
+    words = (context.args or [])[:3]
+    phone_last4 = None
+    if len(words) >= 2 and re.fullmatch(r"\d{4}", words[-1]):
+        phone_last4 = words.pop()
+    code = " ".join(words).strip() if len(context.args or []) <= 3 else argument(context)
     if not code:
         await reply_html(
             update,
@@ -162,7 +173,9 @@ async def cmd_tracuu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         try:
             from trolydvc.tracking.lookup import describe_dossier
 
-            answer = await db(describe_dossier, code, sender_id=sender_id(chat.id))
+            answer = await db(
+                describe_dossier, code, sender_id=sender_id(chat.id), phone_last4=phone_last4
+            )
         except Exception:
             log.exception("dossier lookup failed for chat %s", pseudonym(chat.id))
             await reply_html(
@@ -341,6 +354,22 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
     """Send `text` to Rasa as this chat and show its answers."""
     chat = update.effective_chat
     assert chat is not None
+    local = text.strip().split("{", 1)[0]
+    if local in LOCAL_PAYLOADS:
+        if local == "/request_human":
+            from bot.handoff import start_handoff
+
+            await start_handoff(update, context)
+        elif local == "/subscribe_notifications":
+            t = gettext(await language_of(update, context))
+            await reply_html(
+                update,
+                t("Which announcements would you like to receive?"),
+                reply_markup=commune_keyboard(t, "sub"),
+            )
+        else:
+            await do_unsubscribe(update, context)
+        return
     language = await language_of(update, context)
     t = gettext(language)
     rasa: RasaClient = context.bot_data["rasa"]
@@ -402,6 +431,27 @@ async def show_answers(
         await reply_html(
             update, t("Sorry, I have no answer to that. Type /help to see what I can do.")
         )
+        return
+    await maybe_ask_rating(update, context, answers)
+
+
+async def maybe_ask_rating(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, answers: list[dict[str, Any]]
+) -> None:
+    """After an answer about a procedure (it cites a catalog code), ask for a rating, at most
+    once a day per chat."""
+    codes = [
+        m.group(0) for a in answers for m in [PROCEDURE_CODE.search(str(a.get("text") or ""))] if m
+    ]
+    if not codes:
+        return
+    last = context.chat_data.get("rating_asked_at")
+    if last is not None and time.monotonic() - last < RATING_EVERY:
+        return
+    context.chat_data["rating_asked_at"] = time.monotonic()
+    from bot.feedback import ask_rating
+
+    await ask_rating(update, context, topic=codes[-1])
 
 
 async def channel_action(

@@ -241,3 +241,81 @@ async def test_bad_input_media_edits_groups_unknown_commands(bot, telegram, rasa
     telegram.new_message(CHAT, "x" * 4000)
     sent = await telegram.wait_sent(CHAT, 5)
     assert sent[4]["text"].startswith("Bạn hỏi")
+
+
+async def test_rating_after_an_answered_procedure_question_once_a_day(bot, telegram, rasa):
+    rasa.script["lệ phí khai sinh"] = [{"text": "Lệ phí: miễn lệ phí.\nMã thủ tục: 1.001193."}]
+    telegram.new_message(CHAT, "lệ phí khai sinh")
+    sent = await telegram.wait_sent(CHAT, 2)
+    assert keyboard_data(sent[1]) == [f"fb:{n}:1.001193" for n in range(1, 6)]
+    telegram.press(sent[1], "fb:5:1.001193")
+    await telegram.wait_sent(CHAT, 3)
+    telegram.new_message(CHAT, "/boqua")
+    await telegram.wait_sent(CHAT, 4)
+    telegram.new_message(CHAT, "lệ phí khai sinh")
+    await telegram.wait_sent(CHAT, 5)
+    telegram.new_message(CHAT, "/start")
+    sent = await telegram.wait_sent(CHAT, 6)
+    assert "Trợ lý" in sent[5]["text"]  # no second rating request in between
+    from trolydvc.db import session_scope
+    from trolydvc.db.bot_models import Feedback
+
+    with session_scope() as session:
+        row = session.scalars(select(Feedback)).one()
+        assert (row.rating, row.topic, row.comment) == (5, "1.001193", None)
+
+
+async def test_channel_buttons_are_handled_by_the_bot(bot, telegram, rasa):
+    rasa.script["menu"] = [
+        {
+            "text": "Bạn cần gì?",
+            "buttons": [
+                {"title": "Gặp cán bộ", "payload": "/request_human"},
+                {"title": "Nhận thông báo", "payload": "/subscribe_notifications"},
+            ],
+        }
+    ]
+    telegram.new_message(CHAT, "menu")
+    menu = (await telegram.wait_sent(CHAT))[0]
+    telegram.press(menu, keyboard_data(menu)[0])
+    sent = await telegram.wait_sent(CHAT, 2)
+    assert "chưa có cán bộ" in sent[1]["text"]  # no desk configured in this test
+    telegram.new_message(CHAT, "menu")
+    menu = (await telegram.wait_sent(CHAT, 3))[2]
+    telegram.press(menu, keyboard_data(menu)[1])
+    sent = await telegram.wait_sent(CHAT, 4)
+    assert keyboard_data(sent[3])[0] == "sub:*"
+    assert [r["message"] for r in rasa.received] == ["menu", "menu"]
+
+
+async def test_tracuu_passes_the_phone_digits(bot, telegram, monkeypatch):
+    import trolydvc.tracking.lookup as lookup
+
+    calls = []
+
+    def fake_describe(code, *, sender_id, phone_last4=None):
+        calls.append((code, sender_id, phone_last4))
+        return "Hồ sơ <đang xử lý> & đúng hạn"
+
+    monkeypatch.setattr(lookup, "describe_dossier", fake_describe)
+    telegram.new_message(CHAT, "/tracuu 000.00.20.H50-221107-0001 6789")
+    sent = await telegram.wait_sent(CHAT)
+    assert calls == [("000.00.20.H50-221107-0001", f"tg:{CHAT}", "6789")]
+    assert sent[0]["text"] == "Hồ sơ <đang xử lý> & đúng hạn"
+
+
+async def test_errors_are_logged_without_personal_data(make_bot, telegram, caplog):
+    from telegram.ext import CommandHandler
+
+    running = await make_bot()
+
+    async def boom(update, context):
+        raise RuntimeError("failure while handling")
+
+    running.app.add_handler(CommandHandler("boom", boom), group=-1)
+    telegram.new_message(CHAT, "/boom Nguyễn Văn An 0912345678")
+    sent = await telegram.wait_sent(CHAT)
+    assert "gặp sự cố" in sent[0]["text"]
+    assert "RuntimeError" in caplog.text
+    for private in ("Nguyễn", "0912345678", str(CHAT)):
+        assert private not in caplog.text
