@@ -41,7 +41,20 @@ def _fake_module():  # type: ignore[no-untyped-def]
     return module
 
 
-def serve_fake(port_queue: multiprocessing.Queue, rate: int, latency: float) -> None:  # type: ignore[type-arg]
+def realtime(enabled: bool) -> str:
+    """Optionally run this process under SCHED_FIFO (needs root), so that unrelated load on a
+    shared machine does not delay its timers; the sender and the server are mostly idle."""
+    if not enabled:
+        return "normal scheduling"
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (AttributeError, PermissionError, OSError) as exc:
+        return f"normal scheduling (SCHED_FIFO refused: {exc.__class__.__name__})"
+    return "SCHED_FIFO"
+
+
+def serve_fake(port_queue: multiprocessing.Queue, rate: int, latency: float, rt: bool) -> None:  # type: ignore[type-arg]
+    realtime(rt)
     fake = _fake_module()
 
     async def main() -> None:
@@ -139,6 +152,12 @@ def main() -> int:
         "--latency", type=float, default=0.1, help="simulated Bot API round trip (s)"
     )
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run the sender and the fake server under SCHED_FIFO (root), isolating the timing "
+        "from other jobs on a busy machine",
+    )
     args = parser.parse_args()
     if args.recipients < 1:
         parser.error("--recipients must be positive")
@@ -147,7 +166,7 @@ def main() -> int:
 
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     server = multiprocessing.Process(
-        target=serve_fake, args=(queue, args.server_rate, args.latency), daemon=True
+        target=serve_fake, args=(queue, args.server_rate, args.latency, args.realtime), daemon=True
     )
     server.start()
     try:
@@ -156,6 +175,10 @@ def main() -> int:
             f"broadcast to {args.recipients:,} recipients; fake Bot API: {args.server_rate} msg/s window, "
             f"1/s per chat, {args.latency * 1000:.0f} ms latency; sender pace {args.client_rate}/s; "
             f"DB {os.environ['DATABASE_URL'].split(':', 1)[0]}",
+            flush=True,
+        )
+        print(
+            f"scheduling: {realtime(args.realtime)}; machine load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         outcome = asyncio.run(run(args, port))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import sys
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +175,61 @@ async def bot(make_bot: Callable[..., Any]) -> RunningBot:
 def make_settings(telegram: Any, rasa: FakeRasa) -> Callable[..., Any]:
     """BotSettings pointing at the fake servers, with overrides."""
     return lambda **overrides: settings_for(telegram, rasa.url, **overrides)
+
+
+PG_ADMIN_URL = os.environ.get(
+    "TROLYDVC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A scratch PostgreSQL database, migrated, exported as DATABASE_URL; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    from trolydvc.db import reset_engines
+    from trolydvc.db.migrate import upgrade
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    name = f"trolydvc_bot_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_engines()
+        yield url
+    finally:
+        reset_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+async def make_pg_bot(
+    telegram: Any, rasa: FakeRasa, pg_database: str
+) -> AsyncIterator[Callable[..., Any]]:
+    started: list[RunningBot] = []
+
+    async def factory(**overrides: Any) -> RunningBot:
+        from bot.app import build_application
+
+        sender_options = overrides.pop("sender_options", None)
+        app = build_application(
+            settings_for(telegram, rasa.url, **overrides), sender_options=sender_options
+        )
+        running = await RunningBot(app).start()
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        await running.stop()
