@@ -84,11 +84,12 @@ class ActionCheckDossierStatus(Action):
 def handle_pending_dossier(
     tracker: Tracker, dispatcher: CollectingDispatcher
 ) -> list[EventType] | None:
-    """Complete a dossier lookup the bot is waiting on; None when there is none to complete."""
+    """Look up a dossier code in the message, or complete the lookup the bot is waiting on
+    (the four phone digits); None when the message is about neither."""
     pending = tracker.get_slot("pending")
     text = user_text(tracker)
     code = dossier_code_in(tracker)
-    if code and pending in ("dossier_code", "phone_last4"):
+    if code:  # a message carrying a dossier code is a lookup, whatever the NLU made of it
         return lookup(code, tracker, dispatcher, phone_last4_in(text))
     if pending == "phone_last4" and (last4 := phone_last4_in(text)):
         previous = tracker.get_slot("dossier_code")

@@ -7,6 +7,9 @@ arrives. For 1, 5 and 20 concurrent users it prints throughput (messages/s), lat
 p50/p95/p99, and the servers' peak memory (resident set of Rasa and the action server,
 including their child processes, sampled every 100 ms, plus the kernel's high-water mark).
 
+Also printed: CPU milliseconds each server spent per message (independent of other load on
+the machine; the throughput ceiling of a single Rasa process is about 1000 / that figure).
+
 Targets on 2-core machines: p95 ≤ 100 ms at 5 users, ≥ 40 messages/s at 20 users.
 
 Usage:
@@ -179,6 +182,22 @@ class MemorySampler(threading.Thread):
         }
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each server's process tree."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, pid in pids.items():
+        total = 0
+        for p in _tree(pid):
+            try:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        used[name] = total / ticks
+    return used
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -240,9 +259,19 @@ def main() -> int:
         print(
             f"E2E benchmark against {url}: {args.messages} messages per level, CPU cores: {os.cpu_count()}"
         )
-        print("users |  msgs |   msg/s  |  p50 ms |  p95 ms |  p99 ms | mean ms | errors")
+        print(
+            "users |  msgs |   msg/s  |  p50 ms |  p95 ms |  p99 ms | mean ms | errors"
+            + (" | CPU ms/msg " + " ".join(pids) if pids else "")
+        )
         for users in levels:
-            print(report(asyncio.run(run_level(url, users, args.messages))), flush=True)
+            before = cpu_seconds(pids)
+            level = asyncio.run(run_level(url, users, args.messages))
+            after = cpu_seconds(pids)
+            line = report(level)
+            if pids:
+                n = max(len(level.latencies), 1)
+                line += " | " + " ".join(f"{(after[k] - before[k]) * 1000 / n:6.1f}" for k in pids)
+            print(line, flush=True)
     finally:
         if sampler:
             sampler.stop()

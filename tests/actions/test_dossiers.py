@@ -96,3 +96,13 @@ def test_period_in_question():
     assert period_in("so lieu nam 2025", today).label == "năm 2025"
     assert period_in("số liệu hồ sơ", today) is None
     assert period_in("tháng 13", today) is None
+
+
+async def test_a_code_in_any_message_is_looked_up(run_action, demo_db):
+    from trolydvc.tracking.demo import SHOWCASE
+
+    turn = await run_action(
+        ActionFallback(), f"{SHOWCASE[3]} ???", "nlu_fallback", code_entity(SHOWCASE[3]),
+        sender_id=sender(),
+    )  # fmt: skip
+    assert f"Hồ sơ {SHOWCASE[3]}" in turn.text
