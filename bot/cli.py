@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+
+
+class _NoNetworkTracebacks(logging.Filter):
+    """python-telegram-bot logs a full traceback when the Bot API cannot be reached at start;
+    the CLI reports that in one clear line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Network Retry Loop" in record.getMessage():
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 @click.command("bot")
@@ -19,10 +32,30 @@ def bot() -> None:
         settings = BotSettings.from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    logging.getLogger("telegram.ext").addFilter(_NoNetworkTracebacks())
+
+    from trolydvc.db import DatabaseNotReady
+
     try:
         run(settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    except InvalidToken:
+        raise click.ClickException(
+            "Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)."
+        ) from None
+    except NetworkError as exc:
+        raise click.ClickException(
+            f"cannot reach the Bot API at {settings.api_base_url} ({exc.__class__.__name__})."
+        ) from None
+    except TelegramError as exc:
+        raise click.ClickException(
+            f"Telegram error: {exc.__class__.__name__}: {exc.message}"
+        ) from None
+    except DatabaseNotReady as exc:
+        raise click.ClickException(f"{exc} (run `trolydvc db upgrade`).") from None
 
 
 @click.group("officials")

@@ -184,3 +184,23 @@ async def test_compose_can_be_cancelled(bot, telegram):
     telegram.new_message(OFFICIAL, "câu hỏi thường")  # goes to the assistant again
     sent = await telegram.wait_sent(OFFICIAL, 3)
     assert sent[2]["text"] == "Bạn hỏi: câu hỏi thường"
+
+
+def test_bot_command_reports_configuration_errors_clearly(monkeypatch, database):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runner = CliRunner()
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    result = runner.invoke(main, ["bot"])
+    assert result.exit_code == 1 and "TELEGRAM_BOT_TOKEN" in result.output
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{port}/bot")
+    result = runner.invoke(main, ["bot"])
+    assert result.exit_code == 1 and "cannot reach the Bot API" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
+    result = runner.invoke(main, ["bot"])
+    assert result.exit_code == 1 and "WEBHOOK_SECRET" in result.output
