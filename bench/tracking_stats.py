@@ -9,6 +9,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -36,15 +37,19 @@ def main() -> None:
             }
             for label, kwargs in cases.items():
                 times = []
+                cpu0 = time.process_time()
                 for _ in range(args.repeat):
                     t0 = time.perf_counter()
                     report = compute_report(year, url=url, **kwargs)
                     times.append(time.perf_counter() - t0)
+                cpu = (time.process_time() - cpu0) / args.repeat
                 worst = max(times)
+                where = "SQLite runs in this process" if kind == "sqlite" else "client side only"
                 print(
                     f"stats {kind:8s} {label:17s}: received {report.totals.received:,}; "
                     f"median {statistics.median(times):.2f} s, worst {worst:.2f} s "
-                    f"(target <= 2 s) {'OK' if worst <= 2 else 'ABOVE TARGET'}",
+                    f"(target <= 2 s) {'OK' if worst <= 2 else 'ABOVE TARGET'}; "
+                    f"CPU {cpu:.2f} s per report ({where}); load average {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
             print(format_report(compute_report(year, url=url)).splitlines()[1], flush=True)

@@ -152,6 +152,7 @@ def stats(
 @_friendly_errors
 def demo_data(count: int, seed: int | None, today: str | None, if_empty: bool) -> None:
     """Nạp hồ sơ mẫu (thay cho hồ sơ mẫu cũ) để thử tra cứu và thống kê."""
+    from trolydvc.formatting import fmt_int
     from trolydvc.tracking.demo import SEED, SHOWCASE_PHONE_LAST4, load_demo_data
 
     if count < 0 or count > 2_000_000:
@@ -165,7 +166,7 @@ def demo_data(count: int, seed: int | None, today: str | None, if_empty: bool) -
         with session_scope() as session:
             existing = session.scalar(select(func.count()).select_from(Dossier))
         if existing:
-            click.echo(f"Cơ sở dữ liệu đã có {existing} hồ sơ; không nạp dữ liệu mẫu.")
+            click.echo(f"Cơ sở dữ liệu đã có {fmt_int(existing)} hồ sơ; không nạp dữ liệu mẫu.")
             return
     anchor: date | None = None
     if today:
@@ -178,7 +179,8 @@ def demo_data(count: int, seed: int | None, today: str | None, if_empty: bool) -
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"Đã nạp {result.imported} hồ sơ mẫu (xóa {result.removed} hồ sơ mẫu cũ, lỗi {result.errors})."
+        f"Đã nạp {fmt_int(result.imported)} hồ sơ mẫu (xóa {fmt_int(result.removed)} hồ sơ mẫu "
+        f"cũ, lỗi {fmt_int(result.errors)})."
     )
     click.echo(f"Mã hồ sơ để thử (4 số cuối điện thoại: {SHOWCASE_PHONE_LAST4}):")
     for code in result.showcase:
