@@ -104,7 +104,8 @@ def training_examples() -> list[Example]:
 def _hash_inputs(config_text: str) -> str:
     h = hashlib.sha256(config_text.encode())
     files = sorted(p for p in NLU_DATA.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"})
-    files += [REPO / rel for rel in CODE_INPUTS if (REPO / rel).is_file()]
+    if "trolydvc." in config_text:  # the repository's components are part of the model
+        files += [REPO / rel for rel in CODE_INPUTS if (REPO / rel).is_file()]
     for path in files:
         h.update(str(path.relative_to(REPO)).encode())
         h.update(path.read_bytes())

@@ -210,9 +210,10 @@ def augment(example: Example) -> list[tuple[str, Example]]:
     variants.append(("unaccented", stripped))
     abbreviated = _transform(example, lambda s: abbreviate(s, rng))
     variants.append(("abbreviated", abbreviated))
-    variants.append(("abbreviated_unaccented", _transform(abbreviated, strip_diacritics)))
-    # one typo, in the accented or the unaccented form, for sentences (not for "ok", "có")
-    if len(example.text.split()) < 3:
+    if rng.random() < 0.5:
+        variants.append(("abbreviated_unaccented", _transform(abbreviated, strip_diacritics)))
+    # one typo, in the accented or the unaccented form, for a third of the sentences
+    if len(example.text.split()) < 3 or rng.random() < 0.67:
         return variants
     base = example if rng.random() < 0.5 else stripped
     typo_rng = _rng(example.text, "typo")
@@ -249,7 +250,7 @@ def _dedupe_key(text: str) -> str:
 
 
 def substitute_procedures(
-    examples: list[Example], names: list[str], per_example: int = 1, per_inform: int = 4
+    examples: list[Example], names: list[str], per_example: int = 1, per_inform: int = 2
 ) -> list[Example]:
     """Copies of examples naming a procedure with the span replaced by another catalog name.
 
