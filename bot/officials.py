@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
@@ -70,12 +71,26 @@ def parse_period_argument(text: str) -> Any:
     raise ValueError(text)
 
 
-def _statistics(period: Any) -> tuple[str, bytes]:
+def _statistics(period: Any) -> tuple[str, bytes, store.FeedbackSummary]:
     from trolydvc.tracking.chart import render_chart
     from trolydvc.tracking.stats import compute_report, format_report
 
     report = compute_report(period, group_by="agency")
-    return format_report(report), render_chart(report)
+    start = datetime.combine(period.start, time.min, VN_TZ)
+    end = datetime.combine(period.end + timedelta(days=1), time.min, VN_TZ)
+    return format_report(report), render_chart(report), store.feedback_summary(start, end)
+
+
+def feedback_lines(t: Callable[[str], str], summary: store.FeedbackSummary) -> str:
+    if summary.count:
+        average = format_decimal(summary.average or 0, format="#,##0.0", locale="vi_VN")
+        ratings = t("Citizens' ratings in the bot: {n}, average {avg}/5.").format(
+            n=fmt_int(summary.count), avg=average
+        )
+    else:
+        ratings = t("Citizens' ratings in the bot: none in this period.")
+    cases = t("Requests to talk to an official: {n}.").format(n=fmt_int(summary.handoff_cases))
+    return escape(ratings) + "\n" + escape(cases)
 
 
 async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -97,7 +112,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     try:
-        text, png = await db(_statistics, period)
+        text, png, summary = await db(_statistics, period)
     except Exception:
         log.exception("statistics failed")
         await reply_html(
@@ -105,7 +120,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             t("Sorry, the statistics could not be computed. Please check the dossier database."),
         )
         return
-    await reply_html(update, escape(text))
+    await reply_html(update, escape(text) + "\n\n" + feedback_lines(t, summary))
     await context.bot.send_photo(
         chat.id, png, caption=t("Chart of the report above")[:MAX_CAPTION_CHARS]
     )

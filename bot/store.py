@@ -258,3 +258,30 @@ def expire_cases(idle: timedelta, now: datetime | None = None) -> list[Case]:
         for row in rows:
             row.status, row.closed_at = "closed", utcnow()
         return [_case(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    count: int
+    average: float | None
+    handoff_cases: int
+
+
+def feedback_summary(start: datetime, end: datetime) -> FeedbackSummary:
+    """Ratings given and handoff cases opened in [start, end) (aware datetimes)."""
+    from sqlalchemy import func
+
+    with session_scope() as session:
+        count, average = session.execute(
+            select(func.count(Feedback.id), func.avg(Feedback.rating)).where(
+                Feedback.created_at >= start, Feedback.created_at < end
+            )
+        ).one()
+        cases = session.scalar(
+            select(func.count(HandoffCase.id)).where(
+                HandoffCase.opened_at >= start, HandoffCase.opened_at < end
+            )
+        )
+    return FeedbackSummary(
+        int(count or 0), float(average) if average is not None else None, int(cases or 0)
+    )

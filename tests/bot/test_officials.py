@@ -66,11 +66,19 @@ async def test_non_officials_are_refused_and_logged_without_their_id(bot, telegr
 
 
 async def test_statistics_for_an_official(bot, telegram):
+    from datetime import datetime
+
     store.add_official(OFFICIAL, "official", "")
-    telegram.new_message(OFFICIAL, "/thongke 2026")
+    store.save_feedback("tg:1", 5, None, None)
+    store.save_feedback("tg:2", 4, "ok", None)
+    store.open_case(3, "vi")
+    year = datetime.now().year
+    telegram.new_message(OFFICIAL, f"/thongke {year}")
     await telegram.wait_for(lambda: telegram.sent(OFFICIAL, "sendPhoto"), timeout=60)
     text, photo = telegram.sent(OFFICIAL)[:2]
-    assert "2026" in text["text"]
+    assert str(year) in text["text"]
+    assert "Đánh giá của người dân qua bot: 2 lượt, trung bình 4,5/5." in text["text"]
+    assert "Yêu cầu gặp cán bộ: 1." in text["text"]
     assert photo["_method"] == "sendPhoto"
     telegram.new_message(OFFICIAL, "/thongke hôm qua")
     sent = await telegram.wait_sent(OFFICIAL, 3)
