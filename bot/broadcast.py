@@ -1,22 +1,24 @@
 """Officials' announcements to subscribers: stored deliveries and a paced, resumable sender.
 
 A broadcast gets one `deliveries` row per recipient when it starts (the audience is fixed then).
-The sender walks the pending rows in id order and, for each one, in this order:
+The sender walks the pending rows in id order:
 
-1. waits for a time slot from the shared `PacedRateLimiter` (≤ 30 messages/s, ≤ 1/s per chat);
-2. marks the row `sending` and commits (the message is now "in flight");
-3. calls sendMessage;
-4. records the outcome and commits: `sent`; `blocked` (403: the user blocked the bot — the
+1. it books time slots from the shared `PacedRateLimiter` (evenly spaced, ≤ 30 messages in any
+   second, ≤ 1/s per chat) for the rows whose slot falls within the next `claim_horizon` seconds;
+2. marks those rows `sending` in one transaction (claimed just before they go out);
+3. each row's task waits for its slot, passes the limiter's gate and calls sendMessage;
+4. outcomes are recorded in batches: `sent`; `blocked` (403: the user blocked the bot — the
    subscriber is unsubscribed); back to `pending` with a `next_attempt_at` after a RetryAfter
    (every request is paused as Telegram asks) or a transient error (exponential backoff, up to
    `max_attempts`); `failed` for a permanent error.
 
-Steps 2-4 run shielded from cancellation: stopping the bot (or cancelling the sender) lets every
-in-flight message finish and be recorded, and leaves every other row `pending`. Restarting resumes
-from the pending rows, so nobody gets the message twice and nobody is skipped. Only a hard kill
-(power loss, SIGKILL) can leave rows `sending`: whether Telegram delivered those is unknowable, so
-on restart they become `unknown` and are reported, never resent (at most the few messages that were
-in flight, about rate × latency). A timed-out request is treated the same way.
+Stopping the bot (or cancelling the sender) releases the claimed rows whose request has not
+started (back to `pending`), lets every request already handed to Telegram finish, and records
+all outcomes. Restarting resumes from the pending rows, so nobody gets the message twice and
+nobody is skipped. Only a hard kill (power loss, SIGKILL) can leave rows `sending`: whether
+Telegram delivered those is unknowable, so on restart they become `unknown` and are reported,
+never resent (at most the rows of the last ~0.5 s). A request that timed out after it was sent is
+treated the same way (`SenderOptions.resend_in_doubt` flips both to at-least-once).
 """
 
 from __future__ import annotations
@@ -118,13 +120,15 @@ def start_broadcast(broadcast_id: int) -> int:
         return row.total_count
 
 
-def recover_in_doubt(broadcast_id: int) -> int:
-    """Rows left `sending` by a sender that died abruptly become `unknown`; returns how many."""
+def recover_in_doubt(broadcast_id: int, resend: bool = False) -> int:
+    """Rows left `sending` by a sender that died abruptly become `unknown` (or `pending` again
+    with `resend`, accepting a possible duplicate); returns how many."""
+    status = "pending" if resend else "unknown"
     with session_scope() as session:
         result = session.execute(
             update(Delivery)
             .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "sending")
-            .values(status="unknown", last_error="sender stopped abruptly while sending")
+            .values(status=status, last_error="sender stopped abruptly while sending")
         )
         return result.rowcount or 0
 
@@ -411,7 +415,7 @@ class BroadcastSender:
             await self._db(start_broadcast, broadcast_id)
         elif info.status != "sending":
             return await self._db(counts, broadcast_id)
-        in_doubt = await self._db(recover_in_doubt, broadcast_id)
+        in_doubt = await self._db(recover_in_doubt, broadcast_id, self.options.resend_in_doubt)
         if in_doubt:
             log.warning(
                 "broadcast %s: %s deliveries in doubt after an abrupt stop", broadcast_id, in_doubt

@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes
 from bot import broadcast as bc
 from bot import store
 from bot.common import db, language_of, log, pseudonym, reply_html
-from bot.render import MAX_CAPTION_CHARS, escape, split_message
+from bot.render import MAX_CAPTION_CHARS, escape
 from trolydvc.formatting import fmt_int
 from trolydvc.i18n import gettext
 
@@ -457,7 +457,3 @@ async def cmd_set_desk(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "This group is now the officials' desk: requests to talk to an official will arrive here."
         ),
     )
-
-
-def split_for_telegram(text: str) -> list[str]:
-    return split_message(text)
