@@ -113,3 +113,28 @@ def test_period_argument_parser():
     parse_period_argument("")  # year to date
     with pytest.raises(ValueError):
         parse_period_argument("hôm qua")
+
+
+def test_in_doubt_rows_unknown_by_default_or_pending_when_resending(database):
+    from sqlalchemy import update
+
+    from bot import broadcast as bc
+    from bot import store
+    from trolydvc.db import session_scope
+    from trolydvc.db.bot_models import Delivery
+
+    for chat_id in (1, 2, 3):
+        store.subscribe(chat_id, "vi", None)
+    first = bc.create_broadcast("a", author_id=None, commune=None)
+    second = bc.create_broadcast("b", author_id=None, commune=None)
+    for broadcast_id in (first, second):
+        assert bc.start_broadcast(broadcast_id) == 3
+        assert bc.start_broadcast(broadcast_id) == 3  # idempotent: no second set of rows
+        with session_scope() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.broadcast_id == broadcast_id)
+                .values(status="sending")
+            )
+    assert bc.recover_in_doubt(first) == 3 and bc.counts(first)["unknown"] == 3
+    assert bc.recover_in_doubt(second, resend=True) == 3 and bc.counts(second)["pending"] == 3
