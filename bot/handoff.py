@@ -80,16 +80,26 @@ async def start_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     g = gettext(DEFAULT_LANGUAGE)
-    header = await context.bot.send_message(
-        desk,
-        g("<b>Request #{id}</b> from a citizen (language: {language}).").format(
-            id=case.id, language=LANGUAGE_NAMES.get(language, language)
+    try:
+        header = await context.bot.send_message(
+            desk,
+            g("<b>Request #{id}</b> from a citizen (language: {language}).").format(
+                id=case.id, language=LANGUAGE_NAMES.get(language, language)
+            )
+            + "\n"
+            + g("Reply to this message or to the forwarded ones to answer; press Close when done."),
+            parse_mode=ParseMode.HTML,
+            reply_markup=_close_button(case.id),
         )
-        + "\n"
-        + g("Reply to this message or to the forwarded ones to answer; press Close when done."),
-        parse_mode=ParseMode.HTML,
-        reply_markup=_close_button(case.id),
-    )
+    except TelegramError as exc:
+        # The desk is misconfigured (the bot is not in that group, ...): do not leave the
+        # citizen in a case nobody can see.
+        log.error("handoff desk unreachable: %s", exc.__class__.__name__)
+        await db(store.close_case, case.id, None)
+        await reply_html(
+            update, t("Sorry, no official is available through this chat at the moment.")
+        )
+        return
     await db(store.link_case_message, case.id, desk, header.message_id)
     for message_id in list(context.chat_data.get("recent", [])):
         with contextlib.suppress(TelegramError):

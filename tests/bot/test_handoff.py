@@ -128,3 +128,15 @@ async def test_no_desk_configured_gives_hotline(bot, telegram):
     telegram.new_message(CITIZEN, "/canbo")
     sent = await telegram.wait_sent(CITIZEN)
     assert "chưa có cán bộ" in sent[0]["text"]
+
+
+async def test_unreachable_desk_does_not_trap_the_citizen(make_bot, telegram, rasa):
+    await make_bot(officials_chat_id=DESK)
+    telegram.blocked.add(DESK)  # e.g. the bot was removed from the officials' group
+    telegram.new_message(CITIZEN, "/canbo")
+    sent = await telegram.wait_sent(CITIZEN)
+    assert "chưa có cán bộ" in sent[0]["text"]
+    assert store.active_case(CITIZEN) is None
+    telegram.new_message(CITIZEN, "xin chào")
+    sent = await telegram.wait_sent(CITIZEN, 2)
+    assert sent[1]["text"] == "Bạn hỏi: xin chào"
