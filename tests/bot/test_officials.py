@@ -212,3 +212,13 @@ def test_bot_command_reports_configuration_errors_clearly(monkeypatch, database)
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
     result = runner.invoke(main, ["bot"])
     assert result.exit_code == 1 and "WEBHOOK_SECRET" in result.output
+
+
+async def test_long_arguments_to_officials_commands(bot, telegram):
+    store.add_official(OFFICIAL, "official", "")
+    telegram.new_message(OFFICIAL, "/thongbao " + "a" * 4000)
+    sent = await telegram.wait_sent(OFFICIAL)
+    assert "quá dài" in sent[0]["text"]
+    telegram.new_message(OFFICIAL, "/thongke " + "9" * 4000)
+    sent = await telegram.wait_sent(OFFICIAL, 2)
+    assert "chưa hiểu kỳ báo cáo" in sent[1]["text"]
