@@ -56,7 +56,17 @@ class Dossier(Base):
         CheckConstraint(_in_list("status", DossierStatus), name="status"),
         CheckConstraint(_in_list("channel", Channel), name="channel"),
         Index("ix_dossiers_received_at", "received_at"),
-        Index("ix_dossiers_agency_received_at", "agency", "received_at"),
+        # Covers the statistics columns: per-agency reports read only the index.
+        Index(
+            "ix_dossiers_agency_stats",
+            "agency",
+            "received_at",
+            "status",
+            "channel",
+            "due_at",
+            "resolved_at",
+            "returned_at",
+        ),
         Index("ix_dossiers_sector_received_at", "sector", "received_at"),
     )
 
