@@ -17,6 +17,7 @@ Usage:
   .venv/bin/python bench/e2e.py                # against 127.0.0.1:5005 (pids from var/serve.json)
   .venv/bin/python bench/e2e.py --start        # start a private pair on ports 5405/5455
   options: --users 1,5,20  --messages 300 (per level)  --url http://127.0.0.1:5005
+           --start --workers 2 (two Rasa processes sharing conversations in Redis, REDIS_URL)
 """
 
 from __future__ import annotations
@@ -220,6 +221,9 @@ def main() -> int:
     parser.add_argument("--start", action="store_true", help="start a private server pair")
     parser.add_argument("--users", default="1,5,20")
     parser.add_argument("--messages", type=int, default=300, help="messages per level")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --start: Rasa workers (>1 needs Redis)"
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.users.split(",") if x.strip()]
 
@@ -229,7 +233,9 @@ def main() -> int:
         from trolydvc.serve import Servers, prepare_embedded_database
 
         prepare_embedded_database()
-        servers = Servers(5405, 5455, log_dir=config.VAR_DIR / "log" / "bench")
+        servers = Servers(
+            5405, 5455, log_dir=config.VAR_DIR / "log" / "bench", workers=args.workers
+        )
         print("starting Rasa and the action server (model load ~35 s)…", flush=True)
         servers.start()
         servers.wait_ready()

@@ -12,6 +12,7 @@ pair on other ports.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -66,12 +67,14 @@ class Servers:
         model: Path = MODEL,
         log_dir: Path | None = None,
         cors: tuple[str, ...] = ("http://localhost", "http://127.0.0.1"),
+        workers: int = 1,
     ) -> None:
         self.rasa_port = rasa_port
         self.actions_port = actions_port
         self.model = model
         self.log_dir = log_dir
         self.cors = cors
+        self.workers = max(1, workers)
         self.actions: subprocess.Popen[bytes] | None = None
         self.rasa: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
@@ -86,11 +89,14 @@ class Servers:
         return f"http://127.0.0.1:{self.actions_port}"
 
     def _endpoints_file(self) -> Path:
-        if self.actions_port == DEFAULT_ACTIONS_PORT:
+        if self.actions_port == DEFAULT_ACTIONS_PORT and self.workers == 1:
             return ROOT / "endpoints.yml"
         self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
         path = Path(self._tmp.name) / "endpoints.yml"
-        path.write_text(f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n')
+        text = f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+        if self.workers > 1:
+            text += _redis_stores_yaml()
+        path.write_text(text)
         return path
 
     def _output(self, name: str) -> IO[bytes] | None:
@@ -110,6 +116,8 @@ class Servers:
             if _port_busy(port):
                 raise ServerError(f"port {port} is already in use (another `serve` running?)")
         env = _child_env()
+        if self.workers > 1:
+            env["SANIC_WORKERS"] = str(self.workers)
         actions_cmd = [
             sys.executable, "-m", "rasa_sdk", "--actions", "actions",
             "--port", str(self.actions_port),
@@ -136,6 +144,7 @@ class Servers:
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait for the action server's /health and Rasa's /status with a loaded model."""
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # no log line per poll
         deadline = time.monotonic() + timeout
         actions_ok = rasa_ok = False
         with httpx.Client(timeout=2.0) as http:
@@ -196,6 +205,23 @@ class Servers:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _redis_stores_yaml() -> str:
+    """Tracker and lock stores in Redis (REDIS_URL), which several Rasa workers must share.
+    Conversations expire after an hour of silence (nothing kept longer than needed)."""
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    host, port = url.hostname or "127.0.0.1", url.port or 6379
+    db = int((url.path or "/0").lstrip("/") or 0)
+    password = f'\n  password: "{url.password}"' if url.password else ""
+    return (
+        f'tracker_store:\n  type: redis\n  url: "{host}"\n  port: {port}\n  db: {db}\n'
+        f'  key_prefix: "trolydvc"\n  record_exp: 3600{password}\n'
+        f'lock_store:\n  type: redis\n  url: "{host}"\n  port: {port}\n  db: {db}\n'
+        f'  key_prefix: "trolydvc"{password}\n'
+    )
 
 
 def _port_busy(port: int) -> bool:
@@ -279,9 +305,17 @@ def _prepare_database_or_warn() -> None:
 @click.command()
 @click.option("--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int)
 @click.option("--actions-port", default=DEFAULT_ACTIONS_PORT, show_default=True, type=int)
-def serve(rasa_port: int, actions_port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 8),
+    envvar="RASA_WORKERS",
+    help="Rasa worker processes (>1 keeps conversations in Redis: REDIS_URL).",
+)
+def serve(rasa_port: int, actions_port: int, workers: int) -> None:
     """Run the action server and Rasa (REST channel, HTTP API) until Ctrl-C or SIGTERM."""
-    servers = Servers(rasa_port, actions_port)
+    servers = Servers(rasa_port, actions_port, workers=workers)
     with _terminate_on_sigterm():
         try:
             _prepare_database_or_warn()
