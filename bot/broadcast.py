@@ -516,8 +516,7 @@ class BroadcastSender:
                 await asyncio.sleep(delay)
             if self.limiter.paused_for > 0:  # a RetryAfter arrived meanwhile: queue up again
                 await self.limiter.acquire(chat_id)
-            else:
-                await self.limiter.gate()
+                # (the limiter's gate runs again right before the request goes out)
         except asyncio.CancelledError:
             self._outcomes.append(Outcome(delivery_id, chat_id, "release", counts_attempt=False))
             self._waiting.pop(task, None)  # type: ignore[arg-type]

@@ -189,6 +189,10 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         while True:
             if not preacquired or attempt:
                 await self.acquire(chat_id)
+            else:
+                # Booked earlier by the caller: still check the real start time, as late as
+                # possible, right before the request is written to the connection.
+                await self.gate()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
