@@ -206,8 +206,8 @@ def prepared(kind: str, rows: int, keep: bool) -> Iterator[str]:
                 exists = None
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(url)  # a kept database may predate the newest migration
     if not exists:
-        upgrade(url)
         print(
             f"loading {rows:,} dossiers into PostgreSQL: {load(url, rows):,.0f} rows/s", flush=True
         )

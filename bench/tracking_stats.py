@@ -30,6 +30,9 @@ def main() -> None:
     year = Period.year(2025)
     for kind in kinds:
         with prepared(kind, args.rows, args.keep) as url:
+            from trolydvc.db.base import get_engine
+
+            get_engine(url)  # schema check (and SQLite upgrade) outside the timings
             cases = {
                 "year, totals": {},
                 "year, by agency": {"group_by": "agency"},
