@@ -103,7 +103,13 @@ def training_examples() -> list[Example]:
 
 def _hash_inputs(config_text: str) -> str:
     h = hashlib.sha256(config_text.encode())
-    files = sorted(p for p in NLU_DATA.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"})
+    # the NLU examples only (nlu_data/ also holds the dialogue's stories and rules)
+    files = sorted(
+        p
+        for folder in (NLU_DATA / "nlu", NLU_DATA / "generated")
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in {".yml", ".yaml"}
+    )
     if "trolydvc." in config_text:  # the repository's components are part of the model
         files += [REPO / rel for rel in CODE_INPUTS if (REPO / rel).is_file()]
     for path in files:

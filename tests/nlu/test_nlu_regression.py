@@ -4,9 +4,11 @@ Model: models/assistant.tar.gz when `scripts/train.py --check` says it is up to 
 training inputs (`make test` trains it first); otherwise the NLU-only evaluation model
 models/eval/ours.tar.gz, trained here if its inputs changed (a few minutes, once).
 
-Stated thresholds (below the figures `make nlu-eval` prints, so a regression fails the suite):
-intent accuracy >= 92% overall and >= 88% on each subset (accented, unaccented, abbreviated,
-misspelled), out_of_scope recall >= 80%, procedure-entity F1 >= 85%.
+Stated thresholds, a little below what `make nlu-eval` measured (97.6% overall, 94.9-100% per
+subset, out_of_scope recall 88%, procedure F1 97.6%) so that a real regression fails the suite
+while training noise does not: intent accuracy >= 94% overall and >= 90% on each subset
+(accented, unaccented, abbreviated, misspelled), out_of_scope recall >= 80%, procedure-entity
+F1 >= 90%.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from trolydvc.config import ROOT
 
 pytestmark = pytest.mark.rasa
 
-MIN_ACCURACY_ALL = 0.92
-MIN_ACCURACY_SUBSET = 0.88
+MIN_ACCURACY_ALL = 0.94
+MIN_ACCURACY_SUBSET = 0.90
 MIN_OOS_RECALL = 0.80
-MIN_ENTITY_F1 = 0.85
+MIN_ENTITY_F1 = 0.90
 
 
 def _bench():
