@@ -213,15 +213,18 @@ def _redis_stores_yaml() -> str:
     from urllib.parse import urlparse
 
     url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    host, port = url.hostname or "127.0.0.1", url.port or 6379
-    db = int((url.path or "/0").lstrip("/") or 0)
-    password = f'\n  password: "{url.password}"' if url.password else ""
-    return (
-        f'tracker_store:\n  type: redis\n  url: "{host}"\n  port: {port}\n  db: {db}\n'
-        f'  key_prefix: "trolydvc"\n  record_exp: 3600{password}\n'
-        f'lock_store:\n  type: redis\n  url: "{host}"\n  port: {port}\n  db: {db}\n'
-        f'  key_prefix: "trolydvc"{password}\n'
-    )
+    common = {
+        "type": "redis",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 6379,
+        "db": int((url.path or "/0").lstrip("/") or 0),
+        "key_prefix": "trolydvc",
+    }
+    if url.password:
+        common["password"] = url.password
+    stores = {"tracker_store": {**common, "record_exp": 3600}, "lock_store": common}
+    # JSON is valid YAML and quotes every string safely.
+    return "".join(f"{name}: {json.dumps(conf)}\n" for name, conf in stores.items())
 
 
 def _port_busy(port: int) -> bool:

@@ -63,3 +63,23 @@ def test_training_hash_follows_the_inputs(tmp_path: Path, monkeypatch: pytest.Mo
     assert second != first
     (tmp_path / "notes.md").write_text("not a training input\n")
     assert train.training_hash() == second
+
+
+def test_several_workers_share_conversations_in_redis(monkeypatch: pytest.MonkeyPatch):
+    import yaml
+
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret@10.0.0.5:6380/2")
+    servers = Servers(5391, 5392, workers=2)
+    try:
+        endpoints = yaml.safe_load(servers._endpoints_file().read_text())
+    finally:
+        servers.stop()
+    assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5392/webhook"
+    for store in ("tracker_store", "lock_store"):
+        assert endpoints[store]["type"] == "redis"
+        assert (endpoints[store]["url"], endpoints[store]["port"]) == ("10.0.0.5", 6380)
+        assert endpoints[store]["db"] == 2 and endpoints[store]["password"] == "s3cret"
+    assert endpoints["tracker_store"]["record_exp"] == 3600
+    single = Servers()
+    assert single._endpoints_file().name == "endpoints.yml"
+    assert single._endpoints_file().parent == ROOT
