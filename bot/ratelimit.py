@@ -48,9 +48,8 @@ MESSAGE_METHODS = frozenset(
 
 _MAX_TRACKED_CHATS = 50_000
 # Extra time added to the one-second window before a 31st request may start: covers the jitter
-# between our start times and Telegram's arrival times; widened after each 429, narrowed when calm.
-MIN_WINDOW_MARGIN = 0.02
-MAX_WINDOW_MARGIN = 0.12
+# between our start times and Telegram's arrival times.
+WINDOW_MARGIN = 0.02
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -78,9 +77,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self._paused_until = 0.0
         # Telegram's cap counts whole messages per second: 29.5/s pacing -> at most 30 per second.
         self.window = 1.0
-        self.window_margin = MIN_WINDOW_MARGIN
-        self._last_flood = -1e9
-        self._last_relax = -1e9
+        self.window_margin = WINDOW_MARGIN
         self.window_cap = max(1, math.ceil(overall_rate))
         self._starts: deque[float] = deque(maxlen=self.window_cap)
         self._chat_next: dict[int | str, float] = {}
@@ -92,23 +89,8 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self._chat_next.clear()
 
     def pause(self, seconds: float) -> None:
-        """Hold every request for `seconds` (after a RetryAfter), and keep a wider safety margin
-        for a while: a 429 means our requests reached Telegram closer together than we sent them."""
-        now = self._clock()
-        if now - self._last_flood > 1.0:  # one widening per flood event, not per refused request
-            self.window_margin = min(MAX_WINDOW_MARGIN, self.window_margin + 0.02)
-        self._last_flood = now
-        self._paused_until = max(self._paused_until, now + seconds)
-
-    def _relax(self, now: float) -> None:
-        """After a calm minute, narrow the margin again step by step."""
-        if (
-            self.window_margin > MIN_WINDOW_MARGIN
-            and now - self._last_flood > 60.0
-            and now - self._last_relax > 60.0
-        ):
-            self.window_margin = max(MIN_WINDOW_MARGIN, self.window_margin - 0.01)
-            self._last_relax = now
+        """Hold every request for `seconds` (after a RetryAfter)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     @property
     def paused_for(self) -> float:
@@ -125,14 +107,14 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         together; this checks the real start times, as a server counting over a sliding window
         would, without making the next requests pay for one late wake-up.
         """
-        self._relax(self._clock())
         while True:
             now = self._clock()
             starts = self._starts
-            if len(starts) < self.window_cap or now - starts[0] >= self.window + self.window_margin:
+            wait = starts[0] + self.window + self.window_margin - now if starts else 0.0
+            if len(starts) < self.window_cap or wait <= 1e-6:
                 starts.append(now)
                 return
-            await asyncio.sleep(starts[0] + self.window + self.window_margin - now)
+            await asyncio.sleep(wait)
 
     def next_free(self) -> float:
         """The earliest slot a new request could get (clock time), ignoring per-chat spacing."""

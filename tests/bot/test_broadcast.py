@@ -8,7 +8,6 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from bot import broadcast as bc
@@ -165,12 +164,11 @@ async def test_pacing_spaces_requests_and_pauses_after_retry_after():
         assert starts[:3] == [100.0, 100.1, 100.2]
         assert starts[3] == 101.0  # same chat: one second after its previous message
         limiter.pause(5.0)
-        limiter.pause(5.0)  # several refusals of one flood widen the margin once
-        assert limiter.window_margin == pytest.approx(0.04)
         await limiter.acquire(4)
         assert now[0] >= 106.0
-        now[0] += 61.0  # a calm minute: the margin narrows again, step by step
-        await limiter.acquire(5)
-        assert limiter.window_margin == pytest.approx(0.03)
+        # At most `window_cap` starts in any window (+ margin), even when slots were booked earlier.
+        for _ in range(limiter.window_cap + 1):
+            await limiter.gate()
+        assert now[0] >= 106.0 + limiter.window + limiter.window_margin - 1e-9
     finally:
         asyncio.sleep = original  # type: ignore[assignment]
