@@ -615,28 +615,37 @@ class _Writer:
             "agency varchar(255), sector varchar(255), commune varchar(255), note text) "
             "ON COMMIT DROP"
         )
+        changed = " OR ".join(
+            f"(s.{c} IS NOT NULL AND s.{c} IS DISTINCT FROM d.{c})" for c in _UPDATABLE
+        )
         distinct = " OR ".join(
             f"(excluded.{c} IS NOT NULL AND excluded.{c} IS DISTINCT FROM dossiers.{c})"
             for c in _UPDATABLE
         )
-        # All parts of one statement see the same snapshot: `old` is the state before the upsert.
+        scols = ", ".join(f"s.{c}" for c in STAGE_COLUMNS)
+        # All parts of one statement see the same snapshot: `j` is the state before the upsert.
+        # Unchanged rows are filtered out before the INSERT: ON CONFLICT DO UPDATE would lock
+        # (and so write) every conflicting row even when its WHERE is false.
         self.sql_pg = text(
-            # A correlated subquery probes the code index once per staged row; a join could be
-            # planned as a scan of all dossiers (the table's statistics lag inside one import).
-            "WITH old AS (SELECT code, status FROM (SELECT s.code, (SELECT d.status FROM "
-            "dossiers d WHERE d.code = s.code) AS status FROM import_stage s) AS o "
-            "WHERE status IS NOT NULL), "
+            # The lateral subquery (OFFSET 0 keeps it un-flattened) probes the code index once
+            # per staged row; a join could be planned as a scan of all dossiers (the table's
+            # statistics lag inside one import).
+            f"WITH j AS MATERIALIZED (SELECT {scols}, d.id AS old_id, d.status AS old_status, "
+            f"(d.id IS NULL OR {changed}) AS changed FROM import_stage s "
+            "LEFT JOIN LATERAL (SELECT * FROM dossiers WHERE dossiers.code = s.code OFFSET 0) d "
+            "ON true), "
             f"up AS (INSERT INTO dossiers ({self.cols}, created_at, updated_at) "
-            f"SELECT {self.cols}, :now, :now FROM import_stage "
+            f"SELECT {self.cols}, :now, :now FROM j WHERE changed "
             f"ON CONFLICT (code) DO UPDATE SET {self.sets}, updated_at = excluded.updated_at "
             f"WHERE {distinct} "
             "RETURNING id, code, status, received_at, resolved_at, returned_at), "
             "hist AS (INSERT INTO dossier_status_history (dossier_id, status, changed_at, "
             "source, recorded_at) SELECT up.id, up.status, "
-            + _HISTORY_TIME.format(old="old.code IS NOT NULL", d="up")
-            + ", :source, :now FROM up LEFT JOIN old ON old.code = up.code "
-            "WHERE old.code IS NULL OR old.status <> up.status RETURNING 1) "
-            "SELECT (SELECT count(*) FROM old) AS existing, (SELECT count(*) FROM up) AS changed"
+            + _HISTORY_TIME.format(old="j.old_id IS NOT NULL", d="up")
+            + ", :source, :now FROM up JOIN j ON j.code = up.code "
+            "WHERE j.old_id IS NULL OR j.old_status <> up.status RETURNING 1) "
+            "SELECT (SELECT count(*) FROM j WHERE old_id IS NOT NULL) AS existing, "
+            "(SELECT count(*) FROM up) AS changed"
         ).bindparams(*self.ts)
 
     def _write_postgres(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
