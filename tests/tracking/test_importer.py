@@ -215,3 +215,16 @@ def test_cli_import_reports_errors_without_traceback(db_url: str, tmp_path: Path
     assert "Traceback" not in missing.output
     wrong = runner.invoke(main, ["dossiers", "import", str(write(tmp_path, "w.csv", "a,b\n1,2\n"))])
     assert wrong.exit_code != 0 and "thiếu cột" in wrong.output
+
+
+def test_sqlite_import_restores_the_page_cache_setting(sqlite_url: str, tmp_path: Path) -> None:
+    # The import enlarges SQLite's page cache for its own transaction only: the pooled
+    # connection must come back with the setting it had before.
+    from trolydvc.db.base import get_engine
+
+    engine = get_engine(sqlite_url)
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    import_file(write(tmp_path, "c.csv", HEADER + ROW_A), url=sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == before

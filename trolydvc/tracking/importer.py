@@ -580,6 +580,10 @@ _HISTORY_TIME = (
 )
 
 
+# Page cache during an SQLite import, in KiB (negative PRAGMA value): 512 MiB at most.
+_SQLITE_IMPORT_CACHE_KIB = -524288
+
+
 class _Writer:
     """Writes batches of staging tuples through one connection (one transaction).
 
@@ -663,6 +667,11 @@ class _Writer:
     # SQLite: remember the old statuses of the batch's codes, upsert with executemany, then
     # write the history from a join.
     def _init_sqlite(self) -> None:
+        # A bigger page cache for the duration of the import: the indexes of a large table no
+        # longer fit in the default one, and SQLite would spill dirty pages to the WAL in the
+        # middle of the transaction. Restored by close(); durability settings are untouched.
+        self._cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        self.conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_IMPORT_CACHE_KIB}")
         self.conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS import_codes (code TEXT, old_status TEXT)"
         )
@@ -701,6 +710,11 @@ class _Writer:
         conn.execute(self.sql_history, self.params)
         return existing, changed
 
+    def close(self) -> None:
+        """Restores the connection settings changed for the import (the pool reuses it)."""
+        if self.dialect == "sqlite":
+            self.conn.exec_driver_sql(f"PRAGMA cache_size={int(self._cache_size)}")
+
     def write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
         """Returns (inserted, updated, unchanged)."""
         if self.dialect == "postgresql":
@@ -724,11 +738,14 @@ def _write_all(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source:
         try:
             with engine.begin() as conn:
                 writer = _Writer(conn, source)
-                while (item := q.get()) is not _DONE:
-                    if isinstance(item, BaseException):
-                        raise item
-                    for i, n in enumerate(writer.write(item)):
-                        totals[i] += n
+                try:
+                    while (item := q.get()) is not _DONE:
+                        if isinstance(item, BaseException):
+                            raise item
+                        for i, n in enumerate(writer.write(item)):
+                            totals[i] += n
+                finally:
+                    writer.close()
         except BaseException as exc:  # reported to the caller below
             failure.append(exc)
 
