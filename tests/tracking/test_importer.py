@@ -228,3 +228,42 @@ def test_sqlite_import_restores_the_page_cache_setting(sqlite_url: str, tmp_path
     import_file(write(tmp_path, "c.csv", HEADER + ROW_A), url=sqlite_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == before
+
+
+def _indexes(url: str) -> dict[str, list[tuple[str, ...]]]:
+    from sqlalchemy import inspect
+
+    from trolydvc.db.base import get_engine
+
+    insp = inspect(get_engine(url))
+    return {
+        t: sorted((i["name"], *i["column_names"]) for i in insp.get_indexes(t))
+        for t in ("dossiers", "dossier_status_history")
+    }
+
+
+def test_first_load_rebuilds_the_indexes_it_defers(db_url: str, tmp_path: Path) -> None:
+    # A load into an empty table builds its secondary indexes once at the end.
+    before = _indexes(db_url)
+    assert before["dossiers"] and before["dossier_status_history"]
+    result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
+    assert result.inserted == 2
+    assert _indexes(db_url) == before
+    assert history(db_url, "000.00.20.H50-221107-0001") == ["processing"]
+
+
+def test_failed_first_load_keeps_the_indexes_and_writes_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trolydvc.tracking import importer
+
+    before = _indexes(db_url)
+
+    def fail(self: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer._Writer, "finish", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
+    assert dossiers(db_url) == {}
+    assert _indexes(db_url) == before

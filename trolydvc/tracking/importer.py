@@ -582,6 +582,7 @@ _HISTORY_TIME = (
 
 # Page cache during an SQLite import, in KiB (negative PRAGMA value): 512 MiB at most.
 _SQLITE_IMPORT_CACHE_KIB = -524288
+_DEFERRED_TABLES = "('dossiers', 'dossier_status_history')"
 
 
 class _Writer:
@@ -607,6 +608,38 @@ class _Writer:
             self._init_postgres()
         else:
             self._init_sqlite()
+        self._deferred_indexes = self._defer_indexes()
+
+    # A first load into an empty table: the secondary indexes are dropped inside the import's
+    # transaction and built once at the end (a sort instead of one B-tree insertion per row and
+    # index). Transactional DDL on both backends: a failed import rolls the drop back too.
+    # On SQLite readers keep seeing the last committed state; on PostgreSQL they wait for the
+    # import to end (the table was empty, so they could not find anything in it yet).
+    def _defer_indexes(self) -> list[str]:
+        conn = self.conn
+        if conn.exec_driver_sql("SELECT 1 FROM dossiers LIMIT 1").first() is not None:
+            return []
+        if self.dialect == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                f"AND tablename IN {_DEFERRED_TABLES} AND substr(indexdef, 1, 13) <> 'CREATE UNIQUE'"
+            ).all()
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                f"AND tbl_name IN {_DEFERRED_TABLES} AND sql IS NOT NULL "
+                "AND substr(sql, 1, 13) <> 'CREATE UNIQUE'"
+            ).all()
+        for name, _sql in rows:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [sql for _name, sql in rows]
+
+    def finish(self) -> None:
+        """Builds the indexes deferred by a first load (inside the import's transaction)."""
+        for sql in self._deferred_indexes:
+            self.conn.exec_driver_sql(sql)
+        self._deferred_indexes = []
 
     # PostgreSQL: COPY into a temporary table, then one statement does everything.
     def _init_postgres(self) -> None:
@@ -672,6 +705,9 @@ class _Writer:
         # middle of the transaction. Restored by close(); durability settings are untouched.
         self._cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
         self.conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_IMPORT_CACHE_KIB}")
+        # The import is one transaction from here on, DDL included (pysqlite would otherwise
+        # open it only at the first INSERT/UPDATE/DELETE); it also takes the write lock now.
+        self.conn.exec_driver_sql("BEGIN IMMEDIATE")
         self.conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS import_codes (code TEXT, old_status TEXT)"
         )
@@ -744,6 +780,7 @@ def _write_all(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source:
                             raise item
                         for i, n in enumerate(writer.write(item)):
                             totals[i] += n
+                    writer.finish()
                 finally:
                     writer.close()
         except BaseException as exc:  # reported to the caller below
