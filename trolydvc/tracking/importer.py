@@ -7,7 +7,11 @@ Public API:
   transaction with set-based SQL: on PostgreSQL each batch is loaded with ``COPY`` into a
   temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
   it and writes the history; on SQLite an ``executemany`` upsert follows a lookup of the batch's
-  old statuses. Parsing runs in parallel with the database work (a writer thread). A new
+  old statuses. On PostgreSQL rows that would not change skip the upsert. A first load
+  into an empty table drops the secondary indexes inside its transaction and builds them once
+  at the end (on PostgreSQL, readers of the still empty table wait for the load to finish); an
+  SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
+  Parsing runs in parallel with the database work (a writer thread). A new
   dossier (its first status) or one whose status changed gets a row in the status history;
   receipt, result and return times are columns of the dossier. Re-importing the same file
   changes nothing. Empty cells never erase a stored value. A bad record is skipped whole and
