@@ -238,7 +238,7 @@ class FakeTelegram:
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+    async def wait_for(self, predicate: Any, timeout: float = 20.0) -> Any:
         """Wait until `predicate()` returns something truthy; return it."""
         deadline = time.monotonic() + timeout
         while True:
@@ -253,7 +253,7 @@ class FakeTelegram:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
 
     async def wait_sent(
-        self, chat_id: int, count: int = 1, timeout: float = 10.0
+        self, chat_id: int, count: int = 1, timeout: float = 20.0
     ) -> list[dict[str, Any]]:
         """Wait until the bot delivered at least `count` messages to `chat_id`; return them all."""
         await self.wait_for(lambda: len(self.delivered[chat_id]) >= count, timeout)
