@@ -186,8 +186,11 @@ class ActionRequestHuman(Action):
         )
         if loc.example:
             lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
-        if from_telegram(tracker):  # the bot's handoff to the officials' desk (bot/handoff.py)
-            lines.insert(0, "Bạn gõ lệnh /canbo để nhắn trực tiếp cho cán bộ qua Telegram.")
+        if from_telegram(tracker):
+            # The Telegram bot opens a case at the officials' desk (bot/handoff.py).
+            dispatcher.utter_message(text="Tôi đang chuyển câu hỏi của Bạn tới cán bộ.")
+            dispatcher.utter_message(json_message={"channel_action": "handoff"})
+            return []
         dispatcher.utter_message(text="\n".join(lines))
         return []
 
@@ -222,18 +225,16 @@ def from_telegram(tracker: Tracker) -> bool:
     return str(tracker.sender_id).startswith("tg:") or metadata.get("channel") == "telegram"
 
 
-def _notification_help(subscribe: bool, telegram: bool) -> str:
-    """Subscriptions live in the Telegram bot (its /dangky command stores the chat and commune)."""
+def _notification_help(subscribe: bool) -> str:
+    """Outside Telegram: subscriptions live in the Telegram bot (/dangky stores chat and commune)."""
     loc = locality()
     communes = ", ".join(loc.commune_names) or loc.province.name
     if subscribe:
-        where = "Bạn" if telegram else "Trên Telegram, Bạn mở trợ lý rồi"
         return (
-            f"{where} gõ lệnh /dangky và chọn xã/phường của mình ({communes}) để nhận thông báo "
-            "của chính quyền địa phương."
+            "Trên Telegram, Bạn mở trợ lý rồi gõ lệnh /dangky và chọn xã/phường của mình "
+            f"({communes}) để nhận thông báo của chính quyền địa phương."
         )
-    where = "Bạn" if telegram else "Trên Telegram, Bạn"
-    return f"{where} gõ lệnh /huydangky để ngừng nhận thông báo."
+    return "Trên Telegram, Bạn gõ lệnh /huydangky để ngừng nhận thông báo."
 
 
 class ActionSubscribeNotifications(Action):
@@ -243,7 +244,17 @@ class ActionSubscribeNotifications(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=_notification_help(True, from_telegram(tracker)))
+        if from_telegram(tracker):
+            # The Telegram bot stores the subscription of this chat (bot/chat.py: do_subscribe).
+            commune = locality().find_commune(tracker.latest_message.get("text") or "")
+            dispatcher.utter_message(
+                json_message={
+                    "channel_action": "subscribe",
+                    "commune": commune.name if commune else None,
+                }
+            )
+            return []
+        dispatcher.utter_message(text=_notification_help(True))
         return []
 
 
@@ -254,7 +265,10 @@ class ActionUnsubscribeNotifications(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=_notification_help(False, from_telegram(tracker)))
+        if from_telegram(tracker):
+            dispatcher.utter_message(json_message={"channel_action": "unsubscribe"})
+            return []
+        dispatcher.utter_message(text=_notification_help(False))
         return []
 
 

@@ -129,13 +129,21 @@ async def test_notifications_explain_how_and_list_communes(run_action):
     assert "/huydangky" in turn.text
 
 
-async def test_telegram_users_get_the_bot_commands(run_action):
+async def test_telegram_users_get_channel_actions(run_action):
+    """On Telegram the bot itself opens the handoff and stores subscriptions (bot/chat.py)."""
     turn = await run_action(
         ActionRequestHuman(), "gặp cán bộ", "request_human", sender_id="tg:12345"
     )
-    assert turn.text.startswith("Bạn gõ lệnh /canbo")
+    assert {"channel_action": "handoff"} in [m.get("custom") for m in turn.messages]
+    assert "chuyển câu hỏi" in turn.text
     turn = await run_action(
-        ActionSubscribeNotifications(), "nhận thông báo", "subscribe_notifications",
+        ActionSubscribeNotifications(), "nhận thông báo xã Hòa An", "subscribe_notifications",
         sender_id="tg:12345",
     )  # fmt: skip
-    assert turn.text.startswith("Bạn gõ lệnh /dangky")
+    customs = [m.get("custom") for m in turn.messages if m.get("custom")]
+    assert customs == [{"channel_action": "subscribe", "commune": "Xã Hòa An"}]
+    turn = await run_action(
+        ActionUnsubscribeNotifications(), "hủy nhận tin", "unsubscribe_notifications",
+        sender_id="tg:12345",
+    )  # fmt: skip
+    assert [m.get("custom") for m in turn.messages] == [{"channel_action": "unsubscribe"}]
