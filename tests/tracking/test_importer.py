@@ -236,16 +236,21 @@ def _indexes(url: str) -> dict[str, list[tuple[str, ...]]]:
     from trolydvc.db.base import get_engine
 
     insp = inspect(get_engine(url))
-    return {
+    found: dict[str, list[tuple[str, ...]]] = {
         t: sorted((i["name"], *i["column_names"]) for i in insp.get_indexes(t))
         for t in ("dossiers", "dossier_status_history")
     }
+    found["foreign keys"] = sorted(
+        (fk["name"], fk["referred_table"], fk["options"].get("ondelete") or "")
+        for fk in insp.get_foreign_keys("dossier_status_history")
+    )
+    return found
 
 
 def test_first_load_rebuilds_the_indexes_it_defers(db_url: str, tmp_path: Path) -> None:
     # A load into an empty table builds its secondary indexes once at the end.
     before = _indexes(db_url)
-    assert before["dossiers"] and before["dossier_status_history"]
+    assert before["dossiers"] and before["dossier_status_history"] and before["foreign keys"]
     result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
     assert result.inserted == 2
     assert _indexes(db_url) == before
