@@ -8,8 +8,9 @@ Public API:
   temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
   it and writes the history; on SQLite an ``executemany`` upsert follows a lookup of the batch's
   old statuses. On PostgreSQL rows that would not change skip the upsert. A first load
-  into an empty table drops the secondary indexes inside its transaction and builds them once
-  at the end (on PostgreSQL, readers of the still empty table wait for the load to finish); an
+  into an empty table drops the secondary indexes (on PostgreSQL also the history's foreign key)
+  inside its transaction and builds them once at the end (on PostgreSQL, readers of the still
+  empty table wait for the load to finish); an
   SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
   Parsing runs in parallel with the database work (a writer thread). A new
   dossier (its first status) or one whose status changed gets a row in the status history;
