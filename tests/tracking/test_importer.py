@@ -272,3 +272,63 @@ def test_failed_first_load_keeps_the_indexes_and_writes_nothing(
         import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
     assert dossiers(db_url) == {}
     assert _indexes(db_url) == before
+
+
+def test_first_load_with_a_code_repeated_in_a_later_batch(db_url: str, tmp_path: Path) -> None:
+    # A first load writes codes it has not seen yet with a plain insert; a code already written
+    # by an earlier batch of the same import takes the upsert path (history appended).
+    changed = ROW_A.replace("Đang xử lý", "Chờ bổ sung").replace("0912 345 678", "")
+    path = write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B + changed)
+    result = import_file(path, url=db_url, batch_size=2)
+    assert (result.inserted, result.updated, result.unchanged) == (2, 1, 0)
+    a = dossiers(db_url)["000.00.20.H50-221107-0001"]
+    assert a.status == "supplement_requested" and a.phone_last4 == "5678"
+    assert history(db_url, a.code) == ["processing", "supplement_requested"]
+    assert history(db_url, "000.00.20.H50-221107-0002") == ["resolved"]
+    with session_scope(db_url) as s:
+        changed_at = s.scalars(
+            select(DossierStatusHistory.changed_at).order_by(DossierStatusHistory.id)
+        ).all()
+    assert changed_at[0].isoformat() == "2022-11-07T08:30:00"  # the first status: received
+    assert changed_at[1].isoformat() == "2022-11-08T10:00:00"  # B resolved: its result time
+    again = import_file(path, url=db_url, batch_size=2)  # not a first load: upserts only
+    assert (again.inserted, again.updated, again.unchanged) == (0, 2, 1)  # A goes back and forth
+    assert history(db_url, a.code) == ["processing", "supplement_requested"] * 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-01-31 07:30",
+        "31/01/2025 07:30",
+        "31/01/2025T07:30",
+        "2025-01-31T07:30",
+        "2025-01-31",
+        "31/01/2025",
+        "2025-01-31 07:30:15",
+        "2025-01-31T07:30+00:00",
+        "2024-02-29 23:59",
+        1700000000000,
+        "  ",
+    ],
+)
+def test_time_text_matches_the_parsed_time(value: object) -> None:
+    from trolydvc.tracking.fields import parse_datetime
+    from trolydvc.tracking.importer import RowBuilder, _iso
+
+    builder = RowBuilder()
+    expected = _iso(parse_datetime(value))
+    assert builder._ts(value) == expected
+    assert builder._ts(value) == expected  # from the caches
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-02-30 07:30", "31/01/2025 25:00", "2025-01-31 07:60", "2025-01-31 7:30"]
+)
+def test_time_text_refuses_what_the_parser_refuses(value: str) -> None:
+    from trolydvc.tracking.importer import RowBuilder
+
+    builder = RowBuilder()
+    builder._ts(value[:10]) if value[:10] != "2025-02-30" else None  # warm the date cache
+    with pytest.raises(ValueError, match="ngày giờ không hợp lệ"):
+        builder._ts(value)

@@ -8,7 +8,10 @@ Public API:
   temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
   it and writes the history; on SQLite an ``executemany`` upsert follows a lookup of the batch's
   old statuses. On PostgreSQL rows that would not change skip the upsert. A first load
-  into an empty table drops the secondary indexes (on PostgreSQL also the history's foreign key)
+  into an empty table writes each code it has not written yet with a plain ``COPY`` (PostgreSQL)
+  or ``INSERT`` (SQLite) straight into ``dossiers`` and their first history rows with one
+  ``INSERT ... SELECT`` per batch (a code repeated in a later batch takes the upsert path); it
+  drops the secondary indexes (on PostgreSQL also the history's foreign key)
   inside its transaction and builds them once at the end (on PostgreSQL, readers of the still
   empty table wait for the load to finish); an
   SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
@@ -181,6 +184,7 @@ def _iso(dt: datetime | None) -> str | None:
 _CODE_OK = re.compile(r"[0-9A-Z][0-9A-Z.\-/_]{0,63}")
 _fromiso = datetime.fromisoformat
 _CACHE_LIMIT = 50_000
+_HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 class RowBuilder:
@@ -194,6 +198,8 @@ class RowBuilder:
         self._status: dict[str, str] = {}
         self._channel: dict[str, str] = {}
         self._dates: dict[str, datetime] = {}
+        self._iso_cache: dict[str, str] = {}
+        self._clock: dict[str, str] = {}
         self._text: dict[str, dict[Any, str | None]] = {
             n: {} for n in ("procedure_code", "procedure_name", "agency", "sector", "commune")
         }
@@ -219,6 +225,35 @@ class RowBuilder:
                 self._dates[value] = dt  # type: ignore[assignment]
             return dt
         return parse_datetime(value)
+
+    def _ts(self, value: Any) -> str | None:
+        """The value as the stored text form (``_iso``), or None when empty.
+
+        These strings all have the same fixed layout, so they compare like the times they
+        stand for. A date with a minute time (``2025-01-31 07:30``, ``31/01/2025 07:30``) is
+        assembled from its cached date and a cached time of day; anything else is parsed.
+        """
+        if type(value) is not str:
+            return _iso(self._dt(value))
+        hit = self._iso_cache.get(value)
+        if hit is not None:
+            return hit
+        if len(value) == 16 and (value[10] == " " or (value[10] == "T" and value[4] == "-")):
+            day = self._iso_cache.get(value[:10])
+            clock = self._clock.get(value[11:])
+            if clock is None and _HH_MM.fullmatch(value[11:]):
+                clock = self._clock[value[11:]] = f"{value[11:]}:00.000000"
+            if day is None and clock is not None:
+                try:
+                    day = self._ts(value[:10])
+                except ValueError:
+                    day = None
+            if day is not None and clock is not None and day[11:] == "00:00:00.000000":
+                return day[:11] + clock
+        iso = _iso(self._dt(value))
+        if len(value) <= 10 and len(self._iso_cache) < _CACHE_LIMIT:
+            self._iso_cache[value] = iso  # type: ignore[assignment]
+        return iso
 
     def _text_value(self, value: Any, name: str) -> str | None:
         cache = self._text[name]
@@ -266,15 +301,16 @@ class RowBuilder:
             channel_v = parse_channel(channel_raw)
             if len(self._channel) < 1000:
                 self._channel[channel_raw] = channel_v
-        dt = self._dt
-        received_dt = dt(received)
+        # Times as their stored text (fixed layout: compares like the times themselves).
+        ts = self._ts
+        received_dt = ts(received) if received is not None and received != "" else None
         if received_dt is None:
             raise ValueError("thiếu ngày tiếp nhận (received_at)")
-        due_dt = dt(due)
-        if due_dt is not None and due_dt.hour == due_dt.minute == due_dt.second == 0:
-            due_dt = due_dt.replace(hour=23, minute=59, second=59)  # a date: due by end of day
-        resolved_dt = dt(resolved)
-        returned_dt = dt(returned)
+        due_dt = ts(due) if due is not None and due != "" else None
+        if due_dt is not None and due_dt[11:19] == "00:00:00":
+            due_dt = f"{due_dt[:11]}23:59:59{due_dt[19:]}"  # a date: due by end of day
+        resolved_dt = ts(resolved) if resolved is not None and resolved != "" else None
+        returned_dt = ts(returned) if returned is not None and returned != "" else None
         if due_dt is not None and due_dt < received_dt:
             raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
         if resolved_dt is not None and resolved_dt < received_dt:
@@ -304,10 +340,10 @@ class RowBuilder:
             _clean(applicant_name, "applicant_name"),
             phone_h,
             last4,
-            _iso(received_dt),
-            _iso(due_dt),
-            _iso(resolved_dt),
-            _iso(returned_dt),
+            received_dt,
+            due_dt,
+            resolved_dt,
+            returned_dt,
             status_v,
             channel_v,
             text(agency, "agency"),
@@ -610,10 +646,19 @@ class _Writer:
         self.sets = ", ".join(f"{c} = COALESCE(excluded.{c}, dossiers.{c})" for c in _UPDATABLE)
         self.ts = (bindparam("now", type_=DateTime), bindparam("now_local", type_=DateTime))
         if self.dialect == "postgresql":
+            # Writers wait until the import ends (readers do not): a first load below relies on
+            # being the only writer (the table stays as found empty; new ids come in order).
+            conn.exec_driver_sql("LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE")
             self._init_postgres()
         else:
             self._init_sqlite()
+        # A first load (the table was empty) remembers the codes it wrote: a code not seen yet
+        # is new and is written by a plain COPY/INSERT without the lookup and upsert; a code seen
+        # in an earlier batch takes the general path.
+        self._seen: set[str] | None = None
         self._deferred_indexes = self._defer_indexes()
+        if self._seen is not None:
+            self._init_first_load()
 
     # A first load into an empty table: the secondary indexes are dropped inside the import's
     # transaction and built once at the end (a sort instead of one B-tree insertion per row and
@@ -624,6 +669,7 @@ class _Writer:
         conn = self.conn
         if conn.exec_driver_sql("SELECT 1 FROM dossiers LIMIT 1").first() is not None:
             return []
+        self._seen = set()
         deferred: list[str] = []
         if self.dialect == "postgresql":
             rows = conn.exec_driver_sql(
@@ -765,6 +811,36 @@ class _Writer:
         conn.execute(self.sql_history, self.params)
         return existing, changed
 
+    # A first load: rows whose code is new go straight into dossiers; their first history rows
+    # are then written by one INSERT ... SELECT over the ids the batch added.
+    def _init_first_load(self) -> None:
+        cols = f"{self.cols}, created_at, updated_at"
+        self.now_s = _iso(self.params["now"])
+        self.sql_copy_new = f"COPY dossiers ({cols}) FROM STDIN"
+        self.sql_insert_new = (
+            f"INSERT INTO dossiers ({cols}) "
+            f"VALUES ({', '.join('?' * len(STAGE_COLUMNS))}, '{self.now_s}', '{self.now_s}')"
+        )
+        self.sql_history_new = text(
+            "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
+            "recorded_at) SELECT d.id, d.status, "
+            + _HISTORY_TIME.format(old="1 = 0", d="d")
+            + ", :source, :now FROM dossiers d WHERE d.id > :after ORDER BY d.id"
+        ).bindparams(*self.ts)
+
+    def _insert_new(self, rows: list[tuple[Any, ...]]) -> None:
+        conn = self.conn
+        after = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM dossiers").scalar_one()
+        if self.dialect == "postgresql":
+            now = (self.now_s, self.now_s)
+            dbapi = conn.connection.driver_connection
+            with dbapi.cursor() as cur, cur.copy(self.sql_copy_new) as copy:
+                for row in rows:
+                    copy.write_row(row + now)
+        else:
+            conn.exec_driver_sql(self.sql_insert_new, rows)
+        conn.execute(self.sql_history_new, {**self.params, "after": after})
+
     def close(self) -> None:
         """Restores the connection settings changed for the import (the pool reuses it)."""
         if self.dialect == "sqlite":
@@ -772,6 +848,25 @@ class _Writer:
 
     def write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
         """Returns (inserted, updated, unchanged)."""
+        seen = self._seen
+        if seen is not None:
+            new: list[tuple[Any, ...]] = []
+            again: list[tuple[Any, ...]] = []
+            for row in rows:
+                if row[0] in seen:
+                    again.append(row)
+                else:
+                    seen.add(row[0])
+                    new.append(row)
+            if new:
+                self._insert_new(new)
+            if not again:
+                return len(new), 0, 0
+            inserted, updated, unchanged = self._write(again)
+            return inserted + len(new), updated, unchanged
+        return self._write(rows)
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
         if self.dialect == "postgresql":
             existing, changed = self._write_postgres(rows)
         else:
