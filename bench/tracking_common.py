@@ -10,7 +10,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -113,22 +112,10 @@ def scratch_sqlite(name: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def scratch_postgres() -> Iterator[str]:
-    from trolydvc.db.base import reset_engines
-    from trolydvc.db.migrate import upgrade
+    from trolydvc.db.scratch import scratch_postgres as scratch
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"trolydvc_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with scratch("trolydvc_bench", admin_url=PG_ADMIN_URL) as url:
         yield url
-    finally:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

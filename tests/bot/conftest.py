@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -177,40 +175,19 @@ def make_settings(telegram: Any, rasa: FakeRasa) -> Callable[..., Any]:
     return lambda **overrides: settings_for(telegram, rasa.url, **overrides)
 
 
-PG_ADMIN_URL = os.environ.get(
-    "TROLYDVC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
 @pytest.fixture
 def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A scratch PostgreSQL database, migrated, exported as DATABASE_URL; dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
     from trolydvc.db import reset_engines
-    from trolydvc.db.migrate import upgrade
+    from trolydvc.db.scratch import PostgresUnavailable, scratch_postgres
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
-    name = f"trolydvc_bot_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        monkeypatch.setenv("DATABASE_URL", url)
-        reset_engines()
-        yield url
-    finally:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with scratch_postgres("trolydvc_bot_test") as url:
+            monkeypatch.setenv("DATABASE_URL", url)
+            reset_engines()
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
 
 
 @pytest.fixture

@@ -7,20 +7,14 @@ PostgreSQL variants are skipped when the server is not reachable.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from trolydvc.db.base import get_engine, reset_engines
-from trolydvc.db.migrate import upgrade
-
-PG_ADMIN_URL = os.environ.get(
-    "TROLYDVC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from trolydvc.db.base import get_engine
+from trolydvc.db.scratch import PostgresUnavailable, scratch_postgres
 
 
 @pytest.fixture(autouse=True)
@@ -39,25 +33,11 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # server not there: the PostgreSQL variants are skipped
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
-    name = f"trolydvc_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with scratch_postgres("trolydvc_test") as url:
+            yield url
+    except PostgresUnavailable as exc:  # server not there: the PostgreSQL variants are skipped
+        pytest.skip(f"PostgreSQL not reachable at {exc}")
 
 
 @pytest.fixture(

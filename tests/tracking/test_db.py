@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -8,14 +7,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 import trolydvc.db.bot_models  # noqa: F401
 from trolydvc.db.base import Base, DatabaseNotReady, get_engine, reset_engines, session_scope
 from trolydvc.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from trolydvc.db.models import Dossier
-
-from .conftest import PG_ADMIN_URL
+from trolydvc.db.scratch import scratch_postgres
 
 
 def test_single_migration_head() -> None:
@@ -73,16 +71,8 @@ def test_history_is_deleted_with_its_dossier(db_url: str, tmp_path: Path) -> Non
 
 @pytest.mark.postgres
 def test_postgres_not_upgraded_gives_a_clear_error(postgres_url: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"trolydvc_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        with pytest.raises(DatabaseNotReady, match="trolydvc db upgrade"):
-            get_engine(url)
-    finally:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with (
+        scratch_postgres("trolydvc_test", migrate=False) as url,
+        pytest.raises(DatabaseNotReady, match="trolydvc db upgrade"),
+    ):
+        get_engine(url)
