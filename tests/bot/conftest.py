@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -141,10 +142,9 @@ class RunningBot:
         await on_shutdown(self.app)
 
 
-@pytest.fixture
-async def make_bot(
-    telegram: Any, rasa: FakeRasa, database: str
-) -> AsyncIterator[Callable[..., Any]]:
+@contextlib.asynccontextmanager
+async def bot_factory(telegram: Any, rasa: FakeRasa) -> AsyncIterator[Callable[..., Any]]:
+    """Builds and starts bots against the fake servers; stops them all on exit."""
     started: list[RunningBot] = []
 
     async def factory(**overrides: Any) -> RunningBot:
@@ -159,9 +159,19 @@ async def make_bot(
         started.append(running)
         return running
 
-    yield factory
-    for running in started:
-        await running.stop()
+    try:
+        yield factory
+    finally:
+        for running in started:
+            await running.stop()
+
+
+@pytest.fixture
+async def make_bot(
+    telegram: Any, rasa: FakeRasa, database: str
+) -> AsyncIterator[Callable[..., Any]]:
+    async with bot_factory(telegram, rasa) as factory:
+        yield factory
 
 
 @pytest.fixture
@@ -194,19 +204,5 @@ def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 async def make_pg_bot(
     telegram: Any, rasa: FakeRasa, pg_database: str
 ) -> AsyncIterator[Callable[..., Any]]:
-    started: list[RunningBot] = []
-
-    async def factory(**overrides: Any) -> RunningBot:
-        from bot.app import build_application
-
-        sender_options = overrides.pop("sender_options", None)
-        app = build_application(
-            settings_for(telegram, rasa.url, **overrides), sender_options=sender_options
-        )
-        running = await RunningBot(app).start()
-        started.append(running)
-        return running
-
-    yield factory
-    for running in started:
-        await running.stop()
+    async with bot_factory(telegram, rasa) as factory:
+        yield factory
