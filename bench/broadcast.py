@@ -84,10 +84,9 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
     tune_interpreter()
     from sqlalchemy import insert
     from telegram.ext import ExtBot
-    from telegram.request import HTTPXRequest
 
     from bot.broadcast import BroadcastSender, SenderOptions, create_broadcast
-    from bot.ratelimit import PacedRateLimiter
+    from bot.ratelimit import PacedRateLimiter, paced_request
     from trolydvc.db import get_engine, session_scope
     from trolydvc.db.bot_models import Subscriber
 
@@ -105,17 +104,21 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
         author_id=None,
         commune=None,
     )
-    starts: dict[int, float] = {}
+    starts: dict[int, float] = {}  # chat -> when its accepted request passed the limiter's gate
+    written: dict[int, list[float]] = {}  # chat -> [when it was written to the connection]
 
     class TimedLimiter(PacedRateLimiter):
-        """Notes when each request really leaves (after the limiter's last check)."""
+        """Notes when each request passes the limiter's last check and when it is written."""
+
+        async def gate(self) -> list[float]:
+            self.last_record = await super().gate()
+            return self.last_record
 
         async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
             async def timed(*a, **k):  # type: ignore[no-untyped-def]
-                if endpoint == "sendMessage":
-                    starts[int(data["chat_id"])] = (
-                        time.monotonic()
-                    )  # the last attempt is the accepted one
+                if endpoint == "sendMessage":  # the last attempt is the accepted one
+                    starts[int(data["chat_id"])] = time.monotonic()
+                    written[int(data["chat_id"])] = self.last_record  # no await since the gate
                 return await callback(*a, **k)
 
             return await super().process_request(
@@ -128,7 +131,7 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
         token,
         base_url=f"http://127.0.0.1:{port}/bot",
         rate_limiter=limiter,
-        request=HTTPXRequest(connection_pool_size=32),
+        request=paced_request(limiter, connection_pool_size=32),
     )
     last = [time.monotonic()]
 
@@ -143,7 +146,12 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
         ).run(broadcast_id)
         elapsed = time.monotonic() - started
     last[0] = elapsed
-    return {"result": result, "elapsed": elapsed, "starts": starts}
+    return {
+        "result": result,
+        "elapsed": elapsed,
+        "starts": starts,
+        "written": {chat: record[0] for chat, record in written.items()},
+    }
 
 
 def main() -> int:
@@ -201,15 +209,19 @@ def main() -> int:
     sustained = (delivered - 1) / span if span > 0 else 0.0
     overall = delivered / outcome["elapsed"] if outcome["elapsed"] else 0.0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    starts = sorted(outcome["starts"].values())
+    writes = sorted(outcome["written"].values())
     client_max = max(
-        (bisect.bisect_left(starts, t + 1.0) - i for i, t in enumerate(starts)), default=0
+        (bisect.bisect_left(writes, t + 1.0) - i for i, t in enumerate(writes)), default=0
     )
     arrivals = {int(k): v for k, v in server_stats["arrivals"].items()}
-    delays = sorted((arrivals[c] - t) * 1000 for c, t in outcome["starts"].items() if c in arrivals)
 
-    def pct(q: float) -> float:
-        return delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0
+    def delays(times: dict[int, float]) -> str:
+        found = sorted((arrivals[c] - t) * 1000 for c, t in times.items() if c in arrivals)
+
+        def pct(q: float) -> float:
+            return found[min(len(found) - 1, int(q * len(found)))] if found else 0.0
+
+        return f"p50 {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, max {pct(1.0):.1f} ms"
 
     print(
         f"sent (sender's count):        {result['sent']:,}  blocked {result['blocked']}  failed {result['failed']}  unknown {result['unknown']}"
@@ -219,10 +231,9 @@ def main() -> int:
     print(
         f"429 answers:                  {server_stats['rate_limited']}  (max {server_stats['max_in_window']} in any 1 s window)"
     )
-    print(f"sender's own starts:          at most {client_max} in any 1 s window")
-    print(
-        f"sender→server delay:          p50 {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, max {pct(1.0):.1f} ms"
-    )
+    print(f"sender's own writes:          at most {client_max} in any 1 s window")
+    print(f"gate→server delay:            {delays(outcome['starts'])}")
+    print(f"written→server delay:         {delays(outcome['written'])}")
     print(
         f"sustained rate:               {sustained:.2f} messages/s  (target >= 29, cap {args.server_rate})"
     )

@@ -3,9 +3,14 @@
 `PacedRateLimiter` plugs into python-telegram-bot (`ApplicationBuilder().rate_limiter(...)`). Every
 request is given a time slot: slots are spaced `1 / overall_rate` apart (evenly, no bursts, so a
 server counting over any one-second window never sees more than the cap), and messages to the same
-chat are at least `per_chat_interval` apart. A `RetryAfter` answer pauses *all* requests for the
-time Telegram asks (its flood control is per bot), then the request is retried up to `max_retries`
-times (callers can lower that with `rate_limit_args={"max_retries": 0}`).
+chat are at least `per_chat_interval` apart. Right before a request goes out, a gate checks the
+real start times of the previous `window_cap` requests (a late timer never bunches requests). With
+`paced_request(limiter)` as the bot's request object, each start time is moved to the moment the
+request was actually written to the connection, so a stall between the gate and the socket (GC,
+a busy event loop) delays the requests one window later instead of squeezing them into the same
+second at the server. A `RetryAfter` answer pauses *all* requests for the time Telegram asks (its
+flood control is per bot), then the request is retried up to `max_retries` times (callers can
+lower that with `rate_limit_args={"max_retries": 0}`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +32,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram.error import RetryAfter  # noqa: E402
 from telegram.ext import BaseRateLimiter
+from telegram.request import HTTPXRequest
 
 # Methods that deliver a message into a chat: these are paced per chat as well.
 MESSAGE_METHODS = frozenset(
@@ -50,6 +57,10 @@ _MAX_TRACKED_CHATS = 50_000
 # Extra time added to the one-second window before a 31st request may start: covers the jitter
 # between our start times and Telegram's arrival times.
 WINDOW_MARGIN = 0.02
+
+# The start record (see `PacedRateLimiter.gate`) of the request this task is sending, for the
+# httpx hook that stamps the moment its bytes are written.
+_STARTING: ContextVar[list[float] | None] = ContextVar("ratelimit_starting", default=None)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -79,7 +90,9 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self.window = 1.0
         self.window_margin = WINDOW_MARGIN
         self.window_cap = max(1, math.ceil(overall_rate))
-        self._starts: deque[float] = deque(maxlen=self.window_cap)
+        # Start time of each of the last `window_cap` requests (one-item lists: the httpx hook
+        # moves a start to when the request was really written).
+        self._starts: deque[list[float]] = deque(maxlen=self.window_cap)
         self._chat_next: dict[int | str, float] = {}
 
     async def initialize(self) -> None:
@@ -100,21 +113,48 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         if len(self._chat_next) > _MAX_TRACKED_CHATS:
             self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
 
-    async def gate(self) -> None:
+    async def gate(self) -> list[float]:
         """Never start more than `window_cap` requests in any `window` (+ a small margin).
 
         Slots are booked `interval` apart, but a busy event loop can wake requests late and
         together; this checks the real start times, as a server counting over a sliding window
-        would, without making the next requests pay for one late wake-up.
+        would, without making the next requests pay for one late wake-up. Returns the new
+        request's start record (`[start time]`, updated by `mark_written`).
         """
         while True:
             now = self._clock()
             starts = self._starts
-            wait = starts[0] + self.window + self.window_margin - now if starts else 0.0
+            wait = starts[0][0] + self.window + self.window_margin - now if starts else 0.0
             if len(starts) < self.window_cap or wait <= 1e-6:
-                starts.append(now)
-                return
+                record = [now]
+                starts.append(record)
+                return record
             await asyncio.sleep(wait)
+
+    def mark_written(self, record: list[float]) -> None:
+        """The request of `record` was written to the connection now (possibly later than it
+        passed the gate): the window counts it from now."""
+        record[0] = max(record[0], self._clock())
+
+    def httpx_kwargs(self) -> dict[str, Any]:
+        """`HTTPXRequest(httpx_kwargs=...)` that reports when each request is really written."""
+        return {"event_hooks": {"request": [self._on_request]}}
+
+    async def _on_request(self, request: Any) -> None:
+        record = _STARTING.get()
+        if record is None:
+            return
+        previous = request.extensions.get("trace")
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            # httpcore: "http11.send_request_headers.complete" (or http2.…), no await between
+            # the socket write and this call.
+            if name.endswith("send_request_headers.complete"):
+                self.mark_written(record)
+            if previous is not None:
+                await previous(name, info)
+
+        request.extensions["trace"] = trace
 
     def next_free(self) -> float:
         """The earliest slot a new request could get (clock time), ignoring per-chat spacing."""
@@ -132,7 +172,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         return slot
 
     async def acquire(self, chat_id: int | str | None = None) -> None:
-        """Wait for this request's slot."""
+        """Wait for this request's slot (`process_request` then passes the gate)."""
         while True:
             now = self._clock()
             ready_at = self._paused_until
@@ -150,7 +190,6 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if slot > now:
                 await asyncio.sleep(slot - now)
             if self._paused_until <= self._clock():
-                await self.gate()
                 return
             # A RetryAfter arrived while we waited: queue up again behind the pause.
 
@@ -171,10 +210,9 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         while True:
             if not preacquired or attempt:
                 await self.acquire(chat_id)
-            else:
-                # Booked earlier by the caller: still check the real start time, as late as
-                # possible, right before the request is written to the connection.
-                await self.gate()
+            # Booked earlier (by `acquire` or the caller): check the real start times, as late as
+            # possible, right before the request is written to the connection.
+            token = _STARTING.set(await self.gate())
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -182,3 +220,17 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 if attempt >= retries:
                     raise
                 attempt += 1
+            finally:
+                _STARTING.reset(token)
+
+
+def paced_request(limiter: PacedRateLimiter, **kwargs: Any) -> HTTPXRequest:
+    """The bot's `HTTPXRequest` (same defaults as `ApplicationBuilder`'s: 256 connections) with
+    the hook that tells `limiter` when each request is really written."""
+    kwargs.setdefault("connection_pool_size", 256)
+    httpx_kwargs = dict(kwargs.pop("httpx_kwargs", None) or {})
+    hooks = {key: list(value) for key, value in httpx_kwargs.get("event_hooks", {}).items()}
+    for key, value in limiter.httpx_kwargs()["event_hooks"].items():
+        hooks.setdefault(key, []).extend(value)
+    httpx_kwargs["event_hooks"] = hooks
+    return HTTPXRequest(httpx_kwargs=httpx_kwargs, **kwargs)

@@ -172,3 +172,55 @@ async def test_pacing_spaces_requests_and_pauses_after_retry_after():
         assert now[0] >= 106.0 + limiter.window + limiter.window_margin - 1e-9
     finally:
         asyncio.sleep = original  # type: ignore[assignment]
+
+
+async def test_window_counts_a_request_from_when_it_was_written():
+    """A request written late (after the gate) pushes back the one a window later (fake clock)."""
+    now = [100.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = PacedRateLimiter(overall_rate=10.0, per_chat_interval=1.0, clock=lambda: now[0])
+    original = asyncio.sleep
+    asyncio.sleep = fake_sleep  # type: ignore[assignment]
+    try:
+        first = await limiter.gate()
+        now[0] = 100.5  # e.g. a GC pause between the gate and the socket write
+        limiter.mark_written(first)
+        for _ in range(limiter.window_cap - 1):
+            await limiter.gate()
+        await limiter.gate()
+        assert now[0] >= 100.5 + limiter.window + limiter.window_margin - 1e-9
+    finally:
+        asyncio.sleep = original  # type: ignore[assignment]
+
+
+async def test_paced_request_reports_each_write_to_the_limiter(telegram):
+    from telegram.ext import ExtBot
+
+    from bot.ratelimit import paced_request
+
+    class Recording(PacedRateLimiter):
+        def __init__(self) -> None:
+            super().__init__(overall_rate=30.0, per_chat_interval=1.0)
+            self.writes: list[list[float]] = []
+
+        def mark_written(self, record: list[float]) -> None:
+            super().mark_written(record)
+            self.writes.append(record)
+
+    limiter = Recording()
+    bot = ExtBot(
+        telegram.token,
+        base_url=telegram.base_url,
+        rate_limiter=limiter,
+        request=paced_request(limiter),
+    )
+    async with bot:  # getMe
+        for chat_id in (501, 502, 503):
+            await bot.send_message(chat_id, TEXT)
+    assert [len(telegram.sent(c)) for c in (501, 502, 503)] == [1, 1, 1]
+    # One write per request (getMe and the three messages), each one a start the window counts.
+    assert len(limiter.writes) == 4
+    assert all(record in limiter._starts for record in limiter.writes)
