@@ -4,8 +4,8 @@ Public API:
 
 - ``import_file(path, *, url=None, dry_run=False, progress=False, batch_size=10000)
   -> ImportResult``: validates every record, then upserts the good ones by ``code`` in one
-  transaction with set-based SQL: on PostgreSQL each batch is loaded with ``COPY`` into a
-  temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
+  transaction with set-based SQL: on PostgreSQL each batch is loaded with a binary ``COPY``
+  (the server parses no text) into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT ... RETURNING`` statement upserts
   it and writes the history; on SQLite an ``executemany`` upsert follows a lookup of the batch's
   old statuses. On PostgreSQL rows that would not change skip the upsert. A first load
   into an empty table writes each code it has not written yet with a plain ``COPY`` (PostgreSQL)
@@ -15,7 +15,8 @@ Public API:
   inside its transaction and builds them once at the end (on PostgreSQL, readers of the still
   empty table wait for the load to finish); an
   SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
-  Parsing runs in parallel with the database work (a writer thread). A new
+  Parsing runs in parallel with the database work (a writer thread); plain CSV lines are
+  split directly, a line with quotes (or a NUL) goes through the ``csv`` module. A new
   dossier (its first status) or one whose status changed gets a row in the status history;
   receipt, result and return times are columns of the dossier. Re-importing the same file
   changes nothing. Empty cells never erase a stored value. A bad record is skipped whole and
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import queue
 import re
@@ -94,6 +96,8 @@ STAGE_COLUMNS = (
     "note",
 )
 _UPDATABLE = STAGE_COLUMNS[1:]
+# Their PostgreSQL types for a binary COPY (received_at .. returned_at are the timestamps).
+_BINARY_TYPES = ("varchar",) * 6 + ("timestamp",) * 4 + ("varchar",) * 6
 _TIME_COLUMNS = {"received_at", "due_at", "resolved_at", "returned_at"}
 
 _LIMITS = {
@@ -190,7 +194,8 @@ _HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 class RowBuilder:
     """Turns raw field values into a staging tuple, or raises ValueError(reason).
 
-    Values that repeat across rows (statuses, channels, agencies, dates) are parsed once.
+    Values that repeat across rows (statuses, channels, agencies, dates) are parsed once; a
+    ``YYYY-MM-DD HH:MM`` time is assembled from its cached date and time of day.
     """
 
     def __init__(self) -> None:
@@ -200,8 +205,19 @@ class RowBuilder:
         self._dates: dict[str, datetime] = {}
         self._iso_cache: dict[str, str] = {}
         self._clock: dict[str, str] = {}
+        # A valid date of 10 characters (either layout) -> "YYYY-MM-DD " (its stored prefix).
+        self._day: dict[str, str] = {}
+        self._due: dict[str, str | None] = {}
         self._text: dict[str, dict[Any, str | None]] = {
-            n: {} for n in ("procedure_code", "procedure_name", "agency", "sector", "commune")
+            n: {}
+            for n in (
+                "procedure_code",
+                "procedure_name",
+                "applicant_name",
+                "agency",
+                "sector",
+                "commune",
+            )
         }
 
     def _dt(self, value: Any) -> datetime | None:
@@ -226,6 +242,21 @@ class RowBuilder:
             return dt
         return parse_datetime(value)
 
+    def _day_prefix(self, value: str) -> str | None:
+        """``"YYYY-MM-DD "`` for a valid 10-character date, else None (cached)."""
+        hit = self._day.get(value)
+        if hit is not None:
+            return hit
+        try:
+            iso = self._ts(value)
+        except ValueError:
+            return None
+        if iso is None or iso[11:] != "00:00:00.000000":
+            return None
+        if len(self._day) < _CACHE_LIMIT:
+            self._day[value] = iso[:11]
+        return iso[:11]
+
     def _ts(self, value: Any) -> str | None:
         """The value as the stored text form (``_iso``), or None when empty.
 
@@ -239,33 +270,55 @@ class RowBuilder:
         if hit is not None:
             return hit
         if len(value) == 16 and (value[10] == " " or (value[10] == "T" and value[4] == "-")):
-            day = self._iso_cache.get(value[:10])
             clock = self._clock.get(value[11:])
             if clock is None and _HH_MM.fullmatch(value[11:]):
                 clock = self._clock[value[11:]] = f"{value[11:]}:00.000000"
-            if day is None and clock is not None:
-                try:
-                    day = self._ts(value[:10])
-                except ValueError:
-                    day = None
-            if day is not None and clock is not None and day[11:] == "00:00:00.000000":
-                return day[:11] + clock
+            if clock is not None:
+                day = self._day_prefix(value[:10])
+                if day is not None:
+                    return day + clock
         iso = _iso(self._dt(value))
         if len(value) <= 10 and len(self._iso_cache) < _CACHE_LIMIT:
             self._iso_cache[value] = iso  # type: ignore[assignment]
         return iso
 
-    def _text_value(self, value: Any, name: str) -> str | None:
+    def _due_ts(self, value: Any) -> str | None:
+        due = self._ts(value)
+        if due is not None and due[11:19] == "00:00:00":
+            due = f"{due[:11]}23:59:59{due[19:]}"  # a date: due by end of day
+        if type(value) is str and len(value) <= 10 and len(self._due) < _CACHE_LIMIT:
+            self._due[value] = due
+        return due
+
+    def _text_miss(self, value: Any, name: str) -> str | None:
+        cleaned = _clean(value, name)
         cache = self._text[name]
-        try:
-            return cache[value]
-        except KeyError:
-            cleaned = _clean(value, name)
-            if len(cache) < _CACHE_LIMIT:
-                cache[value] = cleaned
-            return cleaned
-        except TypeError:  # unhashable JSON value
-            return _clean(value, name)
+        if len(cache) < _CACHE_LIMIT and (value is None or type(value) in (str, int, float)):
+            cache[value] = cleaned  # (a JSON list or object is not cached)
+        return cleaned
+
+    def _status_miss(self, raw: Any) -> str:
+        text = raw if type(raw) is str else str(raw or "")
+        status = parse_status(text)
+        if type(raw) is str and len(self._status) < 1000:
+            self._status[raw] = status
+        return status
+
+    def _channel_miss(self, raw: Any) -> str:
+        text = raw if type(raw) is str else str(raw or "")
+        channel = parse_channel(text)
+        if type(raw) is str and len(self._channel) < 1000:
+            self._channel[raw] = channel
+        return channel
+
+    def _phone(self, phone: Any) -> tuple[str | None, str | None]:
+        p = phone if type(phone) is str else str(phone)
+        digits = normalize_phone(p) if p.strip() else None
+        if digits is None:
+            if p.strip():
+                raise ValueError("số điện thoại không hợp lệ")
+            return None, None
+        return self._hash(digits), digits[-4:]
 
     def build(
         self,
@@ -285,77 +338,140 @@ class RowBuilder:
         commune: Any = None,
         note: Any = None,
     ) -> tuple[Any, ...]:
+        # The common cases are inlined (this runs once per row); the *_miss / _ts methods
+        # handle everything else and fill the caches.
         if type(code) is str and (c := code.strip().upper()) and _CODE_OK.fullmatch(c):
             code_s = c
         else:
             code_s = clean_code(code)
-        status_raw = status if type(status) is str else str(status or "")
-        status_v = self._status.get(status_raw)
-        if status_v is None:
-            status_v = parse_status(status_raw)
-            if len(self._status) < 1000:
-                self._status[status_raw] = status_v
-        channel_raw = channel if type(channel) is str else str(channel or "")
-        channel_v = self._channel.get(channel_raw)
-        if channel_v is None:
-            channel_v = parse_channel(channel_raw)
-            if len(self._channel) < 1000:
-                self._channel[channel_raw] = channel_v
+        try:
+            status_v = self._status[status]
+        except (KeyError, TypeError):
+            status_v = self._status_miss(status)
+        try:
+            channel_v = self._channel[channel]
+        except (KeyError, TypeError):
+            channel_v = self._channel_miss(channel)
         # Times as their stored text (fixed layout: compares like the times themselves).
+        day = self._day
+        clock = self._clock
         ts = self._ts
-        received_dt = ts(received) if received is not None and received != "" else None
-        if received_dt is None:
+        if received is None or received == "":
             raise ValueError("thiếu ngày tiếp nhận (received_at)")
-        due_dt = ts(due) if due is not None and due != "" else None
-        if due_dt is not None and due_dt[11:19] == "00:00:00":
-            due_dt = f"{due_dt[:11]}23:59:59{due_dt[19:]}"  # a date: due by end of day
-        resolved_dt = ts(resolved) if resolved is not None and resolved != "" else None
-        returned_dt = ts(returned) if returned is not None and returned != "" else None
-        if due_dt is not None and due_dt < received_dt:
-            raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
-        if resolved_dt is not None and resolved_dt < received_dt:
-            raise ValueError("ngày có kết quả trước ngày tiếp nhận")
-        if returned_dt is not None and returned_dt < received_dt:
-            raise ValueError("ngày trả kết quả trước ngày tiếp nhận")
-        if status_v == "resolved" and resolved_dt is None:
-            raise ValueError("trạng thái 'Đã có kết quả' nhưng thiếu ngày có kết quả (resolved_at)")
-        if status_v == "returned" and resolved_dt is None and returned_dt is None:
-            raise ValueError("trạng thái 'Đã trả kết quả' nhưng thiếu ngày có/trả kết quả")
-        phone_h = last4 = None
-        if phone is not None and phone != "":
-            p = phone if type(phone) is str else str(phone)
-            if len(p) == 10 and p[0] == "0" and p.isdigit():
-                digits: str | None = p
+        if (
+            type(received) is str
+            and len(received) == 16
+            and received[10] == " "
+            and (d := day.get(received[:10])) is not None
+            and (k := clock.get(received[11:])) is not None
+        ):
+            received_t = d + k
+        else:
+            received_t = ts(received)
+            if received_t is None:
+                raise ValueError("thiếu ngày tiếp nhận (received_at)")
+        if due is None or due == "":
+            due_t = None
+        else:
+            try:
+                due_t = self._due[due]
+            except (KeyError, TypeError):
+                due_t = self._due_ts(due)
+        if resolved is None or resolved == "":
+            resolved_t = None
+        else:
+            if (
+                type(resolved) is str
+                and len(resolved) == 16
+                and resolved[10] == " "
+                and (d := day.get(resolved[:10])) is not None
+                and (k := clock.get(resolved[11:])) is not None
+            ):
+                resolved_t = d + k
             else:
-                digits = normalize_phone(p) if p.strip() else None
-                if digits is None and p.strip():
-                    raise ValueError("số điện thoại không hợp lệ")
-            if digits is not None:
-                phone_h, last4 = self._hash(digits), digits[-4:]
-        text = self._text_value
+                resolved_t = ts(resolved)
+        if returned is None or returned == "":
+            returned_t = None
+        else:
+            if (
+                type(returned) is str
+                and len(returned) == 16
+                and returned[10] == " "
+                and (d := day.get(returned[:10])) is not None
+                and (k := clock.get(returned[11:])) is not None
+            ):
+                returned_t = d + k
+            else:
+                returned_t = ts(returned)
+        if due_t is not None and due_t < received_t:
+            raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
+        if resolved_t is not None and resolved_t < received_t:
+            raise ValueError("ngày có kết quả trước ngày tiếp nhận")
+        if returned_t is not None and returned_t < received_t:
+            raise ValueError("ngày trả kết quả trước ngày tiếp nhận")
+        if status_v == "resolved" and resolved_t is None:
+            raise ValueError("trạng thái 'Đã có kết quả' nhưng thiếu ngày có kết quả (resolved_at)")
+        if status_v == "returned" and resolved_t is None and returned_t is None:
+            raise ValueError("trạng thái 'Đã trả kết quả' nhưng thiếu ngày có/trả kết quả")
+        if phone is None or phone == "":
+            phone_h = last4 = None
+        elif type(phone) is str and len(phone) == 10 and phone[0] == "0" and phone.isdigit():
+            phone_h, last4 = self._hash(phone), phone[-4:]
+        else:
+            phone_h, last4 = self._phone(phone)
+        text = self._text
+        miss = self._text_miss
+        try:
+            procedure_code_v = text["procedure_code"][procedure_code]
+        except (KeyError, TypeError):
+            procedure_code_v = miss(procedure_code, "procedure_code")
+        try:
+            procedure_name_v = text["procedure_name"][procedure_name]
+        except (KeyError, TypeError):
+            procedure_name_v = miss(procedure_name, "procedure_name")
+        try:
+            applicant_name_v = text["applicant_name"][applicant_name]
+        except (KeyError, TypeError):
+            applicant_name_v = miss(applicant_name, "applicant_name")
+        try:
+            agency_v = text["agency"][agency]
+        except (KeyError, TypeError):
+            agency_v = miss(agency, "agency")
+        try:
+            sector_v = text["sector"][sector]
+        except (KeyError, TypeError):
+            sector_v = miss(sector, "sector")
+        if commune is None:
+            commune_v = None
+        else:
+            try:
+                commune_v = text["commune"][commune]
+            except (KeyError, TypeError):
+                commune_v = miss(commune, "commune")
         return (
             code_s,
-            text(procedure_code, "procedure_code"),
-            text(procedure_name, "procedure_name"),
-            _clean(applicant_name, "applicant_name"),
+            procedure_code_v,
+            procedure_name_v,
+            applicant_name_v,
             phone_h,
             last4,
-            received_dt,
-            due_dt,
-            resolved_dt,
-            returned_dt,
+            received_t,
+            due_t,
+            resolved_t,
+            returned_t,
             status_v,
             channel_v,
-            text(agency, "agency"),
-            text(sector, "sector"),
-            text(commune, "commune"),
-            _clean(note, "note"),
+            agency_v,
+            sector_v,
+            commune_v,
+            None if note is None else _clean(note, "note"),
         )
 
 
-# --- readers: yield (line_or_record_number, staging tuple | RowError) -----------------------
+# --- readers: yield chunks (lists) of records, each a staging tuple or a RowError ----------
 
-Record = tuple[int, "tuple[Any, ...] | RowError"]
+Chunk = list[Any]  # staging tuples and RowErrors, in file order
+_CHUNK = 2048
 
 
 def _sniff(path: Path) -> str:
@@ -401,7 +517,7 @@ def count_lines(path: Path) -> int:
     return n
 
 
-def _read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> Iterator[Record]:
+def _read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> Iterator[Chunk]:
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
     except OSError as exc:
@@ -423,38 +539,51 @@ def _read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> I
         width = len(header)
         # A missing optional column reads the None appended to every row (index `width`).
         pick = itemgetter(*[header.index(c) if c in header else width for c in wanted])
-        reader = csv.reader(fh, delimiter=delimiter)
+        pick_code = header.index("code")
         build = builder.build
-        line = 1
-        pending_ticks = 0
+        chunk: Chunk = []
+        append = chunk.append
+        lines = iter(fh)
+        line = 1  # the physical line a record ends on (the header is line 1)
         try:
-            for row in reader:
-                line = reader.line_num + 1  # +1: the header was read before the reader
-                pending_ticks += 1
-                if pending_ticks == 4096:
-                    tick(pending_ticks)
-                    pending_ticks = 0
-                if len(row) != width:
-                    if not row or (len(row) == 1 and not row[0].strip()):
+            for text_line in lines:
+                line += 1
+                if '"' in text_line or "\0" in text_line:
+                    # Quoting (a field may span lines) or anything unusual: the csv module.
+                    sub = csv.reader(itertools.chain((text_line,), lines), delimiter=delimiter)
+                    row = next(sub, [])
+                    line += sub.line_num - 1
+                    if any("\0" in v for v in row):
+                        code = _safe_code(row[pick_code]) if len(row) > pick_code else None
+                        append(RowError(line, "có ký tự NUL (\\0)", code))
                         continue
-                    yield (
-                        line,
-                        RowError(line, f"có {len(row)} cột, tiêu đề có {width} cột"),
-                    )
+                else:  # a plain line: its fields are between the delimiters
+                    row = text_line.rstrip("\r\n").split(delimiter)
+                if len(row) == width:
+                    row.append(None)
+                    values = pick(row)
+                    try:
+                        append(build(*values))
+                    except ValueError as exc:
+                        append(RowError(line, str(exc), _safe_code(values[0])))
+                elif not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                row.append(None)
-                values = pick(row)
-                try:
-                    yield line, build(*values)
-                except ValueError as exc:
-                    yield line, RowError(line, str(exc), _safe_code(values[0]))
-            tick(pending_ticks)
+                else:
+                    append(RowError(line, f"có {len(row)} cột, tiêu đề có {width} cột"))
+                if len(chunk) >= _CHUNK:
+                    tick(len(chunk))
+                    yield chunk
+                    chunk = []
+                    append = chunk.append
+            if chunk:
+                tick(len(chunk))
+                yield chunk
         except UnicodeDecodeError as exc:
             raise ImportFormatError(
                 f"{path.name}: dòng {line + 1} không phải văn bản UTF-8."
             ) from exc
         except csv.Error as exc:
-            raise ImportFormatError(f"{path.name}: CSV hỏng ở dòng {line + 1}: {exc}") from exc
+            raise ImportFormatError(f"{path.name}: CSV hỏng ở dòng {line}: {exc}") from exc
 
 
 def _safe_code(value: Any) -> str | None:
@@ -575,16 +704,20 @@ def _json_records(path: Path, fmt: str) -> tuple[Iterable[tuple[int, Any]], str]
 
 def _read_json(
     path: Path, fmt: str, builder: RowBuilder, tick: Callable[[int], None]
-) -> Iterator[Record]:
+) -> Iterator[Chunk]:
     records, unit = _json_records(path, fmt)
     recognised = False
+    chunk: Chunk = []
     for n, record in records:
-        tick(1)
+        if len(chunk) == _CHUNK:
+            tick(_CHUNK)
+            yield chunk
+            chunk = []
         if isinstance(record, Exception):
-            yield n, RowError(n, str(record), unit=unit)
+            chunk.append(RowError(n, str(record), unit=unit))
             continue
         if not isinstance(record, dict):
-            yield n, RowError(n, "không phải một đối tượng JSON", unit=unit)
+            chunk.append(RowError(n, "không phải một đối tượng JSON", unit=unit))
             continue
         values = _json_values(record)
         if values[0] is None and values[9] is None and values[5] is None:
@@ -593,18 +726,21 @@ def _read_json(
                     f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
                     "acceptedDate, dossierStatusName)."
                 )
-            yield n, RowError(n, "không có mã hồ sơ (dossierNo)", unit=unit)
+            chunk.append(RowError(n, "không có mã hồ sơ (dossierNo)", unit=unit))
             continue
         recognised = True
         try:
-            yield n, builder.build(*values)
+            chunk.append(builder.build(*values))
         except ValueError as exc:
-            yield n, RowError(n, str(exc), _safe_code(values[0]), unit=unit)
+            chunk.append(RowError(n, str(exc), _safe_code(values[0]), unit=unit))
     if not recognised:
         raise ImportFormatError(
             f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
             "acceptedDate, dossierStatusName)."
         )
+    if chunk:
+        tick(len(chunk))
+        yield chunk
 
 
 # --- writer ---------------------------------------------------------------------------------
@@ -752,13 +888,7 @@ class _Writer:
 
     def _write_postgres(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
         self.conn.exec_driver_sql("TRUNCATE import_stage")
-        dbapi = self.conn.connection.driver_connection
-        with (
-            dbapi.cursor() as cur,
-            cur.copy(f"COPY import_stage ({self.cols}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        _copy_binary(self.conn, f"COPY import_stage ({self.cols}) FROM STDIN (FORMAT BINARY)", rows)
         existing, changed = self.conn.execute(self.sql_pg, self.params).one()
         return existing, changed
 
@@ -816,7 +946,7 @@ class _Writer:
     def _init_first_load(self) -> None:
         cols = f"{self.cols}, created_at, updated_at"
         self.now_s = _iso(self.params["now"])
-        self.sql_copy_new = f"COPY dossiers ({cols}) FROM STDIN"
+        self.sql_copy_new = f"COPY dossiers ({cols}) FROM STDIN (FORMAT BINARY)"
         self.sql_insert_new = (
             f"INSERT INTO dossiers ({cols}) "
             f"VALUES ({', '.join('?' * len(STAGE_COLUMNS))}, '{self.now_s}', '{self.now_s}')"
@@ -832,11 +962,7 @@ class _Writer:
         conn = self.conn
         after = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM dossiers").scalar_one()
         if self.dialect == "postgresql":
-            now = (self.now_s, self.now_s)
-            dbapi = conn.connection.driver_connection
-            with dbapi.cursor() as cur, cur.copy(self.sql_copy_new) as copy:
-                for row in rows:
-                    copy.write_row(row + now)
+            _copy_binary(conn, self.sql_copy_new, rows, self.params["now"])
         else:
             conn.exec_driver_sql(self.sql_insert_new, rows)
         conn.execute(self.sql_history_new, {**self.params, "after": after})
@@ -873,6 +999,33 @@ class _Writer:
             existing, changed = self._write_sqlite(rows)
         inserted = len(rows) - existing
         return inserted, changed - inserted, len(rows) - changed
+
+
+def _copy_binary(
+    conn: Connection, sql: str, rows: list[tuple[Any, ...]], now: datetime | None = None
+) -> None:
+    """COPY staging tuples in the binary format (PostgreSQL parses no text), optionally followed
+    by ``now`` for created_at and updated_at."""
+    fromiso = _fromiso
+    types = _BINARY_TYPES + (("timestamp", "timestamp") if now is not None else ())
+    tail = (now, now) if now is not None else ()
+    dbapi = conn.connection.driver_connection
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
+        copy.set_types(types)
+        write = copy.write_row
+        for r in rows:
+            # Times travel as their fixed-layout text until here (see RowBuilder._ts).
+            write(
+                (
+                    *r[:6],
+                    fromiso(r[6]),
+                    r[7] and fromiso(r[7]),
+                    r[8] and fromiso(r[8]),
+                    r[9] and fromiso(r[9]),
+                    *r[10:],
+                    *tail,
+                )
+            )
 
 
 _DONE = object()
@@ -960,25 +1113,27 @@ def import_file(
     )
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
+        # A code repeated within a batch keeps its last record: the duplicates are the good
+        # records that did not make it into a batch.
         pending: dict[str, tuple[Any, ...]] = {}
-        records = duplicates = 0
+        records = written = 0
         errors = result.errors
-        for _n, item in reader:
-            records += 1
-            if type(item) is RowError:
-                errors.append(item)
-                continue
-            code = item[0]
-            if code in pending:
-                duplicates += 1
-            pending[code] = item
-            if len(pending) >= batch_size:
-                result.records, result.duplicates = records, duplicates
-                yield list(pending.values())
-                pending = {}
-        result.records, result.duplicates = records, duplicates
+        for chunk in reader:
+            records += len(chunk)
+            for item in chunk:
+                if type(item) is tuple:
+                    pending[item[0]] = item
+                    if len(pending) >= batch_size:
+                        written += len(pending)
+                        yield list(pending.values())
+                        pending = {}
+                else:
+                    errors.append(item)
         if pending:
+            written += len(pending)
             yield list(pending.values())
+        result.records = records
+        result.duplicates = records - len(errors) - written
 
     try:
         if dry_run:
