@@ -41,6 +41,7 @@ INPUTS = [
     "trolydvc/textnorm.py",
     "trolydvc/nlu",
     "trolydvc/nlu_components.py",
+    "trolydvc/nlu_models.py",
     "constraints/rasa.txt",
 ]
 SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json"}

@@ -19,11 +19,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E4
 
 from trolydvc.nlu_components import (  # noqa: E402
     DossierCodeExtractor,
-    FoldedSynonymMapper,
-    FoldingWhitespaceTokenizer,
+    ProcedureEntityExtractor,
+    TfidfIntentClassifier,
     VietnameseNormalizer,
-    tidy_procedure_entities,
 )
+from trolydvc.textnorm import normalize_message  # noqa: E402
 
 
 def main() -> None:
@@ -50,10 +50,6 @@ def main() -> None:
     normalizer.process([message])
     out["serve_text"] = message.get("text")
 
-    tokenizer = FoldingWhitespaceTokenizer(FoldingWhitespaceTokenizer.get_default_config())
-    tokens = tokenizer.tokenize(Message(data={"text": "Giấy tờ đăng ký"}), "text")
-    out["tokens"] = [[t.text, t.lemma] for t in tokens]
-
     extractor = DossierCodeExtractor.create({}, storage, Resource("codes"), context)
     # a wrong procedure entity overlapping the code is dropped
     message.set(
@@ -64,38 +60,73 @@ def main() -> None:
     extractor.process([message])
     out["codes"] = message.get("entities")
 
-    mapper_config = FoldedSynonymMapper.get_default_config()
-    mapper = FoldedSynonymMapper.create(mapper_config, storage, Resource("syn"), context)
-    mapper.train(training)
-    loaded = FoldedSynonymMapper.load(mapper_config, storage, Resource("syn"), context)
-    entities = [
-        {"entity": "procedure", "start": 0, "end": 1, "value": value}
-        for value in ["Giấy khai sinh", "giay khai sinh", "làm giấy khai sinh", "GKS", "tách thửa"]
+    # the intent classifier: trained, persisted, loaded again, then asked
+    examples = [
+        Message(data={"text": normalize_message(text), "intent": intent})
+        for intent, texts in {
+            "ask_fee": ["lệ phí bao nhiêu", "mất bao nhiêu tiền", "phí làm hết bao nhiêu"],
+            "greet": ["xin chào", "chào bạn", "chào buổi sáng"],
+        }.items()
+        for text in texts
     ]
-    loaded.replace_synonyms(entities)
-    out["mapped"] = [e["value"] for e in entities]
+    config = TfidfIntentClassifier.get_default_config()
+    classifier = TfidfIntentClassifier.create(config, storage, Resource("intent"), context)
+    classifier.train(TrainingData(examples))
+    loaded = TfidfIntentClassifier.load(config, storage, Resource("intent"), context)
+    asked = [Message(data={"text": normalize_message(t)}) for t in ["le phi bao nhieu", "chao ban"]]
+    loaded.process(asked)
+    out["intents"] = [m.get("intent")["name"] for m in asked]
+    out["ranking_sums_to_one"] = [
+        round(sum(r["confidence"] for r in m.get("intent_ranking")), 6) for m in asked
+    ]
 
-    def proc(text: str, piece: str) -> dict:
-        start = text.index(piece)
-        return {"entity": "procedure", "start": start, "end": start + len(piece), "value": piece}
-
-    known = {"chứng thực di chúc": "2.001019", "đăng ký tạm trú": "1.004194"}
-    text = "muốn chứng thực di chúc khi đăng ký tạm trú cho sinh viên"
-    tidy = tidy_procedure_entities(
-        text,
+    # the procedure extractor: generated synonyms + an annotated typo resolved to its code
+    typo = "cần gì để làm khai sihn"
+    start = typo.index("khai sihn")
+    training = TrainingData(
         [
-            proc(text, "chứng thực"),
-            proc(text, "di chúc"),
-            proc(text, "khi"),
-            proc(text, "đăng ký tạm trú cho sinh viên"),
+            Message(
+                data={
+                    "text": typo,
+                    "intent": "ask_required_documents",
+                    "entities": [
+                        {
+                            "entity": "procedure",
+                            "start": start,
+                            "end": start + 9,
+                            "value": "khai sihn",
+                        }
+                    ],
+                }
+            )
         ],
-        known.get,
+        entity_synonyms={
+            "đăng ký khai sinh": "1.001193",
+            "khai sinh": "1.001193",
+            "đăng ký kết hôn": "1.000894",
+        },
     )
-    out["tidy"] = [text[e["start"] : e["end"]] for e in tidy]
-    text = "mua xe điện hay xe xăng"
-    out["tidy_oos"] = tidy_procedure_entities(
-        text, [proc(text, "mua xe điện")], known.get, drop_unresolved=True
-    )
+    procedures = ProcedureEntityExtractor.create({}, storage, Resource("proc"), context)
+    procedures.train(training)
+    loaded_procedures = ProcedureEntityExtractor.load({}, storage, Resource("proc"), context)
+    out["table_typo"] = loaded_procedures.finder.table.get("khai sihn")
+    found = []
+    for text in [
+        "làm giấy tờ đăng ký khai sinh cho con",
+        "dang ky ket hon o dau",
+        "đk kết hôn cần gì",
+        "khai sinhh mất bao lâu",
+        "hôm nay trời đẹp",
+    ]:
+        message = Message(data={"text": normalize_message(text)})
+        loaded_procedures.process([message])
+        found.append(
+            [
+                (message.get("text")[e["start"] : e["end"]], e["value"])
+                for e in message.get("entities")
+            ]
+        )
+    out["procedures"] = found
     json.dump(out, sys.stdout, ensure_ascii=False)
 
 

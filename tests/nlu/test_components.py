@@ -41,10 +41,6 @@ def test_normalizer_rewrites_messages_at_serving_time(probe: dict) -> None:
     assert probe["serve_text"] == "tra cứu hồ sơ 000.00.20.H50-221107-0001 không"
 
 
-def test_tokenizer_lemma_is_accent_free(probe: dict) -> None:
-    assert probe["tokens"] == [["Giấy", "giay"], ["tờ", "to"], ["đăng", "dang"], ["ký", "ky"]]
-
-
 def test_dossier_code_extracted_upper_case(probe: dict) -> None:
     (entity,) = probe["codes"]  # the overlapping procedure entity is gone
     assert entity["entity"] == "dossier_code"
@@ -52,11 +48,20 @@ def test_dossier_code_extracted_upper_case(probe: dict) -> None:
     assert entity["extractor"] == "DossierCodeExtractor"
 
 
-def test_synonyms_match_without_accents_case_or_shorthand(probe: dict) -> None:
-    assert probe["mapped"] == ["1.001193", "1.001193", "1.001193", "1.001193", "tách thửa"]
+def test_intent_classifier_trains_persists_and_loads(probe: dict) -> None:
+    assert probe["intents"] == ["ask_fee", "greet"]  # asked without diacritics
+    assert probe["ranking_sums_to_one"] == [1.0, 1.0]
 
 
-def test_procedure_spans_are_repaired(probe: dict) -> None:
-    # merged pieces, a one-word stray dropped, an over-long span cut back to a known name
-    assert probe["tidy"] == ["chứng thực di chúc", "đăng ký tạm trú"]
-    assert probe["tidy_oos"] == []
+def test_annotated_typo_joins_its_procedure(probe: dict) -> None:
+    assert probe["table_typo"] == "1.001193"
+
+
+def test_procedure_spans_found_without_accents_fillers_or_with_a_typo(probe: dict) -> None:
+    assert probe["procedures"] == [
+        [["đăng ký khai sinh", "1.001193"]],
+        [["dang ky ket hon", "1.000894"]],
+        [["đk kết hôn", "1.000894"]],
+        [["khai sinhh", "1.001193"]],
+        [],
+    ]
