@@ -1,4 +1,5 @@
-"""trolydvc.rasa_server's cached action-response validator accepts and rejects what Rasa's does."""
+"""trolydvc.rasa_server's fixes: the action-response validator accepts and rejects what Rasa's does;
+the sequential graph runner gives the same parse and predictions as dask's."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ good = [
 bad = [
     {"events": [{"event": "slot", "name": 3}]},
     {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "procedure"}]},
+    {"events": [{"event": "slot", "name": "a"}, {"event": "bot", "text": 5}]},
+    {"events": [{"event": "user", "text": "x", "parse_data": {"intent": 3}}]},
     {"events": "x"},
 ]
 for result in good:
@@ -51,6 +55,60 @@ def test_cached_validator_matches_rasa():
         [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", SCRIPT],
         cwd=ROOT,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+GRAPH_SCRIPT = r"""
+import asyncio, json, sys
+from rasa.core.agent import load_agent
+from rasa.core.channels.channel import UserMessage
+from rasa.engine.runner.dask import DaskGraphRunner
+import rasa.core.processor
+from trolydvc.rasa_server import install_sequential_graph_runner
+
+TEXTS = ["làm giấy khai sinh cần giấy tờ gì", "còn lệ phí?", "tra cứu hồ sơ 000.00.20.h50-221107-0001",
+         "hôm nay trời đẹp", "xin chào"]
+
+async def outputs():
+    agent = await load_agent(model_path=sys.argv[1])
+    parsed = [await agent.parse_message(t) for t in TEXTS]
+    tracker = await agent.processor.fetch_tracker_and_update_session("graph-test")
+    predictions = []
+    for text in TEXTS:
+        tracker = await agent.processor.log_message(UserMessage(text, sender_id="graph-test"))
+        prediction = agent.processor._predict_next_with_tracker(tracker)
+        predictions.append([prediction.max_confidence_index, round(prediction.max_confidence, 6)])
+    return {"runner": type(agent.processor.graph_runner).__name__, "parsed": parsed,
+            "predictions": predictions}
+
+first = asyncio.run(outputs())
+install_sequential_graph_runner()
+second = asyncio.run(outputs())
+assert first["runner"] == "DaskGraphRunner" and second["runner"] == "SequentialGraphRunner", (first["runner"], second["runner"])
+for a, b in zip(first["parsed"], second["parsed"]):
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), (a, b)
+assert first["predictions"] == second["predictions"], (first["predictions"], second["predictions"])
+print("ok")
+"""
+
+
+def test_sequential_graph_runner_matches_dask():
+    model = ROOT / "models" / "assistant.tar.gz"
+    if not model.exists():
+        pytest.fail("models/assistant.tar.gz is missing: run `make train`")
+    result = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", GRAPH_SCRIPT, str(model)],
+        cwd=ROOT,
+        env=dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            PYTHONWARNINGS="ignore",
+            RASA_TELEMETRY_ENABLED="false",
+        ),
         capture_output=True,
         text=True,
         timeout=300,
