@@ -13,6 +13,10 @@ what Rasa computes:
 2. Graph runner: predictions run the model's graph through dask's scheduler, whose per-call
    bookkeeping cost more than the NLU itself. ``SequentialGraphRunner`` evaluates the same
    nodes, each once, after its inputs, in the calling thread.
+3. Action calls: Rasa opens a new aiohttp session (and TCP connection) for every call to the
+   action server. Each endpoint here keeps one session per event loop, with keep-alive
+   connections that the client drops after 15 s idle, well before the action server's own
+   120 s, so a reused connection is never one the server has just closed.
 
 Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar.gz ...
 (the same arguments as the ``rasa`` command).
@@ -132,9 +136,57 @@ def install_sequential_graph_runner() -> None:
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
 
 
+class _BorrowedSession:
+    """``async with`` yields the shared session and leaves it open for the next call."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def install_shared_endpoint_sessions() -> None:
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    # (id of the endpoint, id of the loop) -> (endpoint, loop, session); the endpoint and the
+    # loop are kept so that their ids cannot be reused by other objects
+    shared: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+    def session(self: Any) -> _BorrowedSession:
+        loop = asyncio.get_running_loop()
+        key = (id(self), id(loop))
+        entry = shared.get(key)
+        if entry is None or entry[2].closed:
+            auth = None
+            if self.basic_auth:
+                auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            entry = (
+                self,
+                loop,
+                aiohttp.ClientSession(
+                    headers=self.headers,
+                    auth=auth,
+                    timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                    connector=aiohttp.TCPConnector(keepalive_timeout=15.0),
+                ),
+            )
+            shared[key] = entry
+        return _BorrowedSession(entry[2])
+
+    EndpointConfig.session = session  # type: ignore[method-assign,assignment]
+
+
 def main() -> int:
     install_action_response_validator()
     install_sequential_graph_runner()
+    install_shared_endpoint_sessions()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])

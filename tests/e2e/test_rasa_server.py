@@ -114,3 +114,55 @@ def test_sequential_graph_runner_matches_dask():
         timeout=300,
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+SESSION_SCRIPT = r"""
+import asyncio
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig
+from trolydvc.rasa_server import install_shared_endpoint_sessions
+
+install_shared_endpoint_sessions()
+peers = []
+
+async def webhook(request):
+    peers.append(request.transport.get_extra_info("peername"))
+    return web.json_response({"ok": len(peers)})
+
+async def serve(port):
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+async def main():
+    runner, port = await serve(0)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    answers = [await endpoint.request(json={"n": i}) for i in range(3)]
+    assert answers == [{"ok": 1}, {"ok": 2}, {"ok": 3}], answers
+    assert len(set(peers)) == 1, peers  # one kept-alive connection for the three calls
+    await runner.cleanup()  # the action server restarts on the same port
+    await asyncio.sleep(0.2)
+    runner, _ = await serve(port)
+    assert await endpoint.request(json={}) == {"ok": 4}
+    assert len(set(peers)) == 2, peers
+    await runner.cleanup()
+
+asyncio.run(main())
+print("ok")
+"""
+
+
+def test_endpoint_session_is_kept_alive_and_survives_a_restart():
+    result = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", SESSION_SCRIPT],
+        cwd=ROOT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
