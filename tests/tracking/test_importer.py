@@ -354,3 +354,44 @@ def test_time_text_refuses_what_the_parser_refuses(value: str) -> None:
     builder._ts(value[:10]) if value[:10] != "2025-02-30" else None  # warm the date cache
     with pytest.raises(ValueError, match="ngày giờ không hợp lệ"):
         builder._ts(value)
+
+
+def _force_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trolydvc.tracking import importer
+
+    monkeypatch.setattr(importer, "_use_child", lambda dialect, path: True)
+
+
+def test_parsing_in_a_child_process_gives_the_same_result(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big files (SQLite) are parsed by a forked child process; batches, errors with their
+    # lines, duplicates and counts must be those of the in-process parser.
+    rows = [ROW_A.replace("-0001", f"-1{i:03d}") for i in range(25)]
+    rows[7] = rows[7].replace("Đang xử lý", "Đang bay")
+    content = HEADER + "".join(rows) + ROW_A + ROW_B + ROW_A.replace("Đang xử lý", "Chờ bổ sung")
+    path = write(tmp_path, "big.csv", content)
+    expected = import_file(path, url=db_url, dry_run=True, batch_size=4)
+    _force_child(monkeypatch)
+    result = import_file(path, url=db_url, batch_size=4, progress=True)
+    assert [(e.line, e.reason, e.code) for e in result.errors] == [
+        (e.line, e.reason, e.code) for e in expected.errors
+    ]
+    assert result.errors[0].line == 9
+    assert (result.records, result.duplicates) == (expected.records, expected.duplicates)
+    assert (result.inserted, result.updated, result.unchanged) == (26, 0, 0)
+    assert history(db_url, "000.00.20.H50-221107-0001") == ["supplement_requested"]
+    again = import_file(path, url=db_url, batch_size=4)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 26)
+
+
+def test_an_error_in_the_parsing_child_fails_the_import_and_writes_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _force_child(monkeypatch)
+    rows = "".join(ROW_A.replace("-0001", f"-1{i:03d}") for i in range(60))
+    path = tmp_path / "broken.csv"
+    path.write_bytes((HEADER + rows).encode() + b"\xff\xfe,broken\n")
+    with pytest.raises(ImportFormatError, match="UTF-8"):
+        import_file(path, url=db_url, batch_size=10)
+    assert dossiers(db_url) == {}

@@ -15,8 +15,11 @@ Public API:
   inside its transaction and builds them once at the end (on PostgreSQL, readers of the still
   empty table wait for the load to finish); an
   SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
-  Parsing runs in parallel with the database work (a writer thread); plain CSV lines are
-  split directly, a line with quotes (or a NUL) goes through the ``csv`` module. A new
+  Parsing runs in parallel with the database work: on PostgreSQL a writer thread does the
+  database work; an SQLite import of a big file (``_CHILD_MIN_BYTES``) is parsed by a forked
+  child process that sends its batches through a pipe (SQLite runs in this process and holds
+  the GIL between rows, so a thread would not overlap it). Plain CSV lines are split directly,
+  a line with quotes (or a NUL) goes through the ``csv`` module. A new
   dossier (its first status) or one whose status changed gets a row in the status history;
   receipt, result and return times are columns of the dossier. Re-importing the same file
   changes nothing. Empty cells never erase a stored value. A bad record is skipped whole and
@@ -35,6 +38,7 @@ import csv
 import io
 import itertools
 import json
+import multiprocessing
 import queue
 import re
 import threading
@@ -1031,6 +1035,21 @@ def _copy_binary(
 _DONE = object()
 
 
+def _write_each(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source: str) -> list[int]:
+    """Writes batches in this thread (the batches come from a parsing child process)."""
+    totals = [0, 0, 0]
+    with engine.begin() as conn:
+        writer = _Writer(conn, source)
+        try:
+            for batch in batches:
+                for i, n in enumerate(writer.write(batch)):
+                    totals[i] += n
+            writer.finish()
+        finally:
+            writer.close()
+    return totals
+
+
 def _write_all(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source: str) -> list[int]:
     """Writes batches in a background thread (parsing overlaps the database work)."""
     totals = [0, 0, 0]
@@ -1084,6 +1103,130 @@ class _Abort(Exception):
     pass
 
 
+def _batches(
+    reader: Iterator[Chunk], batch_size: int, result: ImportResult
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Groups the good records into batches of distinct codes; errors go to ``result``.
+
+    A code repeated within a batch keeps its last record: the duplicates are the good records
+    that did not make it into a batch.
+    """
+    pending: dict[str, tuple[Any, ...]] = {}
+    records = written = 0
+    errors = result.errors
+    for chunk in reader:
+        records += len(chunk)
+        for item in chunk:
+            if type(item) is tuple:
+                pending[item[0]] = item
+                if len(pending) >= batch_size:
+                    written += len(pending)
+                    yield list(pending.values())
+                    pending = {}
+            else:
+                errors.append(item)
+    if pending:
+        written += len(pending)
+        yield list(pending.values())
+    result.records = records
+    result.duplicates = records - len(errors) - written
+
+
+def _reader(path: Path, fmt: str, builder: RowBuilder, tick: Callable[[int], None]) -> Any:
+    return _read_csv(path, builder, tick) if fmt == "csv" else _read_json(path, fmt, builder, tick)
+
+
+# SQLite runs in the importing process and holds the GIL between rows, so a parsing thread
+# cannot overlap it: a file at least this big is parsed by a forked child process instead.
+_CHILD_MIN_BYTES = 8 << 20
+
+
+def _use_child(dialect: str, path: Path) -> bool:
+    return (
+        dialect == "sqlite"
+        and "fork" in multiprocessing.get_all_start_methods()
+        and path.stat().st_size >= _CHILD_MIN_BYTES
+    )
+
+
+def _child_main(
+    path: Path, fmt: str, builder: RowBuilder, batch_size: int, send: Any, recv: Any
+) -> None:  # pragma: no cover (runs in the child process)
+    """Parses in a forked child; sends ("batch", rows, errors, ticks) ... then ("end", ...)."""
+    recv.close()  # the parent's end: once the parent closes it, a send fails (BrokenPipeError)
+    ticks = [0]
+
+    def tick(n: int) -> None:
+        ticks[0] += n
+
+    result = ImportResult(path=str(path), format=fmt.upper())
+    sent = 0
+    try:
+        for rows in _batches(_reader(path, fmt, builder, tick), batch_size, result):
+            send.send(("batch", rows, result.errors[sent:], ticks[0]))
+            sent, ticks[0] = len(result.errors), 0
+        end = ("end", result.records, result.duplicates, result.errors[sent:], ticks[0])
+        send.send(end)
+    except (BrokenPipeError, EOFError):  # the parent stopped listening (its import failed)
+        pass
+    except BaseException as exc:
+        try:
+            send.send(("error", exc))
+        except Exception:
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        send.close()
+
+
+def _batches_from_child(
+    path: Path,
+    fmt: str,
+    builder: RowBuilder,
+    batch_size: int,
+    result: ImportResult,
+    tick: Callable[[int], None],
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The batches of ``_batches``, parsed by a forked child process (see ``_CHILD_MIN_BYTES``).
+
+    The child only reads the file and sends pickled batches through a pipe; the parent keeps
+    the database work. An error in the child is raised here; if the parent stops early the
+    child is ended.
+    """
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_child_main,
+        args=(path, fmt, builder, batch_size, send, recv),
+        name="dossier-import-parser",
+        daemon=True,
+    )
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                msg = recv.recv()
+            except EOFError:
+                raise RuntimeError("tiến trình đọc tệp dừng bất thường") from None
+            if msg[0] == "batch":
+                result.errors.extend(msg[2])
+                tick(msg[3])
+                yield msg[1]
+            elif msg[0] == "end":
+                result.records, result.duplicates = msg[1], msg[2]
+                result.errors.extend(msg[3])
+                tick(msg[4])
+                return
+            else:
+                raise msg[1]
+    finally:
+        recv.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
 def import_file(
     path: str | Path,
     *,
@@ -1108,40 +1251,20 @@ def import_file(
     if progress:
         bar = tqdm(total=count_lines(path) if fmt != "json" else None, unit=" dòng", leave=False)
     tick = bar.update if bar is not None else (lambda _n: None)
-    reader = (
-        _read_csv(path, builder, tick) if fmt == "csv" else _read_json(path, fmt, builder, tick)
-    )
-
-    def batches() -> Iterator[list[tuple[Any, ...]]]:
-        # A code repeated within a batch keeps its last record: the duplicates are the good
-        # records that did not make it into a batch.
-        pending: dict[str, tuple[Any, ...]] = {}
-        records = written = 0
-        errors = result.errors
-        for chunk in reader:
-            records += len(chunk)
-            for item in chunk:
-                if type(item) is tuple:
-                    pending[item[0]] = item
-                    if len(pending) >= batch_size:
-                        written += len(pending)
-                        yield list(pending.values())
-                        pending = {}
-                else:
-                    errors.append(item)
-        if pending:
-            written += len(pending)
-            yield list(pending.values())
-        result.records = records
-        result.duplicates = records - len(errors) - written
 
     try:
         if dry_run:
-            for _ in batches():
+            for _ in _batches(_reader(path, fmt, builder, tick), batch_size, result):
                 pass
         else:
             engine = get_engine(url)
-            inserted, updated, unchanged = _write_all(engine, batches(), source=path.name)
+            if _use_child(engine.dialect.name, path):
+                batches = _batches_from_child(path, fmt, builder, batch_size, result, tick)
+                totals = _write_each(engine, batches, source=path.name)
+            else:
+                batches = _batches(_reader(path, fmt, builder, tick), batch_size, result)
+                totals = _write_all(engine, batches, source=path.name)
+            inserted, updated, unchanged = totals
             result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
     finally:
         if bar is not None:
