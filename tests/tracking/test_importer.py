@@ -219,6 +219,22 @@ def test_quoted_csv_fields_and_line_numbers_after_them(db_url: str, tmp_path: Pa
     assert "NUL" in result.errors[0].reason and result.inserted == 60
 
 
+def test_a_nul_in_a_json_value_is_a_bad_record(db_url: str, tmp_path: Path) -> None:
+    records = [
+        {"dossierNo": "A-1", "acceptedDate": "2023-03-14", "dossierStatusName": "Đang xử lý"},
+        {
+            "dossierNo": "A-2",
+            "acceptedDate": "2023-03-14",
+            "dossierStatusName": "Đang xử lý",
+            "applicantName": "Lê\u0000 Văn",
+        },
+    ]
+    result = import_file(write(tmp_path, "n.json", json.dumps(records)), url=db_url)
+    assert result.inserted == 1
+    assert [(e.line, e.code) for e in result.errors] == [(2, "A-2")]
+    assert "NUL" in result.errors[0].reason
+
+
 def test_dry_run_writes_nothing(db_url: str, tmp_path: Path) -> None:
     result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A), url=db_url, dry_run=True)
     assert result.valid == 1 and dossiers(db_url) == {}

@@ -178,6 +178,8 @@ def _clean(value: Any, name: str) -> str | None:
         s = unicodedata.normalize("NFC", s)
     if "  " in s or "\t" in s or "\n" in s or "\r" in s:
         s = " ".join(s.split())
+    if "\0" in s:
+        raise ValueError("có ký tự NUL (\\0)")  # PostgreSQL refuses it in text
     limit = _LIMITS.get(name)
     if limit and len(s) > limit:
         raise ValueError(f"{name} dài quá {limit} ký tự")
