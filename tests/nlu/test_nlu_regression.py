@@ -4,11 +4,11 @@ Model: models/assistant.tar.gz when `scripts/train.py --check` says it is up to 
 training inputs (`make test` trains it first); otherwise the NLU-only evaluation model
 models/eval/ours.tar.gz, trained here if its inputs changed (a few minutes, once).
 
-Stated thresholds, a little below what `make nlu-eval` measured (97.6% overall, 94.9-100% per
-subset, out_of_scope recall 88%, procedure F1 97.6%) so that a real regression fails the suite
-while training noise does not: intent accuracy >= 94% overall and >= 90% on each subset
-(accented, unaccented, abbreviated, misspelled), out_of_scope recall >= 80%, procedure-entity
-F1 >= 90%.
+Stated thresholds, a little below what `make nlu-eval` measured (97.8% overall, 94.3-100% per
+subset, out_of_scope recall 97.1%, procedure F1 98.8%; the model is a seeded logistic
+regression, so retraining moves these little) so that a real regression fails the suite:
+intent accuracy >= 96% overall and >= 92% on each subset (accented, unaccented, abbreviated,
+misspelled), out_of_scope recall >= 90%, procedure-entity F1 >= 95%.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from trolydvc.config import ROOT
 
 pytestmark = pytest.mark.rasa
 
-MIN_ACCURACY_ALL = 0.94
-MIN_ACCURACY_SUBSET = 0.90
-MIN_OOS_RECALL = 0.80
-MIN_ENTITY_F1 = 0.90
+MIN_ACCURACY_ALL = 0.96
+MIN_ACCURACY_SUBSET = 0.92
+MIN_OOS_RECALL = 0.90
+MIN_ENTITY_F1 = 0.95
 
 
 def _bench():
