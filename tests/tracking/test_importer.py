@@ -282,6 +282,9 @@ def _indexes(url: str) -> dict[str, list[tuple[str, ...]]]:
         (fk["name"], fk["referred_table"], fk["options"].get("ondelete") or "")
         for fk in insp.get_foreign_keys("dossier_status_history")
     )
+    found["unique"] = sorted(
+        (u["name"] or "", *u["column_names"]) for u in insp.get_unique_constraints("dossiers")
+    )
     return found
 
 
@@ -289,6 +292,7 @@ def test_first_load_rebuilds_the_indexes_it_defers(db_url: str, tmp_path: Path) 
     # A load into an empty table builds its secondary indexes once at the end.
     before = _indexes(db_url)
     assert before["dossiers"] and before["dossier_status_history"] and before["foreign keys"]
+    assert before["unique"] == [("uq_dossiers_code", "code")]
     result = import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
     assert result.inserted == 2
     assert _indexes(db_url) == before
@@ -329,6 +333,7 @@ def test_first_load_with_a_code_repeated_in_a_later_batch(db_url: str, tmp_path:
         ).all()
     assert changed_at[0].isoformat() == "2022-11-07T08:30:00"  # the first status: received
     assert changed_at[1].isoformat() == "2022-11-08T10:00:00"  # B resolved: its result time
+    assert _indexes(db_url)["unique"] == [("uq_dossiers_code", "code")]
     again = import_file(path, url=db_url, batch_size=2)  # not a first load: upserts only
     assert (again.inserted, again.updated, again.unchanged) == (0, 2, 1)  # A goes back and forth
     assert history(db_url, a.code) == ["processing", "supplement_requested"] * 2

@@ -11,7 +11,8 @@ Public API:
   into an empty table writes each code it has not written yet with a plain ``COPY`` (PostgreSQL)
   or ``INSERT`` (SQLite) straight into ``dossiers`` and their first history rows with one
   ``INSERT ... SELECT`` per batch (a code repeated in a later batch takes the upsert path); it
-  drops the secondary indexes (on PostgreSQL also the history's foreign key)
+  drops the secondary indexes (on PostgreSQL also the history's foreign key and the unique
+  code, rebuilt as soon as a repeated code needs it)
   inside its transaction and builds them once at the end (on PostgreSQL, readers of the still
   empty table wait for the load to finish); an
   SQLite import uses a 512 MiB page cache for its own transaction, then restores the setting.
@@ -798,6 +799,7 @@ class _Writer:
         # is new and is written by a plain COPY/INSERT without the lookup and upsert; a code seen
         # in an earlier batch takes the general path.
         self._seen: set[str] | None = None
+        self._deferred_unique: list[str] = []
         self._deferred_indexes = self._defer_indexes()
         if self._seen is not None:
             self._init_first_load()
@@ -832,6 +834,21 @@ class _Writer:
                 deferred.append(
                     f'ALTER TABLE dossier_status_history ADD CONSTRAINT "{name}" {definition}'
                 )
+            # The unique code too: inserted row by row into its B-tree it is the most costly
+            # part of the COPY; built at the end it is one sort. The codes a first load writes
+            # are distinct (``_seen``); a code repeated in a later batch needs the constraint
+            # for its upsert, so it is built then (``_restore_unique``). Not when a foreign key
+            # relies on it.
+            uniques = conn.exec_driver_sql(
+                "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "WHERE c.conrelid = 'dossiers'::regclass AND c.contype = 'u' AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)"
+            ).all()
+            for name, definition in uniques:
+                conn.exec_driver_sql(f'ALTER TABLE dossiers DROP CONSTRAINT "{name}"')
+                self._deferred_unique.append(
+                    f'ALTER TABLE dossiers ADD CONSTRAINT "{name}" {definition}'
+                )
         else:
             rows = conn.exec_driver_sql(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
@@ -842,8 +859,14 @@ class _Writer:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
         return [sql for _name, sql in rows] + deferred
 
+    def _restore_unique(self) -> None:
+        for sql in self._deferred_unique:
+            self.conn.exec_driver_sql(sql)
+        self._deferred_unique = []
+
     def finish(self) -> None:
         """Builds the indexes deferred by a first load (inside the import's transaction)."""
+        self._restore_unique()
         for sql in self._deferred_indexes:
             self.conn.exec_driver_sql(sql)
         self._deferred_indexes = []
@@ -999,6 +1022,7 @@ class _Writer:
         return self._write(rows)
 
     def _write(self, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
+        self._restore_unique()  # the upsert and its lookups need it
         if self.dialect == "postgresql":
             existing, changed = self._write_postgres(rows)
         else:
