@@ -416,3 +416,14 @@ def test_an_error_in_the_parsing_child_fails_the_import_and_writes_nothing(
     with pytest.raises(ImportFormatError, match="UTF-8"):
         import_file(path, url=db_url, batch_size=10)
     assert dossiers(db_url) == {}
+
+
+def test_import_restores_the_garbage_collector(db_url: str, tmp_path: Path) -> None:
+    import gc
+
+    assert gc.isenabled()
+    import_file(write(tmp_path, "a.csv", HEADER + ROW_A), url=db_url)
+    assert gc.isenabled()
+    with pytest.raises(ImportFormatError):
+        import_file(write(tmp_path, "b.csv", "a,b\n1,2\n"), url=db_url)
+    assert gc.isenabled()

@@ -36,6 +36,7 @@ it leaves this module; it never appears in messages or logs.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import itertools
 import json
@@ -1277,7 +1278,10 @@ def import_file(
     if progress:
         bar = tqdm(total=count_lines(path) if fmt != "json" else None, unit=" dòng", leave=False)
     tick = bar.update if bar is not None else (lambda _n: None)
-
+    # The import allocates millions of short-lived tuples and no reference cycles: the cyclic
+    # garbage collector would only walk them again and again (about 5% of the parsing time).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         if dry_run:
             for _ in _batches(_reader(path, fmt, builder, tick), batch_size, result):
@@ -1293,6 +1297,8 @@ def import_file(
             inserted, updated, unchanged = totals
             result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if bar is not None:
             bar.close()
     result.seconds = time.perf_counter() - started
