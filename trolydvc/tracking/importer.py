@@ -981,21 +981,32 @@ class _Writer:
             f"INSERT INTO dossiers ({cols}) "
             f"VALUES ({', '.join('?' * len(STAGE_COLUMNS))}, '{self.now_s}', '{self.now_s}')"
         )
-        self.sql_history_new = text(
+        # The batch's rows are the `n` with ids above those of the earlier batches (nobody else
+        # writes). LIMIT makes the planner walk the primary key from `after`: the table's
+        # statistics still say "empty" and a scan of the whole table per batch would grow
+        # with every batch.
+        history = (
             "INSERT INTO dossier_status_history (dossier_id, status, changed_at, source, "
             "recorded_at) SELECT d.id, d.status, "
             + _HISTORY_TIME.format(old="1 = 0", d="d")
-            + ", :source, :now FROM dossiers d WHERE d.id > :after ORDER BY d.id"
-        ).bindparams(*self.ts)
+            + ", :source, :now FROM dossiers d WHERE d.id > :after ORDER BY d.id LIMIT :n"
+        )
+        if self.dialect == "postgresql":
+            # ... and returns the highest id written: the next batch's `after`.
+            history = f"WITH h AS ({history} RETURNING dossier_id) SELECT max(dossier_id) FROM h"
+        self.sql_history_new = text(history).bindparams(*self.ts)
+        self._after = 0  # the table was empty
 
     def _insert_new(self, rows: list[tuple[Any, ...]]) -> None:
         conn = self.conn
-        after = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM dossiers").scalar_one()
+        params = {**self.params, "after": self._after, "n": len(rows)}
         if self.dialect == "postgresql":
             _copy_binary(conn, self.sql_copy_new, rows, self.params["now"])
+            self._after = conn.execute(self.sql_history_new, params).scalar_one()
         else:
             conn.exec_driver_sql(self.sql_insert_new, rows)
-        conn.execute(self.sql_history_new, {**self.params, "after": after})
+            conn.execute(self.sql_history_new, params)
+            self._after = conn.exec_driver_sql("SELECT max(id) FROM dossiers").scalar_one()
 
     def close(self) -> None:
         """Restores the connection settings changed for the import (the pool reuses it)."""
