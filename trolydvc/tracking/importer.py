@@ -41,6 +41,7 @@ import io
 import itertools
 import json
 import multiprocessing
+import pickle
 import queue
 import re
 import threading
@@ -1209,9 +1210,12 @@ def _child_main(
         pass
     except BaseException as exc:
         try:
-            send.send(("error", exc))
-        except Exception:
-            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            try:
+                send.send(("error", exc))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        except OSError:  # the parent stopped listening
+            pass
     finally:
         send.close()
 
