@@ -380,13 +380,13 @@ def test_time_text_refuses_what_the_parser_refuses(value: str) -> None:
 def _force_child(monkeypatch: pytest.MonkeyPatch) -> None:
     from trolydvc.tracking import importer
 
-    monkeypatch.setattr(importer, "_use_child", lambda dialect, path: True)
+    monkeypatch.setattr(importer, "_use_child", lambda path: True)
 
 
 def test_parsing_in_a_child_process_gives_the_same_result(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Big files (SQLite) are parsed by a forked child process; batches, errors with their
+    # Big files are parsed by a forked child process; batches, errors with their
     # lines, duplicates and counts must be those of the in-process parser.
     rows = [ROW_A.replace("-0001", f"-1{i:03d}") for i in range(25)]
     rows[7] = rows[7].replace("Đang xử lý", "Đang bay")

@@ -16,12 +16,11 @@ Public API:
   code needs it) inside its transaction and builds them once at the end (on PostgreSQL,
   readers of the still empty table wait for the load to finish); an SQLite import uses a
   512 MiB page cache for its own transaction, then restores the setting. Parsing runs in
-  parallel with the database work: on PostgreSQL a writer thread does the database work; an
-  SQLite import of a big file (``_CHILD_MIN_BYTES``) is parsed by a forked child process that
-  sends its batches through a pipe (SQLite runs in this process and holds the GIL between
-  rows, so a thread would not overlap it). Plain CSV lines are split directly, a line with
-  quotes (or a NUL) goes through the ``csv`` module; the cyclic garbage collector is paused
-  during the import. A new dossier (its first status) or one whose status changed gets a row
+  parallel with the database work: a big file (``_CHILD_MIN_BYTES``) is parsed by a forked
+  child process that sends its batches through a pipe (a thread would share the GIL with the
+  database work), a small one by this process while a writer thread does the database work.
+  Plain CSV lines are split directly, a line with quotes (or a NUL) goes through the ``csv``
+  module; the cyclic garbage collector is paused during the import. A new dossier (its first status) or one whose status changed gets a row
   in the status history; receipt, result and return times are columns of the dossier.
   Re-importing the same file changes nothing. Empty cells never erase a stored value. A bad
   record (a NUL character included) is skipped whole and listed in ``result.errors`` with its
@@ -1176,15 +1175,17 @@ def _reader(path: Path, fmt: str, builder: RowBuilder, tick: Callable[[int], Non
     return _read_csv(path, builder, tick) if fmt == "csv" else _read_json(path, fmt, builder, tick)
 
 
-# SQLite runs in the importing process and holds the GIL between rows, so a parsing thread
-# cannot overlap it: a file at least this big is parsed by a forked child process instead.
+# A file at least this big is parsed by a forked child process while this one does the
+# database work. A parsing thread would share the GIL with it: SQLite runs in this process
+# and holds the GIL between rows; the PostgreSQL writer formats the COPY data and waits for
+# the GIL after each round trip. (The child costs the pickling of the rows: not worth it for
+# small files.)
 _CHILD_MIN_BYTES = 8 << 20
 
 
-def _use_child(dialect: str, path: Path) -> bool:
+def _use_child(path: Path) -> bool:
     return (
-        dialect == "sqlite"
-        and "fork" in multiprocessing.get_all_start_methods()
+        "fork" in multiprocessing.get_all_start_methods()
         and path.stat().st_size >= _CHILD_MIN_BYTES
     )
 
@@ -1304,7 +1305,7 @@ def import_file(
                 pass
         else:
             engine = get_engine(url)
-            if _use_child(engine.dialect.name, path):
+            if _use_child(path):
                 batches = _batches_from_child(path, fmt, builder, batch_size, result, tick)
                 totals = _write_each(engine, batches, source=path.name)
             else:
