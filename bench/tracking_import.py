@@ -52,7 +52,7 @@ def main() -> None:
             rate = load(url, args.rows)
             t1 = os.times()
             cpu = t1.user + t1.system - t0.user - t0.system
-            # An SQLite import of a big file parses in a forked child process.
+            # The import of a big file parses in a forked child process.
             child = t1.children_user + t1.children_system - t0.children_user - t0.children_system
             children = f" + {child:.1f} s in its parsing child" if child >= 0.05 else ""
             server1 = server_cpu()
