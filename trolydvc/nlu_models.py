@@ -215,13 +215,9 @@ class ProcedureFinder:
                 return self.table[candidate]
         if fuzzy:
             for candidate in candidates:
-                if len(candidate.replace(" ", "")) < FUZZY_MIN_LETTERS:
-                    continue
-                if candidate in self.near:
-                    return self.near[candidate]
-                for variant in _deletions(candidate):
-                    if variant in self.near:
-                        return self.near[variant]
+                code = self._near(candidate)
+                if code is not None:
+                    return code
         return None
 
     def find(self, text: str) -> list[Span]:

@@ -12,6 +12,25 @@ from trolydvc.config import ROOT
 
 pytestmark = pytest.mark.rasa
 
+
+def run_in_rasa_env(script: str, *args: str) -> None:
+    """Runs ``script`` with .venv-rasa's python; it must print "ok" last."""
+    result = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", script, *args],
+        cwd=ROOT,
+        env=dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            PYTHONWARNINGS="ignore",
+            RASA_TELEMETRY_ENABLED="false",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
 SCRIPT = r"""
 import jsonschema
 from rasa.core.actions.action import RemoteAction
@@ -51,15 +70,7 @@ print("ok")
 
 
 def test_cached_validator_matches_rasa():
-    result = subprocess.run(
-        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", SCRIPT],
-        cwd=ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+    run_in_rasa_env(SCRIPT)
 
 
 GRAPH_SCRIPT = r"""
@@ -100,20 +111,7 @@ def test_sequential_graph_runner_matches_dask():
     model = ROOT / "models" / "assistant.tar.gz"
     if not model.exists():
         pytest.fail("models/assistant.tar.gz is missing: run `make train`")
-    result = subprocess.run(
-        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", GRAPH_SCRIPT, str(model)],
-        cwd=ROOT,
-        env=dict(
-            os.environ,
-            TF_CPP_MIN_LOG_LEVEL="3",
-            PYTHONWARNINGS="ignore",
-            RASA_TELEMETRY_ENABLED="false",
-        ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+    run_in_rasa_env(GRAPH_SCRIPT, str(model))
 
 
 SESSION_SCRIPT = r"""
@@ -157,12 +155,4 @@ print("ok")
 
 
 def test_endpoint_session_is_kept_alive_and_survives_a_restart():
-    result = subprocess.run(
-        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", SESSION_SCRIPT],
-        cwd=ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+    run_in_rasa_env(SESSION_SCRIPT)
