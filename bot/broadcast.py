@@ -403,7 +403,16 @@ class BroadcastSender:
         outcomes, self._outcomes = self._outcomes, []
         if outcomes:
             o = self.options
-            await self._db(record, outcomes, o.max_attempts, o.backoff_base, o.backoff_max)
+            write = asyncio.ensure_future(
+                self._db(record, outcomes, o.max_attempts, o.backoff_base, o.backoff_max)
+            )
+            try:
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                # Stopping: these outcomes are already taken from the list, so they are written
+                # now or never (a cancelled executor job that had not started would not run).
+                await write
+                raise
             for outcome in outcomes:
                 self._active_ids.discard(outcome.delivery_id)
 
@@ -432,6 +441,11 @@ class BroadcastSender:
                 if not rows:
                     if self._tasks:
                         await asyncio.wait(set(self._tasks), timeout=0.05)
+                        continue
+                    if self._outcomes:
+                        # Tasks that ended after the flush above: a transient error among them
+                        # puts its delivery back to pending only once recorded, so record
+                        # before deciding that nothing is left to retry.
                         continue
                     due = await self._db(next_retry_at, broadcast_id)
                     if due is None:
@@ -488,10 +502,18 @@ class BroadcastSender:
         finally:
             # Stopping or crashing: messages not yet handed to Telegram go back to pending; those
             # in flight are awaited; every outcome is recorded.
-            for task in list(self._waiting):
+            waiting = dict(self._waiting)
+            for task in waiting:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            # A task cancelled before it ever ran never reached its own handler: release its
+            # claimed delivery here (still in _waiting means it neither released nor sent).
+            for task, (delivery_id, chat_id) in waiting.items():
+                if self._waiting.pop(task, None) is not None:
+                    self._outcomes.append(
+                        Outcome(delivery_id, chat_id, "release", counts_attempt=False)
+                    )
             await asyncio.shield(self._flush())
         result = await self._db(finish_broadcast, broadcast_id)
         await self._report(broadcast_id, final=True, found=result)
