@@ -222,7 +222,7 @@ def webhook_path(token: str) -> str:
 def tune_interpreter() -> None:
     """Hand the GIL back to the event loop sooner when a DB thread is busy (default 5 ms):
     keeps the paced sends on time, so Telegram's per-second cap is not overrun by bunching.
-    Objects alive at startup (modules, catalog) are moved out of the collector's reach, which
+    Objects alive by then (the imported modules) are moved out of the collector's reach, which
     shortens its full collections (80-200 ms pauses measured by bench/broadcast.py)."""
     sys.setswitchinterval(0.001)
     gc.freeze()

@@ -42,13 +42,15 @@ _WORD = re.compile(r"[^\s,.;:!?()\"“”]+")
 
 
 def intent_text(text: str) -> str:
-    """What the intent model reads: the normalised text, then its accent-free form."""
-    text = normalize_message(text)
+    """What the intent model reads: the text, then its accent-free form. The text comes
+    normalised (VietnameseNormalizer runs first in the pipeline, at training and parse time),
+    so it is not normalised again here."""
     return f"{text} | {fold(text)}"
 
 
 class IntentModel:
-    """TF-IDF (word 1-2 and char_wb 2-5 n-grams) + logistic regression over ``intent_text``."""
+    """TF-IDF (word 1-2 and char_wb 2-5 n-grams) + logistic regression over ``intent_text``;
+    ``fit`` and ``rank`` take texts as :func:`trolydvc.textnorm.normalize_message` leaves them."""
 
     def __init__(self, c: float = 10.0, random_state: int = 42) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -9,12 +9,15 @@ import pytest
 
 from trolydvc.nlu_data import NLU_DIR, nlu_files, read_nlu_examples
 from trolydvc.nlu_models import IntentModel, ProcedureFinder, procedure_key
+from trolydvc.textnorm import normalize_message
 
 
 @pytest.fixture(scope="module")
 def model() -> IntentModel:
     examples = read_nlu_examples(nlu_files(NLU_DIR))
-    trained = IntentModel().fit([e.text for e in examples], [e.intent for e in examples])
+    # normalised first, as VietnameseNormalizer does in the pipeline
+    texts = [normalize_message(e.text) for e in examples]
+    trained = IntentModel().fit(texts, [e.intent for e in examples])
     return pickle.loads(pickle.dumps(trained))  # as the Rasa component stores and loads it
 
 
@@ -28,6 +31,7 @@ def test_fast_ranking_equals_scikit_learn(model: IntentModel) -> None:
         "x" * 10_000,
         "Привет 你好 xin chào",
     ]
+    texts = [normalize_message(t) for t in texts]
     reference = model.proba_reference(texts)
     names = model.intents
     for ranking, expected in zip(model.rank(texts), reference, strict=True):
@@ -38,7 +42,10 @@ def test_fast_ranking_equals_scikit_learn(model: IntentModel) -> None:
 
 def test_same_intent_with_or_without_diacritics(model: IntentModel) -> None:
     accented, plain = model.rank(
-        ["lệ phí làm giấy khai sinh bao nhiêu", "le phi lam giay khai sinh bao nhieu"]
+        [
+            normalize_message(t)
+            for t in ["lệ phí làm giấy khai sinh bao nhiêu", "le phi lam giay khai sinh bao nhieu"]
+        ]
     )
     assert accented[0][0] == plain[0][0] == "ask_fee"
 
