@@ -1,7 +1,9 @@
 """Benchmark: import of a 1,000,000-row canonical CSV into SQLite and PostgreSQL.
 
 Targets: >= 20,000 rows/s into SQLite, >= 50,000 rows/s into PostgreSQL. Also times a re-import
-of the same file (every row unchanged). Usage:
+of the same file (every row unchanged). First it times a dry run (parsing and validation only, one
+process, no database) as a reference for the machine's speed: the import rates scale with it, so
+figures from different machines compare through it. Usage:
     .venv/bin/python bench/tracking_import.py [--rows 1000000] [--backend sqlite|postgres|both]
 """
 
@@ -44,7 +46,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
-    write_export(args.rows)
+    path = write_export(args.rows)
+    from trolydvc.tracking.importer import import_file
+
+    dry = import_file(path, dry_run=True)
+    print(
+        f"dry run (parse + validate, no database): {dry.seconds / dry.records * 1e6:.2f} µs/row "
+        f"(machine reference); load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     kinds = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for kind in kinds:
         with backend(kind) as url:

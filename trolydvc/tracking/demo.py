@@ -33,7 +33,7 @@ AGENCIES = [
     ("000.00.20.H99", "UBND xã Hòa An", "Hòa An", 0.34),
     ("000.00.21.H99", "UBND xã Phú Thạnh", "Phú Thạnh", 0.27),
     ("000.00.22.H99", "UBND phường Tân Lập", "Tân Lập", 0.24),
-    ("000.00.23.H99", "UBND thị trấn Bình Minh", "Bình Minh", 0.15),
+    ("000.00.23.H99", "UBND xã Bình Minh", "Bình Minh", 0.15),
 ]
 PREFERRED_FIELDS = {
     "Hộ tịch": 8.0,
