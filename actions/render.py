@@ -173,11 +173,16 @@ def time_answer(proc: Procedure) -> str:
         return _finish(lines, proc)
     lines += rows
     if any(_bare_number(m.processing_time) for m in proc.submission_methods):
-        lines.append(
-            "(Dữ liệu chính thức chỉ ghi con số, không ghi đơn vị thời gian; "
-            "Bạn xem trang chính thức hoặc hỏi bộ phận một cửa để biết chính xác.)"
-        )
+        lines.append(BARE_NUMBER_NOTE)
     return _finish(lines, proc)
+
+
+# A processing time the official data gives as a number without its unit ("1"): shown as given,
+# with this note, never completed by guessing the unit.
+BARE_NUMBER_NOTE = (
+    "(Dữ liệu chính thức chỉ ghi con số, không ghi đơn vị thời gian; "
+    "Bạn xem trang chính thức hoặc hỏi bộ phận một cửa để biết chính xác.)"
+)
 
 
 def _bare_number(pt: ProcessingTime) -> bool:
@@ -281,6 +286,8 @@ def online_answer(proc: Procedure, loc: Locality) -> str:
             lines.append(f"Lệ phí khi nộp trực tuyến: {fee}")
         if duration := time_text(method.processing_time):
             lines.append(f"Thời hạn giải quyết: {duration}")
+            if _bare_number(method.processing_time):
+                lines.append(BARE_NUMBER_NOTE)
     if loc.portals.payment_help:
         lines.append(f"Thanh toán: {loc.portals.payment_help}")
     return _finish(lines, proc)

@@ -105,6 +105,22 @@ async def test_steps_and_online(run_action):
     assert online.text.endswith(footer_of(KHAI_SINH))
 
 
+async def test_a_time_without_unit_is_never_shown_bare(run_action):
+    # The official data gives khai sinh's processing time as "1", without a unit: both answers
+    # that show it say so instead of letting "1" pass for a unit the data does not give.
+    proc = load_catalog().get(KHAI_SINH)
+    assert proc is not None and proc.methods("online")[0].processing_time.text == "1"
+    assert proc.methods("online")[0].processing_time.unit is None
+    for action, intent in (
+        (ActionOnlineSubmission(), "ask_online_submission"),
+        (ActionProcessingTime(), "ask_processing_time"),
+    ):
+        turn = await run_action(action, "?", intent, ent(KHAI_SINH))
+        lines = turn.text.splitlines()
+        shown = next(i for i, line in enumerate(lines) if line.rstrip().endswith(": 1"))
+        assert "không ghi đơn vị thời gian" in lines[shown + 1]
+
+
 async def test_question_without_procedure_asks_which_one(run_action):
     turn = await run_action(ActionFee(), "lệ phí bao nhiêu vậy", "ask_fee")
     assert "thủ tục nào" in turn.text
