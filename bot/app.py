@@ -231,15 +231,15 @@ def tune_interpreter() -> None:
 def webhook_options(settings: BotSettings) -> dict[str, Any]:
     """Arguments of `run_webhook` / `Updater.start_webhook` for these settings."""
     if not settings.webhook_url:
-        raise ValueError("WEBHOOK_URL is not set")
+        raise ValueError("Chưa đặt WEBHOOK_URL.")
     if not settings.webhook_secret:
         raise ValueError(
-            "WEBHOOK_SECRET must be set with WEBHOOK_URL (Telegram sends it back with each update)."
+            "Cần đặt WEBHOOK_SECRET cùng với WEBHOOK_URL (Telegram gửi lại mã này kèm mỗi cập nhật)."
         )
     if not settings.webhook_url.startswith("https://") and not settings.webhook_url.startswith(
         "http://127."
     ):
-        raise ValueError("WEBHOOK_URL must be an https:// URL that Telegram can reach.")
+        raise ValueError("WEBHOOK_URL phải là địa chỉ https:// mà Telegram truy cập được.")
     path = webhook_path(settings.token)
     return {
         "listen": settings.webhook_listen,

@@ -20,10 +20,11 @@ class _NoNetworkTracebacks(logging.Filter):
 
 @click.command("bot")
 def bot() -> None:
-    """Run the Telegram bot (long polling; webhook mode when WEBHOOK_URL is set).
+    """Chạy bot Telegram (long polling; chế độ webhook khi đã đặt WEBHOOK_URL).
 
-    Needs TELEGRAM_BOT_TOKEN; see the README for TELEGRAM_API_BASE_URL, WEBHOOK_URL/WEBHOOK_SECRET,
-    OFFICIALS_CHAT_ID and the rate settings. Rasa must be running (RASA_URL, `make serve`).
+    Cần TELEGRAM_BOT_TOKEN; xem README về TELEGRAM_API_BASE_URL, WEBHOOK_URL/WEBHOOK_SECRET,
+    OFFICIALS_CHAT_ID và các thiết lập giới hạn tốc độ gửi. Rasa phải đang chạy (RASA_URL,
+    `make serve`).
     """
     from bot.app import run
     from bot.settings import BotSettings
@@ -44,60 +45,64 @@ def bot() -> None:
         raise click.ClickException(str(exc)) from None
     except InvalidToken:
         raise click.ClickException(
-            "Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)."
+            "Telegram từ chối TELEGRAM_BOT_TOKEN (hãy kiểm tra lại với @BotFather)."
         ) from None
     except NetworkError as exc:
         raise click.ClickException(
-            f"cannot reach the Bot API at {settings.api_base_url} ({exc.__class__.__name__})."
+            f"Không kết nối được Bot API tại {settings.api_base_url} ({exc.__class__.__name__})."
         ) from None
     except TelegramError as exc:
         raise click.ClickException(
-            f"Telegram error: {exc.__class__.__name__}: {exc.message}"
+            f"Lỗi Telegram: {exc.__class__.__name__}: {exc.message}"
         ) from None
     except DatabaseNotReady as exc:
-        raise click.ClickException(f"{exc} (run `trolydvc db upgrade`).") from None
+        raise click.ClickException(f"{exc} (hãy chạy `trolydvc db upgrade`).") from None
 
 
 @click.group("officials")
 def officials() -> None:
-    """Officials allowed to broadcast, see statistics and answer handoffs."""
+    """Cán bộ được phép gửi thông báo chung, xem thống kê và tiếp nhận câu hỏi trợ lý chuyển sang."""
 
 
 def _db_error(exc: Exception) -> click.ClickException:
-    return click.ClickException(f"database error: {exc.__class__.__name__}: {exc}")
+    return click.ClickException(f"Lỗi cơ sở dữ liệu: {exc.__class__.__name__}: {exc}")
 
 
 @officials.command("add")
 @click.argument("telegram_user_id", type=int)
 @click.option(
-    "--role", type=click.Choice(["official", "admin"]), default="official", show_default=True
+    "--role",
+    type=click.Choice(["official", "admin"]),
+    default="official",
+    show_default=True,
+    help="Vai trò: official (cán bộ) hoặc admin (quản trị).",
 )
 @click.option(
-    "--label", default="", help='A display label such as "Cán bộ một cửa 1" (not a real name).'
+    "--label", default="", help='Nhãn hiển thị, ví dụ "Cán bộ một cửa 1" (không ghi họ tên thật).'
 )
 def add(telegram_user_id: int, role: str, label: str) -> None:
-    """Allow TELEGRAM_USER_ID (the numeric user id, e.g. from @userinfobot) as ROLE."""
+    """Cấp quyền cho TELEGRAM_USER_ID (mã số người dùng Telegram, xem bằng @userinfobot) với vai trò --role."""
     from bot import store
 
     if telegram_user_id <= 0:
         raise click.BadParameter(
-            "a Telegram user id is a positive number", param_hint="TELEGRAM_USER_ID"
+            "mã người dùng Telegram phải là số dương", param_hint="TELEGRAM_USER_ID"
         )
     if len(label) > 100:
-        raise click.BadParameter("at most 100 characters", param_hint="--label")
+        raise click.BadParameter("tối đa 100 ký tự", param_hint="--label")
     try:
         info, created = store.add_official(telegram_user_id, role, label.strip())
     except Exception as exc:
         raise _db_error(exc) from None
     click.echo(
-        f"{'added' if created else 'updated'}: {info.telegram_user_id} ({info.role}) {info.label}".rstrip()
+        f"{'Đã thêm' if created else 'Đã cập nhật'}: {info.telegram_user_id} ({info.role}) {info.label}".rstrip()
     )
 
 
 @officials.command("remove")
 @click.argument("telegram_user_id", type=int)
 def remove(telegram_user_id: int) -> None:
-    """Withdraw the rights of TELEGRAM_USER_ID."""
+    """Thu hồi quyền của TELEGRAM_USER_ID."""
     from bot import store
 
     try:
@@ -105,13 +110,15 @@ def remove(telegram_user_id: int) -> None:
     except Exception as exc:
         raise _db_error(exc) from None
     if not removed:
-        raise click.ClickException(f"{telegram_user_id} is not an active official")
-    click.echo(f"removed: {telegram_user_id}")
+        raise click.ClickException(
+            f"{telegram_user_id} không có trong danh sách cán bộ đang có quyền"
+        )
+    click.echo(f"Đã thu hồi quyền: {telegram_user_id}")
 
 
 @officials.command("list")
 def list_() -> None:
-    """List the active officials."""
+    """Liệt kê các cán bộ đang có quyền."""
     from bot import store
 
     try:
@@ -120,7 +127,8 @@ def list_() -> None:
         raise _db_error(exc) from None
     if not rows:
         click.echo(
-            "no officials yet: add one with `trolydvc officials add TELEGRAM_USER_ID --role admin`"
+            "Chưa có cán bộ nào; thêm bằng lệnh "
+            "`trolydvc officials add TELEGRAM_USER_ID --role admin`."
         )
         return
     for row in rows:

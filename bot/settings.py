@@ -18,7 +18,7 @@ def _float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        raise ValueError(f"{name} phải là một số, nhận được {raw!r}") from exc
 
 
 def _int_or_none(name: str) -> int | None:
@@ -28,7 +28,9 @@ def _int_or_none(name: str) -> int | None:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer chat id, got {raw!r}") from exc
+        raise ValueError(
+            f"{name} phải là mã cuộc trò chuyện (số nguyên), nhận được {raw!r}"
+        ) from exc
 
 
 @dataclass
@@ -59,7 +61,7 @@ class BotSettings:
     def from_env(cls) -> BotSettings:
         token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
-            raise ValueError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather).")
+            raise ValueError("Chưa đặt TELEGRAM_BOT_TOKEN (lấy mã này từ @BotFather).")
         base = os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
         file_base = os.environ.get("TELEGRAM_FILE_BASE_URL", "").strip()
         if not file_base:

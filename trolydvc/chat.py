@@ -84,7 +84,11 @@ def chat_loop(url: str | None = None, sender: str | None = None) -> None:
 
 
 @click.command()
-@click.option("--url", default=None, help="Rasa base URL (default: RASA_URL or 127.0.0.1:5005).")
+@click.option(
+    "--url",
+    default=None,
+    help="Địa chỉ gốc của Rasa (mặc định: RASA_URL hoặc 127.0.0.1:5005).",
+)
 def chat(url: str | None) -> None:
-    """Chat with the assistant in the terminal (needs `make serve` running)."""
+    """Trò chuyện với trợ lý ngay trong terminal (cần `make serve` đang chạy)."""
     chat_loop(url)

@@ -28,9 +28,9 @@ COMMANDS: list[tuple[str, str]] = [
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+@click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết hơn.")
 def main(verbose: bool) -> None:
-    """Trợ lý Dịch vụ công: catalog, dossiers, statistics, chat and bot."""
+    """Trợ lý Dịch vụ công: danh mục thủ tục, hồ sơ, thống kê, trò chuyện và bot Telegram."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -487,7 +487,7 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     examples = read_nlu_examples(nlu_files(nlu_dir))
     if not examples:
-        raise click.ClickException(f"no NLU examples found under {nlu_dir}")
+        raise click.ClickException(f"Không tìm thấy câu mẫu NLU nào trong {nlu_dir}")
     reason = None
     if catalog is None:
         catalog, reason = load_catalog_or_none()
@@ -512,39 +512,53 @@ def build(
 
 @click.group()
 def nlu() -> None:
-    """NLU training data: generation from the catalog and augmentation."""
+    """Dữ liệu huấn luyện NLU: sinh từ danh mục thủ tục và làm giàu câu mẫu."""
 
 
 @nlu.command("build")
-@click.option("--nlu-dir", type=click.Path(path_type=Path, file_okay=False), default=NLU_DIR)
 @click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=GENERATED_DIR
+    "--nlu-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=NLU_DIR,
+    help="Thư mục câu mẫu viết tay (mặc định: nlu_data/nlu/).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=GENERATED_DIR,
+    help="Thư mục ghi dữ liệu sinh ra (mặc định: nlu_data/generated/).",
 )
 def build_cmd(nlu_dir: Path, out_dir: Path) -> None:
-    """Write nlu_data/generated/: procedure synonyms + lookup from the catalog, augmented examples."""
+    """Sinh dữ liệu huấn luyện NLU vào nlu_data/generated/.
+
+    Gồm từ đồng nghĩa và bảng tra tên thủ tục lấy từ danh mục, cùng các biến thể của câu mẫu
+    viết tay.
+    """
     summary = build(nlu_dir, out_dir)
     click.echo(
-        f"{summary['examples']} hand-written examples -> {summary['generated']} generated variants"
+        f"{summary['examples']} câu mẫu viết tay -> {summary['generated']} biến thể được sinh ra"
     )
     if summary["catalog_missing"]:
         click.echo(
-            f"WARNING: no procedure synonyms: {summary['catalog_missing']}. "
-            "Run `trolydvc catalog import` first; procedure entities will keep their text.",
+            f"CẢNH BÁO: chưa có từ đồng nghĩa tên thủ tục: {summary['catalog_missing']}. "
+            "Hãy chạy `trolydvc catalog import` trước; giá trị thực thể thủ tục sẽ giữ nguyên "
+            "như trong câu.",
             err=True,
         )
     else:
         click.echo(
-            f"{summary['procedures']} procedures, {summary['synonyms']} synonyms, "
-            f"{summary['lookup']} lookup entries, {summary['ambiguous']} ambiguous names left "
-            "to retrieval"
+            f"{summary['procedures']} thủ tục, {summary['synonyms']} từ đồng nghĩa, "
+            f"{summary['lookup']} mục trong bảng tra, {summary['ambiguous']} tên ứng với nhiều "
+            "thủ tục (để bước tìm kiếm xử lý)"
         )
-    click.echo(f"written to {out_dir}")
+    click.echo(f"Đã ghi vào {out_dir}")
 
 
 @nlu.command("normalize")
 @click.argument("text", nargs=-1, required=True)
 def normalize_cmd(text: tuple[str, ...]) -> None:
-    """Show what the NLU sees for TEXT (normalised) and its accent-free form."""
+    """In TEXT sau khi chuẩn hóa (như NLU nhận được) và dạng không dấu."""
     message = normalize_message(" ".join(text))
     click.echo(message)
     click.echo(fold(message))

@@ -109,12 +109,14 @@ class Servers:
 
     def start(self) -> None:
         if not self.model.is_file():
-            raise ServerError(f"no trained model at {self.model}; run `make train` first")
+            raise ServerError(
+                f"Chưa có mô hình đã huấn luyện tại {self.model}; hãy chạy `make train` trước"
+            )
         if not RASA_BIN.exists():
-            raise ServerError(f"{RASA_BIN} not found; run `make setup` first")
+            raise ServerError(f"Không tìm thấy {RASA_BIN}; hãy chạy `make setup` trước")
         for port in (self.actions_port, self.rasa_port):
             if _port_busy(port):
-                raise ServerError(f"port {port} is already in use (another `serve` running?)")
+                raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
         env = _child_env()
         if self.workers > 1:
             env["SANIC_WORKERS"] = str(self.workers)
@@ -149,10 +151,10 @@ class Servers:
         actions_ok = rasa_ok = False
         with httpx.Client(timeout=2.0) as http:
             while time.monotonic() < deadline:
-                for name, proc in (("action server", self.actions), ("Rasa", self.rasa)):
+                for name, proc in (("Máy chủ hành động", self.actions), ("Rasa", self.rasa)):
                     if proc is not None and proc.poll() is not None:
                         raise ServerError(
-                            f"{name} exited with code {proc.returncode}{self._hint()}"
+                            f"{name} đã dừng với mã thoát {proc.returncode}{self._hint()}"
                         )
                 if not actions_ok:
                     actions_ok = _get_ok(http, f"{self.actions_url}/health")
@@ -161,10 +163,10 @@ class Servers:
                 if actions_ok and rasa_ok:
                     return
                 time.sleep(0.5)
-        raise ServerError(f"servers not ready after {timeout:.0f} s{self._hint()}")
+        raise ServerError(f"Các máy chủ chưa sẵn sàng sau {timeout:.0f} giây{self._hint()}")
 
     def _hint(self) -> str:
-        return f" (see {self.log_dir}/*.log)" if self.log_dir else ""
+        return f" (xem {self.log_dir}/*.log)" if self.log_dir else ""
 
     def pids(self) -> dict[str, int]:
         return {
@@ -306,49 +308,68 @@ def _prepare_database_or_warn() -> None:
 
 
 @click.command()
-@click.option("--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int)
-@click.option("--actions-port", default=DEFAULT_ACTIONS_PORT, show_default=True, type=int)
+@click.option(
+    "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
+)
+@click.option(
+    "--actions-port",
+    default=DEFAULT_ACTIONS_PORT,
+    show_default=True,
+    type=int,
+    help="Cổng của máy chủ hành động.",
+)
 @click.option(
     "--workers",
     default=1,
     show_default=True,
     type=click.IntRange(1, 8),
     envvar="RASA_WORKERS",
-    help="Rasa worker processes (>1 keeps conversations in Redis: REDIS_URL).",
+    help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
 )
 def serve(rasa_port: int, actions_port: int, workers: int) -> None:
-    """Run the action server and Rasa (REST channel, HTTP API) until Ctrl-C or SIGTERM."""
+    """Chạy máy chủ hành động và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
     servers = Servers(rasa_port, actions_port, workers=workers)
     with _terminate_on_sigterm():
         try:
             _prepare_database_or_warn()
             servers.start()
             _write_pids(servers)
-            click.echo(f"Waiting for Rasa to load {MODEL.name} (about 35 s)…", err=True)
+            click.echo(f"Đang chờ Rasa nạp mô hình {MODEL.name} (khoảng 35 giây)…", err=True)
             servers.wait_ready()
             click.echo(
-                f"Ready: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
-                f"actions {servers.actions_url}. Ctrl-C stops both.",
+                f"Sẵn sàng: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
+                f"máy chủ hành động {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai.",
                 err=True,
             )
             while all(p.poll() is None for p in (servers.rasa, servers.actions) if p):
                 time.sleep(0.5)
-            raise click.ClickException("a server exited unexpectedly; stopping the other")
+            raise click.ClickException("Một máy chủ đã dừng bất thường; đang dừng máy chủ còn lại.")
         except ServerError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo("Stopping…", err=True)
+            click.echo("Đang dừng các máy chủ…", err=True)
         finally:
             servers.stop()
             PIDS_FILE.unlink(missing_ok=True)
 
 
 @click.command()
-@click.option("--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int)
-@click.option("--actions-port", default=DEFAULT_ACTIONS_PORT, show_default=True, type=int)
+@click.option(
+    "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
+)
+@click.option(
+    "--actions-port",
+    default=DEFAULT_ACTIONS_PORT,
+    show_default=True,
+    type=int,
+    help="Cổng của máy chủ hành động.",
+)
 def run(rasa_port: int, actions_port: int) -> None:
-    """Start the servers, then chat in the terminal (or run the Telegram bot if
-    TELEGRAM_BOT_TOKEN is set); stop the servers at the end."""
+    """Khởi động các máy chủ rồi trò chuyện trong terminal.
+
+    Nếu đã đặt TELEGRAM_BOT_TOKEN thì chạy bot Telegram thay cho trò chuyện trong terminal. Các
+    máy chủ được dừng khi kết thúc.
+    """
     log_dir = config.VAR_DIR / "log"
     servers = Servers(rasa_port, actions_port, log_dir=log_dir)
     with _terminate_on_sigterm():
@@ -380,7 +401,7 @@ def _run_bot(rasa_url: str) -> None:
         import bot.cli  # noqa: F401
     except ModuleNotFoundError:
         raise click.ClickException(
-            "TELEGRAM_BOT_TOKEN is set but the Telegram bot is not installed in this checkout"
+            "Đã đặt TELEGRAM_BOT_TOKEN nhưng bản mã nguồn này không có bot Telegram."
         ) from None
     exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
     env = dict(os.environ, RASA_URL=rasa_url)

@@ -26,13 +26,13 @@ def keyboard_data(message):
 def test_officials_cli_add_list_remove(database):
     runner = CliRunner()
     result = runner.invoke(main, ["officials", "list"])
-    assert result.exit_code == 0 and "no officials" in result.output
+    assert result.exit_code == 0 and "Chưa có cán bộ nào" in result.output
     result = runner.invoke(
         main, ["officials", "add", str(OFFICIAL), "--role", "admin", "--label", "Một cửa 1"]
     )
-    assert result.exit_code == 0 and "added" in result.output
+    assert result.exit_code == 0 and "Đã thêm" in result.output
     result = runner.invoke(main, ["officials", "add", str(OFFICIAL), "--role", "official"])
-    assert result.exit_code == 0 and "updated" in result.output
+    assert result.exit_code == 0 and "Đã cập nhật" in result.output
     assert store.official(OFFICIAL).role == "official"
     result = runner.invoke(main, ["officials", "list"])
     assert str(OFFICIAL) in result.output and "official" in result.output
@@ -43,7 +43,7 @@ def test_officials_cli_add_list_remove(database):
     result = runner.invoke(main, ["officials", "remove", str(OFFICIAL)])
     assert result.exit_code == 0 and store.official(OFFICIAL) is None
     result = runner.invoke(main, ["officials", "remove", str(OFFICIAL)])
-    assert result.exit_code == 1 and "not an active official" in result.output
+    assert result.exit_code == 1 and "không có trong danh sách cán bộ" in result.output
 
 
 async def test_non_officials_are_refused_and_logged_without_their_id(bot, telegram, caplog):
@@ -207,7 +207,7 @@ def test_bot_command_reports_configuration_errors_clearly(monkeypatch, database)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{port}/bot")
     result = runner.invoke(main, ["bot"])
-    assert result.exit_code == 1 and "cannot reach the Bot API" in result.output
+    assert result.exit_code == 1 and "Không kết nối được Bot API" in result.output
     assert "Traceback" not in result.output
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
     result = runner.invoke(main, ["bot"])

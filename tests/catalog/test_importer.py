@@ -66,7 +66,7 @@ def test_import_cli_writes_yaml_by_field(export: Path, tmp_path: Path, isolated_
     res = CliRunner().invoke(catalog_cli, ["import", str(export), "--catalog-dir", str(out)])
     assert res.exit_code == 0, res.output
     assert "export.jsonl:2: malformed JSON" in res.output
-    assert "Wrote 4 files" in res.output
+    assert "Đã ghi 4 tệp" in res.output
     path = out / "ho-tich" / "1.001193.yml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("code: '1.001193'\nname: Thủ tục đăng ký khai sinh\nfield: Hộ tịch\n")
@@ -116,7 +116,7 @@ def test_reimport_shows_diff_keeps_aliases_and_dry_run_writes_nothing(
     assert "+ 1.004222" in res.output
     assert "- 1.000894" in res.output
     assert "~ 1.001193  name" in res.output
-    assert "Diff: 1 added, 1 removed, 1 changed." in res.output
+    assert "Thay đổi: thêm 1, bỏ 1, sửa 1." in res.output
     assert {p: p.read_bytes() for p in out.rglob("*.yml")} == before  # dry run
     res = runner.invoke(
         catalog_cli,
@@ -129,7 +129,7 @@ def test_reimport_shows_diff_keeps_aliases_and_dry_run_writes_nothing(
 
     res = runner.invoke(catalog_cli, ["import", str(newer), "--catalog-dir", str(out), "-q"])
     assert res.exit_code == 0, res.output
-    assert "Diff: 1 added, 1 removed, 1 changed." in res.output
+    assert "Thay đổi: thêm 1, bỏ 1, sửa 1." in res.output
     proc = load_procedure_file(out / "ho-tich" / "1.001193.yml")
     assert proc.name.endswith("(sửa đổi)")
     assert proc.aliases == ["làm giấy khai sinh"]  # curated alias kept
@@ -164,7 +164,7 @@ def test_failed_write_leaves_old_catalog_intact(tmp_path: Path, export: Path, mo
 def test_missing_export_is_a_clear_error(tmp_path: Path):
     res = CliRunner().invoke(catalog_cli, ["import", str(tmp_path / "nope.jsonl")])
     assert res.exit_code != 0
-    assert "export file not found" in res.output
+    assert "Không tìm thấy tệp xuất dữ liệu" in res.output
     assert "Traceback" not in res.output
 
 
@@ -206,7 +206,7 @@ def test_unreadable_current_file_blocks_overwrite(export: Path, tmp_path: Path, 
     broken.write_text("code: '1.001193'\naliases: [unclosed\n", encoding="utf-8")
     res = runner.invoke(catalog_cli, ["import", str(export), "--catalog-dir", str(out), "-q"])
     assert res.exit_code == 1
-    assert "unreadable file(s)" in res.output and "nothing was written" in res.output
+    assert "tệp không đọc được" in res.output and "Chưa ghi gì" in res.output
     assert broken.read_text(encoding="utf-8").endswith("[unclosed\n")  # left for the editor
     res = runner.invoke(
         catalog_cli, ["import", str(export), "--catalog-dir", str(out), "-q", "--force"]
@@ -227,5 +227,5 @@ def test_import_reports_per_procedure_what_it_could_not_parse(
     )
     assert res.exit_code == 0, res.output
     assert "1.006429: Trực tuyến: time and fee run together in '120 VNĐ'" in res.output
-    assert "1 procedure(s) partly unparsed" in res.output
+    assert "1 thủ tục có phần không đọc hiểu được" in res.output
     assert not out.exists()

@@ -87,7 +87,7 @@ def test_validate_cli_exit_codes(tmp_path: Path):
     write_catalog(root, [proc("1.000001", "A")])
     runner = CliRunner()
     ok = runner.invoke(catalog_cli, ["validate", "--catalog-dir", str(root)])
-    assert ok.exit_code == 0 and "OK: 1 procedures" in ok.output
+    assert ok.exit_code == 0 and "Hợp lệ: 1 thủ tục" in ok.output
     write_catalog(
         root, [proc("1.000001", "A", aliases=["x"]), proc("1.000002", "B", aliases=["x"])]
     )

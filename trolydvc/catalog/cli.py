@@ -9,7 +9,7 @@ import click
 
 @click.group("catalog")
 def catalog() -> None:
-    """Procedures catalog: import, validate, search."""
+    """Danh mục thủ tục: nhập, kiểm tra, tra cứu."""
 
 
 def _catalog_dir(value: Path | None) -> Path:
@@ -24,20 +24,20 @@ def _catalog_dir(value: Path | None) -> Path:
     "--catalog-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Target catalog directory (default: procedures_catalog/).",
+    help="Thư mục ghi danh mục (mặc định: procedures_catalog/).",
 )
-@click.option("--dry-run", is_flag=True, help="Only report problems and the diff; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Chỉ báo lỗi và các thay đổi; không ghi gì.")
 @click.option(
     "--all-levels",
     is_flag=True,
-    help="Keep every procedure, not only those done at Cấp xã / Cấp tỉnh.",
+    help="Giữ mọi thủ tục, không chỉ thủ tục thực hiện ở Cấp xã / Cấp tỉnh.",
 )
-@click.option("--source-date", default=None, help="Publication month YYYY-MM (default 2026-07).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the summary and the diff summary.")
+@click.option("--source-date", default=None, help="Tháng công bố YYYY-MM (mặc định: 2026-07).")
+@click.option("--quiet", "-q", is_flag=True, help="Chỉ in phần tóm tắt và số thay đổi.")
 @click.option(
-    "--force", is_flag=True, help="Overwrite even if some current catalog files are unreadable."
+    "--force", is_flag=True, help="Vẫn ghi đè dù một số tệp danh mục hiện có không đọc được."
 )
-@click.option("--details", is_flag=True, help="Show old -> new values of changed fields.")
+@click.option("--details", is_flag=True, help="Hiện giá trị cũ -> mới của các trường thay đổi.")
 def import_cmd(
     path: Path | None,
     catalog_dir: Path | None,
@@ -48,11 +48,11 @@ def import_cmd(
     force: bool,
     details: bool,
 ) -> None:
-    """Parse the national export PATH (JSON lines) into the YAML catalog.
+    """Nhập tệp xuất dữ liệu quốc gia PATH (JSON lines) vào danh mục YAML.
 
-    Reports bad lines (with line numbers) and, per procedure, what could not be parsed; shows
-    what changes against the current catalog (added / removed / changed fields), then writes
-    the whole catalog atomically (unless --dry-run). Curated aliases are kept.
+    Báo các dòng lỗi (kèm số dòng) và, với từng thủ tục, phần không đọc hiểu được; cho biết các
+    thay đổi so với danh mục hiện tại (thủ tục thêm / bỏ / trường sửa), rồi ghi toàn bộ danh mục
+    trong một lần, không để dở dang (trừ khi có --dry-run). Tên gọi khác đã biên tập được giữ lại.
     """
     from trolydvc import config
     from trolydvc.catalog import clear_cache
@@ -67,14 +67,14 @@ def import_cmd(
 
     src = Path(path or config.NATIONAL_EXPORT)
     if not src.is_file():
-        raise click.ClickException(f"export file not found: {src}")
+        raise click.ClickException(f"Không tìm thấy tệp xuất dữ liệu: {src}")
     root = _catalog_dir(catalog_dir)
     try:
         result = read_export(
             src, levels=None if all_levels else LOCAL_LEVELS, source_date=source_date or SOURCE_DATE
         )
     except (OSError, UnicodeError) as exc:
-        raise click.ClickException(f"cannot read {src}: {exc}") from exc
+        raise click.ClickException(f"Không đọc được {src}: {exc}") from exc
     for err in result.line_errors:
         click.echo(f"{src.name}:{err.line}: {err.message}", err=True)
     if not quiet:
@@ -82,51 +82,56 @@ def import_cmd(
             for problem in problems:
                 click.echo(f"{code}: {problem}")
     click.echo(
-        f"Read {result.lines} lines: {len(result.procedures)} procedures imported, "
-        f"{result.skipped_levels} skipped (other levels), {len(result.line_errors)} line "
-        f"problem(s), {len(result.problems)} procedure(s) partly unparsed."
+        f"Đã đọc {result.lines} dòng: nhập {len(result.procedures)} thủ tục, bỏ qua "
+        f"{result.skipped_levels} (cấp khác), {len(result.line_errors)} dòng lỗi, "
+        f"{len(result.problems)} thủ tục có phần không đọc hiểu được."
     )
     if not result.procedures:
-        raise click.ClickException("nothing to import; the catalog was left unchanged")
+        raise click.ClickException("Không có thủ tục nào để nhập; danh mục giữ nguyên.")
     old, old_errors = load_dir(root) if root.is_dir() else ([], [])
     for err in old_errors:
-        click.echo(f"current catalog: {err}", err=True)
+        click.echo(f"Danh mục hiện tại: {err}", err=True)
     if old_errors and not dry_run and not force:
         # their curated aliases could not be carried over: do not overwrite them silently
         raise click.ClickException(
-            f"{len(old_errors)} unreadable file(s) in {root}; fix them (trolydvc catalog "
-            "validate) or re-run with --force to overwrite them; nothing was written"
+            f"Có {len(old_errors)} tệp không đọc được trong {root}; hãy sửa các tệp đó (trolydvc "
+            "catalog validate) hoặc chạy lại với --force để ghi đè. Chưa ghi gì."
         )
     new = keep_aliases(result.procedures, old)
     diff = diff_catalogs(old, new)
     names = {p.code: p.name for p in [*old, *new]}
     if diff.empty:
-        click.echo("No change against the current catalog.")
+        click.echo("Không có thay đổi so với danh mục hiện tại.")
     else:
         if not quiet or dry_run:
             for line in diff.lines(names, details=details):
                 click.echo(line)
-        click.echo(f"Diff: {diff.summary()}.")
+        click.echo(f"Thay đổi: {diff.summary()}.")
     lost = sorted(p.code for p in old if p.aliases and p.code in diff.removed)
     if lost:
         click.echo(
-            f"warning: curated aliases of removed procedures dropped: {', '.join(lost)}", err=True
+            f"Cảnh báo: bỏ tên gọi khác đã biên tập của các thủ tục bị loại: {', '.join(lost)}",
+            err=True,
         )
     if dry_run:
-        click.echo("Dry run: nothing written.")
+        click.echo("Chạy thử (--dry-run): chưa ghi gì.")
         return
     try:
         count = write_catalog(root, new)
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"catalog not written ({exc}); the old one is intact") from exc
+        raise click.ClickException(
+            f"Chưa ghi được danh mục ({exc}); danh mục cũ vẫn nguyên vẹn."
+        ) from exc
     clear_cache()
-    click.echo(f"Wrote {count} files to {root}.")
+    click.echo(f"Đã ghi {count} tệp vào {root}.")
 
 
 @catalog.command("validate")
-@click.option("--catalog-dir", type=click.Path(path_type=Path), default=None, help="Catalog dir.")
+@click.option(
+    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
+)
 def validate_cmd(catalog_dir: Path | None) -> None:
-    """Check schema, duplicate codes, aliases claimed twice and broken links (no network)."""
+    """Kiểm tra cấu trúc, mã trùng, tên gọi khác bị dùng hai lần và liên kết hỏng (không cần mạng)."""
     from trolydvc.catalog.validate import validate_catalog
 
     root = _catalog_dir(catalog_dir)
@@ -134,17 +139,19 @@ def validate_cmd(catalog_dir: Path | None) -> None:
     for issue in issues:
         click.echo(str(issue))
     if issues:
-        raise click.ClickException(f"{len(issues)} problem(s) in {count} procedures")
-    click.echo(f"OK: {count} procedures, no problems.")
+        raise click.ClickException(f"Có {len(issues)} lỗi trong {count} thủ tục.")
+    click.echo(f"Hợp lệ: {count} thủ tục, không có lỗi.")
 
 
 @catalog.command("search")
 @click.argument("text", nargs=-1, required=True)
-@click.option("-n", "--limit", default=5, show_default=True, help="Number of matches.")
-@click.option("--catalog-dir", type=click.Path(path_type=Path), default=None, help="Catalog dir.")
-@click.option("--scores", is_flag=True, help="Also print each match's score.")
+@click.option("-n", "--limit", default=5, show_default=True, help="Số kết quả.")
+@click.option(
+    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
+)
+@click.option("--scores", is_flag=True, help="In thêm điểm phù hợp của từng kết quả.")
 def search_cmd(text: tuple[str, ...], limit: int, catalog_dir: Path | None, scores: bool) -> None:
-    """Print the procedures matching TEXT, best first: code, name."""
+    """In các thủ tục khớp với TEXT (mã, tên), phù hợp nhất trước."""
     from trolydvc.catalog import CatalogError, load_catalog
 
     query = " ".join(text)
@@ -165,9 +172,11 @@ def search_cmd(text: tuple[str, ...], limit: int, catalog_dir: Path | None, scor
 
 @catalog.command("show")
 @click.argument("code")
-@click.option("--catalog-dir", type=click.Path(path_type=Path), default=None, help="Catalog dir.")
+@click.option(
+    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
+)
 def show_cmd(code: str, catalog_dir: Path | None) -> None:
-    """Print the YAML of one procedure."""
+    """In nội dung YAML của thủ tục CODE (mã hoặc tên gọi)."""
     from trolydvc.catalog import CatalogError, load_catalog
     from trolydvc.catalog.store import dump_procedure
 
@@ -177,5 +186,5 @@ def show_cmd(code: str, catalog_dir: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     proc = cat.get(code) or cat.resolve(code)
     if proc is None:
-        raise click.ClickException(f"no procedure {code!r}")
+        raise click.ClickException(f"Không tìm thấy thủ tục {code!r}.")
     click.echo(dump_procedure(proc), nl=False)

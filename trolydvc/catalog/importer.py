@@ -188,7 +188,7 @@ class CatalogDiff:
         return out
 
     def summary(self) -> str:
-        return f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
+        return f"thêm {len(self.added)}, bỏ {len(self.removed)}, sửa {len(self.changed)}"
 
 
 def diff_catalogs(old: Iterable[Procedure], new: Iterable[Procedure]) -> CatalogDiff:
