@@ -9,17 +9,50 @@ from rasa_sdk import Tracker
 
 from actions.common import MAX_QUERY_CHARS, POPULAR_CODES, catalog, entity_values, user_text
 from trolydvc.catalog import Procedure, SearchHit, is_clear
-from trolydvc.textnorm import fold
+from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
 # A search hit over the whole message counts only if the message shares at least this many
 # distinct syllables with the matched name or alias: retrieval is typo-tolerant, so a bare
 # follow-up such as "còn lệ phí thì sao?" would otherwise "match" a procedure about "con".
 MIN_SHARED_SYLLABLES = 2
 _WORD = re.compile(r"[a-z0-9]+")
+_SYLLABLE = re.compile(r"\w+")
+
+
+# Syllables of the questions themselves (what is asked, not which procedure): "cần mang gì",
+# "mất bao lâu", "phí bao nhiêu tiền", "nộp ở đâu", "thủ tục thế nào". They do not count as
+# shared with a name. Typed without diacritics they match their accent-free form.
+QUESTION_SYLLABLES = frozenset(
+    "gì nào sao đâu bao nhiêu lâu cần mang tiền phí lệ mất hết thế thì như không có được "
+    "tôi mình em bạn hỏi ạ nhé vậy ở nộp thủ tục giấy tờ thời hạn giải quyết bước trực "
+    "tuyến online mạng xong".split()
+)
+_QUESTION_PLAIN = frozenset(fold(s) for s in QUESTION_SYLLABLES)
+
+
+def _syllables(text: str) -> set[str]:
+    """Lower-case syllables with their diacritics, tone marks placed one way ('hoà' = 'hòa')."""
+    return set(_SYLLABLE.findall(normalize_tone_marks(nfc(text)).lower()))
 
 
 def shared_syllables(text: str, hit: SearchHit) -> int:
-    return len(set(_WORD.findall(fold(text))) & set(_WORD.findall(hit.matched)))
+    """Distinct syllables of the message found in the matched name or alias, question words
+    aside (QUESTION_SYLLABLES). A syllable typed with diacritics counts only with the same
+    diacritics there ("căn" is not the "cán" of "cán bộ"); one typed without them matches any."""
+    name_folded = set(_WORD.findall(hit.matched))
+    name_exact = _syllables(hit.source) if hit.source else set()
+    shared = set()
+    for syllable in _syllables(text):
+        plain = fold(syllable)
+        if plain not in name_folded:
+            continue
+        if syllable == plain:  # typed without diacritics
+            if plain in _QUESTION_PLAIN:
+                continue
+        elif syllable in QUESTION_SYLLABLES or (hit.source and syllable not in name_exact):
+            continue
+        shared.add(plain)
+    return len(shared)
 
 
 def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:

@@ -121,6 +121,32 @@ async def test_a_time_without_unit_is_never_shown_bare(run_action):
         assert "không ghi đơn vị thời gian" in lines[shown + 1]
 
 
+@pytest.mark.parametrize(
+    ("action", "intent", "text"),
+    [
+        (ActionRequiredDocuments(), "ask_required_documents", "cần mang gì"),
+        (ActionRequiredDocuments(), "ask_required_documents", "can mang gi"),
+        (ActionFee(), "ask_fee", "phí bao nhiêu tiền"),
+        (ActionProcessingTime(), "ask_processing_time", "bao lâu thì giải quyết xong"),
+    ],
+)
+async def test_a_bare_follow_up_stays_on_the_procedure_in_context(run_action, action, intent, text):
+    # Retrieval over these words finds names that merely share them ("cán bộ", "cách mạng",
+    # "tiền mai táng phí", "giải quyết ..."): question words and other diacritics do not count.
+    turn = await run_action(action, text, intent, slots={"procedure": HON_NHAN})
+    assert "«Cấp Giấy xác nhận tình trạng hôn nhân»" in turn.text
+    assert turn.slot("procedure") == HON_NHAN
+
+
+async def test_a_fee_question_alone_offers_the_popular_procedures(run_action):
+    from actions.resolve import popular_procedures
+
+    turn = await run_action(ActionFee(), "phi bao nhieu tien", "ask_fee")
+    assert turn.slot("pending") == "procedure:fee"
+    codes = [json.loads(b["payload"][b["payload"].index("{") :])["procedure"] for b in turn.buttons]
+    assert codes == [p.code for p in popular_procedures()][: len(codes)]
+
+
 async def test_question_without_procedure_asks_which_one(run_action):
     turn = await run_action(ActionFee(), "lệ phí bao nhiêu vậy", "ask_fee")
     assert "thủ tục nào" in turn.text

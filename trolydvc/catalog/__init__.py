@@ -147,10 +147,10 @@ class Catalog:
         if code and (proc := self.get(code.group(1))):
             return [SearchHit(proc, 1.0, proc.code)]
         hits = []
-        for found, score, matched in self.index.search(text, limit=limit):
+        for found, score, matched, source in self.index.search(text, limit=limit):
             proc = self.get(found)
             if proc is not None:
-                hits.append(SearchHit(proc, score, matched))
+                hits.append(SearchHit(proc, score, matched, source))
         return hits
 
     @staticmethod

@@ -209,6 +209,7 @@ class SearchHit:
     procedure: Procedure
     score: float
     matched: str = ""  # the name or alias that matched best, folded ("lam cccd")
+    source: str = ""  # the same name or alias as written, diacritics kept ("làm CCCD")
 
     @property
     def code(self) -> str:
@@ -373,8 +374,8 @@ class SearchIndex:
                 out.append(best[0])
         return out
 
-    def search(self, text: str, limit: int = 5) -> list[tuple[str, float, str]]:
-        """Ranked ``(code, score, matched text)``, best first."""
+    def search(self, text: str, limit: int = 5) -> list[tuple[str, float, str, str]]:
+        """Ranked ``(code, score, matched text folded, matched text as written)``, best first."""
         tokens = self._query_tokens(text)
         if not tokens:
             return []
@@ -424,14 +425,15 @@ class SearchIndex:
             return []
         top = np.argpartition(-score, k - 1)[:k] if k < n_docs else np.arange(n_docs)
         ranked = sorted((int(d) for d in top), key=lambda d: (-score[d], self.procedures[d].code))
-        out: list[tuple[str, float, str]] = []
+        out: list[tuple[str, float, str, str]] = []
         for d in ranked:
             s = float(score[d])
             if s < MIN_SCORE:
                 continue
             tid = max(self._doc_texts[d], key=lambda t: text_score[t])
-            matched = _NON_WORD.sub(" ", fold(self.texts[tid].source)).strip()
-            out.append((self.procedures[d].code, round(min(s, 1.0), 4), matched))
+            source = self.texts[tid].source
+            matched = _NON_WORD.sub(" ", fold(source)).strip()
+            out.append((self.procedures[d].code, round(min(s, 1.0), 4), matched, source))
         return out
 
     def exact(self, text: str) -> str | None:
