@@ -23,9 +23,52 @@ _SYLLABLE = re.compile(r"\w+")
 # "mất bao lâu", "phí bao nhiêu tiền", "nộp ở đâu", "thủ tục thế nào". They do not count as
 # shared with a name. Typed without diacritics they match their accent-free form.
 QUESTION_SYLLABLES = frozenset(
-    "gì nào sao đâu bao nhiêu lâu cần mang tiền phí lệ mất hết thế thì như không có được "
-    "tôi mình em bạn hỏi ạ nhé vậy ở nộp thủ tục giấy tờ thời hạn giải quyết bước trực "
-    "tuyến online mạng xong".split()
+    [
+        "gì",
+        "nào",
+        "sao",
+        "đâu",
+        "bao",
+        "nhiêu",
+        "lâu",
+        "cần",
+        "mang",
+        "tiền",
+        "phí",
+        "lệ",
+        "mất",
+        "hết",
+        "thế",
+        "thì",
+        "như",
+        "không",
+        "có",
+        "được",
+        "tôi",
+        "mình",
+        "em",
+        "bạn",
+        "hỏi",
+        "ạ",
+        "nhé",
+        "vậy",
+        "ở",
+        "nộp",
+        "thủ",
+        "tục",
+        "giấy",
+        "tờ",
+        "thời",
+        "hạn",
+        "giải",
+        "quyết",
+        "bước",
+        "trực",
+        "tuyến",
+        "online",
+        "mạng",
+        "xong",
+    ]
 )
 _QUESTION_PLAIN = frozenset(fold(s) for s in QUESTION_SYLLABLES)
 
