@@ -117,6 +117,17 @@ def test_inform_alone_gives_an_overview(assistant, user):
     assert "«Đăng ký khai sinh»" in text_of(reply) and len(buttons_of(reply)) == 6
 
 
+@pytest.mark.parametrize("wish", ["tôi muốn làm hộ chiếu", "toi muon lam ho chieu"])
+def test_a_wish_names_the_procedure_and_follow_ups_stay_on_it(assistant, user, wish):
+    # "tôi muốn ..." also starts feedback ("tôi muốn phản ánh"); naming a procedure is not that.
+    me = user()
+    reply = assistant.say(me, wish)
+    assert "«Cấp hộ chiếu phổ thông ở trong nước" in text_of(reply) and buttons_of(reply)
+    answer = text_of(assistant.say(me, "cần mang gì"))
+    assert answer.startswith("Hồ sơ thủ tục «Cấp hộ chiếu phổ thông ở trong nước")
+    assert "Mã thủ tục: 1.001456" in answer
+
+
 def test_restart_forgets_the_procedure(assistant, user):
     me = user()
     assert "Giấy chứng sinh" in text_of(assistant.say(me, "làm giấy khai sinh cần giấy tờ gì"))
