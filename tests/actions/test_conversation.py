@@ -81,6 +81,22 @@ async def test_out_of_scope_and_default_fallback(run_action):
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "code"), [("dang ky xe may", "1.013067"), ("đổi bằng lái xe", "3.000348")]
+)
+async def test_off_topic_that_clearly_names_a_procedure_is_offered_it(run_action, text, code):
+    # The intent model may call a short procedure name off-topic; the catalog knows better.
+    turn = await run_action(ActionOutOfScope(), text, "out_of_scope")
+    assert turn.text.startswith("Có phải Bạn muốn hỏi về thủ tục «")
+    assert all(f'"procedure": "{code}"' in b["payload"] for b in turn.buttons)
+
+
+@pytest.mark.parametrize("text", ["ke chuyen ma di", "mua ao o dau re", "vay tiền online"])
+async def test_off_topic_with_a_weak_catalog_match_stays_off_topic(run_action, text):
+    turn = await run_action(ActionOutOfScope(), text, "out_of_scope")
+    assert "ngoài phạm vi" in turn.text
+
+
 async def test_restart_confirms_and_resets(run_action):
     turn = await run_action(
         ActionRestart(), "bắt đầu lại", "restart", slots={"procedure": KHAI_SINH}
