@@ -43,13 +43,28 @@ def fold(text: str) -> str:
 # Dossier codes (mã hồ sơ), e.g. 000.00.20.H50-221107-0001: any letter case in, upper case out.
 # The one definition of the pattern: the NLU generator writes it into the training data as the
 # `dossier_code` regex and the Rasa extractor uses it.
-DOSSIER_CODE_PATTERN = r"\b\d{3}\.\d{2}\.\d{2}\.[A-Za-z]\d{2}-\d{6}-\d{4}\b"
+# Its parts may be typed with spaces around the dashes, other dashes, or spaces instead
+# ("000.00.20.H50 221107 0001"); the last part has 4 or 5 digits.
+_CODE_SEPARATOR = r"(?:[ \t]*[-\u2010-\u2014][ \t]*|[ \t]+)"
+DOSSIER_CODE_PATTERN = (
+    rf"(?<![\w.])\d{{3}}\.\d{{2}}\.\d{{2}}\.[A-Za-z]\d{{2}}{_CODE_SEPARATOR}\d{{6}}"
+    rf"{_CODE_SEPARATOR}\d{{4,5}}(?![\w.-])"
+)
 DOSSIER_CODE_RE = re.compile(DOSSIER_CODE_PATTERN)
+_CODE_SEPARATOR_RE = re.compile(_CODE_SEPARATOR)
+
+
+def canonical_dossier_code(code: str) -> str:
+    """A code as matched by DOSSIER_CODE_PATTERN, upper case with ASCII dashes."""
+    return _CODE_SEPARATOR_RE.sub("-", code).upper()
 
 
 def find_dossier_codes(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, upper-cased code) of every dossier code in ``text``."""
-    return [(m.start(), m.end(), m.group(0).upper()) for m in DOSSIER_CODE_RE.finditer(text)]
+    """(start, end, canonical code) of every dossier code in ``text``."""
+    return [
+        (m.start(), m.end(), canonical_dossier_code(m.group(0)))
+        for m in DOSSIER_CODE_RE.finditer(text)
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,6 +73,19 @@ async def test_code_in_text_without_entity_and_unknown_code(run_action, demo_db)
     assert "Không tìm thấy hồ sơ có mã 000.00.20.H99-250101-0000" in turn.text
 
 
+async def test_code_typed_with_spaces_and_the_phone_digits(run_action, demo_db):
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    code = SHOWCASE[0]
+    typed = code.replace("-", " ")
+    turn = await run_action(
+        ActionCheckDossierStatus(), f"mã hồ sơ của tôi là {typed}, số cuối {SHOWCASE_PHONE_LAST4}",
+        "check_dossier_status", sender_id=sender(),
+    )  # fmt: skip
+    assert f"Hồ sơ {code}" in turn.text
+    assert "Hình thức nộp" in turn.text  # verified: the code's own digits were not taken
+
+
 async def test_code_sent_after_the_bot_asked(run_action, demo_db):
     from trolydvc.tracking.demo import SHOWCASE
 

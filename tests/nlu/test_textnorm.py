@@ -92,6 +92,25 @@ def test_dossier_codes_upper_cased() -> None:
     assert find_dossier_codes("mã 000.00.20.H50-221107-000") == []
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "000.00.20.H50 221107 0001",
+        "000.00.20.h50 - 221107 - 0001",
+        "000.00.20.H50\u2013221107\u20130001",
+    ],
+)
+def test_dossier_codes_typed_with_spaces_or_other_dashes(typed: str) -> None:
+    text = f"mã hồ sơ {typed} và số cuối 5678"
+    assert find_dossier_codes(text) == [(9, 9 + len(typed), "000.00.20.H50-221107-0001")]
+
+
+def test_numbers_that_only_look_like_codes_are_not_codes() -> None:
+    assert find_dossier_codes("000.00.20.H50 221107") == []
+    assert find_dossier_codes("X000.00.20.H50-221107-0001") == []
+    assert find_dossier_codes("000.00.20.H50-221107-000112") == []
+
+
 def test_normalize_with_spans_keeps_entities_aligned() -> None:
     text = "cần gì để làm gks ko ạaaa"
     start = text.index("gks")
