@@ -225,7 +225,8 @@ class ProcedureFinder:
     def find(self, text: str) -> list[Span]:
         """Non-overlapping procedure spans, longest match first, left to right. A span does not
         start with a filler word when the rest names the same procedure ("làm giấy khai sinh"
-        -> "giấy khai sinh")."""
+        -> "giấy khai sinh"), and a name starting after the filler wins when it reaches further
+        ("làm căn cước cho bé": "căn cước cho bé", not "làm căn cước")."""
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         keys = [procedure_key(text[s:e]) for s, e in words]
         # "đk kết hôn": before more words, dk is đăng ký (alone, the normaliser reads "được")
@@ -236,34 +237,43 @@ class ProcedureFinder:
         spans: list[Span] = []
         i = 0
         while i < len(words):
-            found = None
-            for fuzzy in (False, True):
-                for j in range(min(len(words), i + MAX_SPAN_WORDS), i, -1):
-                    # one word ("vneid", "passport") names a procedure only when it is the
-                    # whole message: inside a sentence it is usually a tool or a paper
-                    if j - i < 2 and (fuzzy or len(words) > 1):
-                        break
-                    key = " ".join(keys[i:j])
-                    code = self.table.get(key) if not fuzzy else self._near(key)
-                    if code is not None:
-                        found = (j, code)
-                        break
-                if found:
-                    break
+            found = self._longest_at(keys, i)
             if found is None:
                 i += 1
                 continue
-            j, code = found
-            while (
-                j - i > 1
-                and self._filler_first(keys[i:j])
-                and self.lookup(" ".join(keys[i + 1 : j]), fuzzy=True) == code
-            ):
-                i += 1
+            j, code, fuzzy = found
+            if fuzzy and j - i > 1:
+                # an exact name starting one word later that reaches as far is the better reading
+                later = self._longest_at(keys, i + 1)
+                if later is not None and not later[2] and later[0] >= j:
+                    i, (j, code, fuzzy) = i + 1, later
+            while j - i > 1 and self._filler_first(keys[i:j]):
+                later = self._longest_at(keys, i + 1)
+                if later is not None and later[0] > j:
+                    i, (j, code, fuzzy) = i + 1, later
+                elif self.lookup(" ".join(keys[i + 1 : j]), fuzzy=True) == code:
+                    i += 1
+                else:
+                    break
             start, end = words[i][0], words[j - 1][1]
             spans.append(Span(start, end, text[start:end], code))
             i = j
         return spans
+
+    def _longest_at(self, keys: list[str], i: int) -> tuple[int, str, bool] | None:
+        """(end, code, fuzzy) of the longest name starting at word ``i``: exact, else one
+        letter off (fuzzy)."""
+        for fuzzy in (False, True):
+            for j in range(min(len(keys), i + MAX_SPAN_WORDS), i, -1):
+                # one word ("vneid", "passport") names a procedure only when it is the
+                # whole message: inside a sentence it is usually a tool or a paper
+                if j - i < 2 and (fuzzy or len(keys) > 1):
+                    break
+                key = " ".join(keys[i:j])
+                code = self.table.get(key) if not fuzzy else self._near(key)
+                if code is not None:
+                    return j, code, fuzzy
+        return None
 
     @staticmethod
     def _filler_first(keys: list[str]) -> bool:

@@ -158,6 +158,8 @@ ABBREVIATIONS: dict[str, str] = {
     "k0": "không",
     "khum": "không",
     "hông": "không",
+    # làm
+    "lm": "làm",
     # được
     "dc": "được",
     "đc": "được",
@@ -245,6 +247,7 @@ AUGMENT_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "không": ("ko", "k", "hok", "hông", "kh"),
     "được": ("dc", "đc", "dk"),
     "gì": ("j", "gi"),
+    "làm": ("lm",),
     "vậy": ("v", "z", "vay"),
     "với": ("vs",),
     "mình": ("mk", "mik", "mh"),

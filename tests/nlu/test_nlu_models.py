@@ -79,6 +79,22 @@ def test_longest_name_wins_and_fillers_are_left_out(finder: ProcedureFinder) -> 
     assert spans(finder, "làm giấy khai sinh ở đâu") == [("giấy khai sinh", "1.001193")]
 
 
+def test_a_name_after_the_filler_wins_when_it_reaches_further() -> None:
+    finder = ProcedureFinder.from_pairs(
+        [
+            ("làm căn cước", "1.014061"),
+            ("căn cước", "1.014061"),
+            ("căn cước cho bé", "1.014062"),
+            ("làm khai sinh", "1.001193"),
+            ("khai sinh", "1.001193"),
+        ]
+    )
+    assert spans(finder, "làm căn cước cho bé") == [("căn cước cho bé", "1.014062")]
+    assert spans(finder, "làm căn cước") == [("căn cước", "1.014061")]
+    # "là khai sinh" is one letter from "làm khai sinh": the exact "khai sinh" is the reading
+    assert spans(finder, "là khai sinh") == [("khai sinh", "1.001193")]
+
+
 def test_accents_case_and_dk_do_not_matter(finder: ProcedureFinder) -> None:
     assert spans(finder, "DANG KY KET HON o dau") == [("DANG KY KET HON", "1.000894")]
     assert spans(finder, "đk kết hôn") == [("đk kết hôn", "1.000894")]
