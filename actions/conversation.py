@@ -20,7 +20,12 @@ from actions.common import (
     user_text,
 )
 from actions.dossiers import handle_pending_dossier
-from actions.procedures import answer_topic, ask_which_procedure, pending_topic
+from actions.procedures import (
+    answer_topic,
+    ask_which_procedure,
+    asks_the_same_again,
+    pending_topic,
+)
 from actions.resolve import plausible_hits, resolve_procedure
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import nfc
@@ -61,10 +66,15 @@ class ActionInform(Action):
         if events is not None:
             return events
         resolution = resolve_procedure(tracker, use_context=False)
+        topic = "overview"
+        if asks_the_same_again(user_text(tracker)):
+            topic = str(tracker.get_slot("topic") or "overview")
         if resolution.procedure is not None:
-            return answer_topic("overview", resolution.procedure, tracker, dispatcher)
+            return answer_topic(topic, resolution.procedure, tracker, dispatcher)
         if resolution.candidates:
-            return ask_which_procedure(None, resolution, dispatcher)
+            return ask_which_procedure(
+                None if topic == "overview" else topic, resolution, dispatcher
+            )
         return fallback(tracker, dispatcher)
 
 

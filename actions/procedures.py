@@ -9,6 +9,7 @@ remembers the question so the answer ("khai sinh", or a tapped button) completes
 from __future__ import annotations
 
 import abc
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -25,6 +26,7 @@ from actions.common import (
 )
 from actions.resolve import Resolution, popular_procedures, resolve_procedure
 from trolydvc.catalog import Procedure
+from trolydvc.textnorm import fold, nfc
 
 PENDING_PREFIX = "procedure:"
 
@@ -47,7 +49,24 @@ def answer_topic(
     else:
         text = render.overview_answer(proc)
     dispatcher.utter_message(text=text, buttons=topic_buttons(proc, exclude=topic))
-    return [SlotSet("procedure", proc.code), SlotSet("pending", None)]
+    return [SlotSet("procedure", proc.code), SlotSet("pending", None), SlotSet("topic", topic)]
+
+
+# "thế còn kết hôn thì sao?", "còn khai tử?", "vậy còn tạm trú": the same question about
+# another procedure. Typed without diacritics only the unambiguous forms count ("con" alone
+# is also "child").
+_SAME_AGAIN = re.compile(
+    r"(?:^(?:(?:thế|vậy)(?: thì)? )?còn\b)|(?:\bthì sao(?: (?:ạ|nhỉ|nhé|vậy))?$)"
+)
+_SAME_AGAIN_PLAIN = re.compile(
+    r"(?:^(?:the|vay)(?: thi)? con\b)|(?:\bthi sao(?: (?:a|nhi|nhe|vay))?$)"
+)
+
+
+def asks_the_same_again(text: str) -> bool:
+    """Does the message ask the last question again, about another procedure?"""
+    lowered = nfc(text).lower().strip(" ?!.…")
+    return bool(_SAME_AGAIN.search(lowered) or _SAME_AGAIN_PLAIN.search(fold(lowered)))
 
 
 def ask_which_procedure(

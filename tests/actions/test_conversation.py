@@ -56,6 +56,26 @@ async def test_inform_alone_gives_an_overview_with_topic_buttons(run_action):
 
 
 @pytest.mark.parametrize(
+    "text", ["thế còn đăng ký khai sinh thì sao", "còn khai sinh?", "the con khai sinh thi sao"]
+)
+async def test_what_about_another_procedure_asks_the_last_question_again(run_action, text):
+    turn = await run_action(
+        ActionInform(), text, "inform", ent(KHAI_SINH),
+        slots={"procedure": "1.000894", "topic": "fee"},
+    )  # fmt: skip
+    assert turn.text.startswith("Lệ phí thủ tục «Đăng ký khai sinh»")
+    assert turn.slot("procedure") == KHAI_SINH and turn.slot("topic") == "fee"
+
+
+async def test_a_name_alone_after_an_answer_still_gets_the_overview(run_action):
+    turn = await run_action(
+        ActionInform(), "khai sinh", "inform", ent(KHAI_SINH),
+        slots={"procedure": "1.000894", "topic": "fee"},
+    )  # fmt: skip
+    assert "Bạn muốn biết thông tin nào" in turn.text and turn.slot("topic") == "overview"
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("", "Bạn chưa nhập nội dung"),

@@ -128,6 +128,13 @@ def test_a_wish_names_the_procedure_and_follow_ups_stay_on_it(assistant, user, w
     assert "Mã thủ tục: 1.001456" in answer
 
 
+def test_what_about_another_procedure(assistant, user):
+    me = user()
+    assert "Lệ phí thủ tục «Đăng ký khai sinh»" in text_of(assistant.say(me, "lệ phí khai sinh"))
+    answer = text_of(assistant.say(me, "thế còn kết hôn thì sao"))
+    assert answer.startswith("Lệ phí thủ tục «Đăng ký kết hôn»")
+
+
 def test_restart_forgets_the_procedure(assistant, user):
     me = user()
     assert "Giấy chứng sinh" in text_of(assistant.say(me, "làm giấy khai sinh cần giấy tờ gì"))
