@@ -15,6 +15,7 @@ from actions.common import entity_values, user_text
 from trolydvc.textnorm import find_dossier_codes, fold
 from trolydvc.tracking.fields import VN_TZ
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
+from trolydvc.tracking.privacy import normalize_phone
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +92,27 @@ def handle_pending_dossier(
     code = dossier_code_in(tracker)
     if code:  # a message carrying a dossier code is a lookup, whatever the NLU made of it
         return lookup(code, tracker, dispatcher, phone_last4_in(text))
-    if pending == "phone_last4" and (last4 := phone_last4_in(text)):
-        previous = tracker.get_slot("dossier_code")
-        if previous:
-            return lookup(str(previous), tracker, dispatcher, last4)
+    previous = tracker.get_slot("dossier_code")
+    if pending != "phone_last4" or not previous:
+        return None
+    if whole := whole_phone_in(text):  # the whole number, when only its end was asked for
+        dispatcher.utter_message(
+            text="Tôi chỉ dùng 4 số cuối của số điện thoại Bạn gửi. Lần sau Bạn chỉ cần gửi "
+            "4 số cuối, không cần gửi cả số."
+        )
+        return lookup(str(previous), tracker, dispatcher, whole[-4:])
+    if last4 := phone_last4_in(text):
+        return lookup(str(previous), tracker, dispatcher, last4)
     return None
+
+
+_PHONE = re.compile(r"(?<![\d.])(?:\+?84|0)(?:[ .\-]?\d){8,10}(?!\d)")
+
+
+def whole_phone_in(text: str) -> str | None:
+    """The digits of one Vietnamese phone number in the text ("0912 345 678"), else None."""
+    found = [d for m in _PHONE.finditer(text) if (d := normalize_phone(m.group(0)))]
+    return found[0] if len(found) == 1 else None
 
 
 _MONTH = re.compile(r"\bthang\s*(\d{1,2})(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")

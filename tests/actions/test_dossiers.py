@@ -86,6 +86,21 @@ async def test_code_typed_with_spaces_and_the_phone_digits(run_action, demo_db):
     assert "Hình thức nộp" in turn.text  # verified: the code's own digits were not taken
 
 
+@pytest.mark.parametrize("typed", ["sdt của tôi là {phone}", "{spaced}"])
+async def test_the_whole_phone_number_instead_of_its_last_four(run_action, demo_db, typed):
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    phone = "091234" + SHOWCASE_PHONE_LAST4
+    text = typed.format(phone=phone, spaced=f"{phone[:4]} {phone[4:7]} {phone[7:]}")
+    turn = await run_action(
+        ActionFallback(), text, "out_of_scope",
+        slots={"pending": "phone_last4", "dossier_code": SHOWCASE[0]}, sender_id=sender(),
+    )  # fmt: skip
+    assert turn.text.startswith("Tôi chỉ dùng 4 số cuối")
+    assert "Hình thức nộp" in turn.text  # verified with the number's last four digits
+    assert phone not in turn.text
+
+
 async def test_code_sent_after_the_bot_asked(run_action, demo_db):
     from trolydvc.tracking.demo import SHOWCASE
 
