@@ -70,7 +70,11 @@ QUESTION_SYLLABLES = frozenset(
         "xong",
     ]
 )
-_QUESTION_PLAIN = frozenset(fold(s) for s in QUESTION_SYLLABLES)
+# "hồ sơ" is in every question and many names, but typed without diacritics "ho so" is also the
+# "hộ" of "hộ khẩu" and the "sổ" of "sổ đỏ": only the accented form is left out.
+_ACCENTED_ONLY = frozenset(["hồ", "sơ"])
+QUESTION_SYLLABLES = QUESTION_SYLLABLES | _ACCENTED_ONLY
+_QUESTION_PLAIN = frozenset(fold(s) for s in QUESTION_SYLLABLES - _ACCENTED_ONLY)
 
 
 def _syllables(text: str) -> set[str]:

@@ -111,6 +111,12 @@ async def test_off_topic_that_clearly_names_a_procedure_is_offered_it(run_action
     assert all(f'"procedure": "{code}"' in b["payload"] for b in turn.buttons)
 
 
+async def test_a_complaint_is_not_offered_procedures_that_merely_say_ho_so(run_action):
+    turn = await run_action(ActionFallback(), "huhu hồ sơ trễ hẹn 3 lần rồi", "nlu_fallback")
+    assert "Có phải Bạn muốn hỏi" not in turn.text
+    assert all(not b["payload"].startswith("/inform") for b in turn.buttons)
+
+
 @pytest.mark.parametrize("text", ["ke chuyen ma di", "mua ao o dau re", "vay tiền online"])
 async def test_off_topic_with_a_weak_catalog_match_stays_off_topic(run_action, text):
     turn = await run_action(ActionOutOfScope(), text, "out_of_scope")
