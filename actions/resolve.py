@@ -118,10 +118,11 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     cat = catalog()
     candidates: list[Procedure] = []
 
-    # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span).
+    # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span), unless
+    #    the whole message names a more specific procedure.
     for value in entity_values(tracker, "procedure"):
         if proc := cat.resolve(value):
-            return Resolution(proc, source="entity")
+            return Resolution(more_specific(user_text(tracker), proc) or proc, source="entity")
         for hit in cat.search(value, limit=3):
             if hit.procedure not in candidates:
                 candidates.append(hit.procedure)
@@ -141,6 +142,25 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
         return Resolution(proc, source="context")
 
     return Resolution(None, candidates=candidates[:3])
+
+
+# The whole message names a more specific procedure than the entity when the catalog's clear
+# best match for it shares at least this many more syllables with the message than the
+# entity's own name: "đăng ký kết hôn với người nước ngoài" is not "đăng ký kết hôn".
+MORE_SPECIFIC_MARGIN = 2
+
+
+def more_specific(text: str, proc: Procedure) -> Procedure | None:
+    """A procedure the whole message names more precisely than ``proc`` (the entity), if any."""
+    if not text or len(text) > MAX_QUERY_CHARS:
+        return None
+    hits = catalog().search(text, limit=3)
+    if not (hits and is_clear(hits)) or hits[0].procedure.code == proc.code:
+        return None
+    own = SearchHit(proc, 0.0, fold(proc.name), proc.name)
+    if shared_syllables(text, hits[0]) >= shared_syllables(text, own) + MORE_SPECIFIC_MARGIN:
+        return hits[0].procedure
+    return None
 
 
 def popular_procedures() -> list[Procedure]:

@@ -147,6 +147,24 @@ async def test_a_fee_question_alone_offers_the_popular_procedures(run_action):
     assert codes == [p.code for p in popular_procedures()][: len(codes)]
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("đăng ký kết hôn với người nước ngoài cần giấy tờ gì", "2.000806"),
+        ("đăng ký kết hôn cần giấy tờ gì", "1.000894"),
+        ("làm giấy khai sinh cho con cần giấy tờ gì", KHAI_SINH),
+    ],
+)
+async def test_the_message_may_name_a_more_specific_procedure_than_the_entity(
+    run_action, text, code
+):
+    # The NLU finds the longest name it knows ("đăng ký kết hôn"); the rest of the message can
+    # make it another procedure ("... có yếu tố nước ngoài").
+    entity = "1.000894" if "kết hôn" in text else KHAI_SINH
+    turn = await run_action(ActionRequiredDocuments(), text, "ask_required_documents", ent(entity))
+    assert turn.slot("procedure") == code
+
+
 async def test_question_without_procedure_asks_which_one(run_action):
     turn = await run_action(ActionFee(), "lệ phí bao nhiêu vậy", "ask_fee")
     assert "thủ tục nào" in turn.text
