@@ -20,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import click
 import httpx
@@ -307,17 +307,25 @@ def _prepare_database_or_warn() -> None:
         click.echo(f"Cảnh báo: chưa chuẩn bị được cơ sở dữ liệu hồ sơ ({exc}).", err=True)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _port_options(command: F) -> F:
+    """--rasa-port and --actions-port, shared by `serve` and `run`."""
+    command = click.option(
+        "--actions-port",
+        default=DEFAULT_ACTIONS_PORT,
+        show_default=True,
+        type=int,
+        help="Cổng của máy chủ hành động.",
+    )(command)
+    return click.option(
+        "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
+    )(command)
+
+
 @click.command()
-@click.option(
-    "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
-)
-@click.option(
-    "--actions-port",
-    default=DEFAULT_ACTIONS_PORT,
-    show_default=True,
-    type=int,
-    help="Cổng của máy chủ hành động.",
-)
+@_port_options
 @click.option(
     "--workers",
     default=1,
@@ -354,16 +362,7 @@ def serve(rasa_port: int, actions_port: int, workers: int) -> None:
 
 
 @click.command()
-@click.option(
-    "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
-)
-@click.option(
-    "--actions-port",
-    default=DEFAULT_ACTIONS_PORT,
-    show_default=True,
-    type=int,
-    help="Cổng của máy chủ hành động.",
-)
+@_port_options
 def run(rasa_port: int, actions_port: int) -> None:
     """Khởi động các máy chủ rồi trò chuyện trong terminal.
 
