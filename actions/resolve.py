@@ -22,59 +22,19 @@ _SYLLABLE = re.compile(r"\w+")
 # Syllables of the questions themselves (what is asked, not which procedure): "cần mang gì",
 # "mất bao lâu", "phí bao nhiêu tiền", "nộp ở đâu", "thủ tục thế nào". They do not count as
 # shared with a name. Typed without diacritics they match their accent-free form.
-QUESTION_SYLLABLES = frozenset(
-    [
-        "gì",
-        "nào",
-        "sao",
-        "đâu",
-        "bao",
-        "nhiêu",
-        "lâu",
-        "cần",
-        "mang",
-        "tiền",
-        "phí",
-        "lệ",
-        "mất",
-        "hết",
-        "thế",
-        "thì",
-        "như",
-        "không",
-        "có",
-        "được",
-        "tôi",
-        "mình",
-        "em",
-        "bạn",
-        "hỏi",
-        "ạ",
-        "nhé",
-        "vậy",
-        "ở",
-        "nộp",
-        "thủ",
-        "tục",
-        "giấy",
-        "tờ",
-        "thời",
-        "hạn",
-        "giải",
-        "quyết",
-        "bước",
-        "trực",
-        "tuyến",
-        "online",
-        "mạng",
-        "xong",
-    ]
+# fmt: off
+_QUESTION_WORDS = (
+    "gì", "nào", "sao", "đâu", "bao", "nhiêu", "lâu", "cần", "mang", "tiền", "phí", "lệ", "mất",
+    "hết", "thế", "thì", "như", "không", "có", "được", "tôi", "mình", "em", "bạn", "hỏi", "ạ",
+    "nhé", "vậy", "ở", "nộp", "thủ", "tục", "giấy", "tờ", "thời", "hạn", "giải", "quyết", "bước",
+    "trực", "tuyến", "online", "mạng", "xong",
 )
+# fmt: on
 # "hồ sơ" is in every question and many names, but typed without diacritics "ho so" is also the
 # "hộ" of "hộ khẩu" and the "sổ" of "sổ đỏ": only the accented form is left out.
-_ACCENTED_ONLY = frozenset(["hồ", "sơ"])
-QUESTION_SYLLABLES = QUESTION_SYLLABLES | _ACCENTED_ONLY
-_QUESTION_PLAIN = frozenset(fold(s) for s in QUESTION_SYLLABLES - _ACCENTED_ONLY)
+_ACCENTED_ONLY = ("hồ", "sơ")
+QUESTION_SYLLABLES = frozenset(_QUESTION_WORDS + _ACCENTED_ONLY)
+_QUESTION_PLAIN = frozenset(fold(s) for s in _QUESTION_WORDS)
 
 
 def _syllables(text: str) -> set[str]:
