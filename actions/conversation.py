@@ -24,6 +24,7 @@ from actions.procedures import (
     answer_topic,
     ask_which_procedure,
     asks_the_same_again,
+    last_topic,
     pending_topic,
 )
 from actions.resolve import plausible_hits, resolve_procedure
@@ -68,7 +69,7 @@ class ActionInform(Action):
         resolution = resolve_procedure(tracker, use_context=False)
         topic = "overview"
         if asks_the_same_again(user_text(tracker)):
-            topic = str(tracker.get_slot("topic") or "overview")
+            topic = last_topic(tracker)
         if resolution.procedure is not None:
             return answer_topic(topic, resolution.procedure, tracker, dispatcher)
         if resolution.candidates:

@@ -66,13 +66,9 @@ class ActionCheckDossierStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        code = dossier_code_in(tracker)
-        if code:
-            return lookup(code, tracker, dispatcher, phone_last4_in(user_text(tracker)))
-        last4 = phone_last4_in(user_text(tracker))
-        previous = tracker.get_slot("dossier_code")
-        if previous and last4 and tracker.get_slot("pending") == "phone_last4":
-            return lookup(str(previous), tracker, dispatcher, last4)
+        events = handle_pending_dossier(tracker, dispatcher)
+        if events is not None:
+            return events
         dispatcher.utter_message(
             text=(
                 "Bạn vui lòng gửi mã hồ sơ cần tra cứu. Mã hồ sơ in trên giấy tiếp nhận, "

@@ -63,6 +63,15 @@ _SAME_AGAIN_PLAIN = re.compile(
 )
 
 
+TOPICS = ("documents", "fee", "time", "place", "steps", "online", "overview")
+
+
+def last_topic(tracker: Tracker) -> str:
+    """What the last answer about a procedure was about (the `topic` slot), else "overview"."""
+    topic = tracker.get_slot("topic")
+    return topic if topic in TOPICS else "overview"
+
+
 def asks_the_same_again(text: str) -> bool:
     """Does the message ask the last question again, about another procedure?"""
     lowered = nfc(text).lower().strip(" ?!.…")

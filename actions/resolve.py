@@ -80,9 +80,10 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
 
     # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span), unless
     #    the whole message names a more specific procedure.
-    for value in entity_values(tracker, "procedure"):
+    for value, span in entity_spans(tracker, "procedure"):
         if proc := cat.resolve(value):
-            return Resolution(more_specific(user_text(tracker), proc) or proc, source="entity")
+            better = more_specific(user_text(tracker), span, proc)
+            return Resolution(better or proc, source="entity")
         for hit in cat.search(value, limit=3):
             if hit.procedure not in candidates:
                 candidates.append(hit.procedure)
@@ -105,21 +106,51 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
 
 
 # The whole message names a more specific procedure than the entity when the catalog's clear
-# best match for it shares at least this many more syllables with the message than the
-# entity's own name: "đăng ký kết hôn với người nước ngoài" is not "đăng ký kết hôn".
+# best match for it has every word of the entity's span in its names and shares at least this many more
+# syllables with the message: "đăng ký kết hôn với người nước ngoài" is "đăng ký kết hôn có yếu
+# tố nước ngoài"; "làm hộ chiếu cho con dưới 14 tuổi" is still "hộ chiếu", though "làm căn cước
+# cho con dưới 14 tuổi" shares more words with it.
 MORE_SPECIFIC_MARGIN = 2
+# Words a span may start with that do not name anything ("làm hộ chiếu", "thủ tục kết hôn").
+_SPAN_FILLERS = frozenset(["lam", "xin", "thu", "tuc", "nop", "ve", "cho", "cua", "viec"])
 
 
-def more_specific(text: str, proc: Procedure) -> Procedure | None:
-    """A procedure the whole message names more precisely than ``proc`` (the entity), if any."""
-    if not text or len(text) > MAX_QUERY_CHARS:
+def entity_spans(tracker: Tracker, name: str) -> list[tuple[str, str]]:
+    """(value, text span) of entity ``name`` in the latest message; the span is '' when the
+    entity came without one (a button payload)."""
+    text = str(tracker.latest_message.get("text") or "")
+    out: list[tuple[str, str]] = []
+    for value in entity_values(tracker, name):
+        span = ""
+        for entity in tracker.latest_message.get("entities") or []:
+            start, end = entity.get("start"), entity.get("end")
+            if (
+                entity.get("entity") == name
+                and str(entity.get("value")).strip() == value
+                and isinstance(start, int)
+                and isinstance(end, int)
+            ):
+                span = text[start:end]
+                break
+        out.append((value, span))
+    return out
+
+
+def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
+    """A procedure the whole message names more precisely than ``proc``, the one its entity
+    ``span`` names, if any."""
+    if not text or not span or len(text) > MAX_QUERY_CHARS:
         return None
+    named = set(_WORD.findall(fold(span))) - _SPAN_FILLERS - _QUESTION_PLAIN
     hits = catalog().search(text, limit=3)
-    if not (hits and is_clear(hits)) or hits[0].procedure.code == proc.code:
+    if not named or not (hits and is_clear(hits)) or hits[0].procedure.code == proc.code:
         return None
-    own = SearchHit(proc, 0.0, fold(proc.name), proc.name)
-    if shared_syllables(text, hits[0]) >= shared_syllables(text, own) + MORE_SPECIFIC_MARGIN:
-        return hits[0].procedure
+    best = hits[0]
+    names = " ".join([best.matched, best.procedure.name, *best.procedure.aliases])
+    if not named <= set(_WORD.findall(fold(names))):
+        return None
+    if shared_syllables(text, best) >= len(named) + MORE_SPECIFIC_MARGIN:
+        return best.procedure
     return None
 
 

@@ -61,7 +61,7 @@ def bot() -> None:
 
 @click.group("officials")
 def officials() -> None:
-    """Cán bộ được phép gửi thông báo chung, xem thống kê và tiếp nhận câu hỏi trợ lý chuyển sang."""
+    """Cán bộ được phép gửi thông báo chung, xem thống kê và tiếp nhận các câu hỏi do trợ lý chuyển sang."""
 
 
 def _db_error(exc: Exception) -> click.ClickException:

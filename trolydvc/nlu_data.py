@@ -530,7 +530,7 @@ def nlu() -> None:
     help="Thư mục ghi dữ liệu sinh ra (mặc định: nlu_data/generated/).",
 )
 def build_cmd(nlu_dir: Path, out_dir: Path) -> None:
-    """Sinh dữ liệu huấn luyện NLU vào nlu_data/generated/.
+    """Sinh dữ liệu huấn luyện NLU (mặc định vào nlu_data/generated/).
 
     Gồm từ đồng nghĩa và bảng tra tên thủ tục lấy từ danh mục, cùng các biến thể của câu mẫu
     viết tay.

@@ -151,7 +151,7 @@ class Servers:
         actions_ok = rasa_ok = False
         with httpx.Client(timeout=2.0) as http:
             while time.monotonic() < deadline:
-                for name, proc in (("Máy chủ hành động", self.actions), ("Rasa", self.rasa)):
+                for name, proc in (("Máy chủ action", self.actions), ("Rasa", self.rasa)):
                     if proc is not None and proc.poll() is not None:
                         raise ServerError(
                             f"{name} đã dừng với mã thoát {proc.returncode}{self._hint()}"
@@ -317,7 +317,7 @@ def _port_options(command: F) -> F:
         default=DEFAULT_ACTIONS_PORT,
         show_default=True,
         type=int,
-        help="Cổng của máy chủ hành động.",
+        help="Cổng của máy chủ action.",
     )(command)
     return click.option(
         "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
@@ -335,7 +335,7 @@ def _port_options(command: F) -> F:
     help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
 )
 def serve(rasa_port: int, actions_port: int, workers: int) -> None:
-    """Chạy máy chủ hành động và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
+    """Chạy máy chủ action và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
     servers = Servers(rasa_port, actions_port, workers=workers)
     with _terminate_on_sigterm():
         try:
@@ -346,7 +346,7 @@ def serve(rasa_port: int, actions_port: int, workers: int) -> None:
             servers.wait_ready()
             click.echo(
                 f"Sẵn sàng: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
-                f"máy chủ hành động {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai.",
+                f"máy chủ action {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai.",
                 err=True,
             )
             while all(p.poll() is None for p in (servers.rasa, servers.actions) if p):

@@ -45,10 +45,11 @@ def fold(text: str) -> str:
 # `dossier_code` regex and the Rasa extractor uses it.
 # Its parts may be typed with spaces around the dashes, other dashes, or spaces instead
 # ("000.00.20.H50 221107 0001"); the last part has 4 or 5 digits.
-_CODE_SEPARATOR = r"(?:[ \t]*[-\u2010-\u2014][ \t]*|[ \t]+)"
+# A code may end a sentence ("... 0001."), but not go on ("0001.5", "0001-2").
+_CODE_SEPARATOR = r"(?:[^\S\r\n]*[-\u2010-\u2014][^\S\r\n]*|[^\S\r\n]+)"
 DOSSIER_CODE_PATTERN = (
     rf"(?<![\w.])\d{{3}}\.\d{{2}}\.\d{{2}}\.[A-Za-z]\d{{2}}{_CODE_SEPARATOR}\d{{6}}"
-    rf"{_CODE_SEPARATOR}\d{{4,5}}(?![\w.-])"
+    rf"{_CODE_SEPARATOR}\d{{4,5}}(?!\w|[.-]\w)"
 )
 DOSSIER_CODE_RE = re.compile(DOSSIER_CODE_PATTERN)
 _CODE_SEPARATOR_RE = re.compile(_CODE_SEPARATOR)

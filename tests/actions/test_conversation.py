@@ -108,6 +108,7 @@ async def test_off_topic_that_clearly_names_a_procedure_is_offered_it(run_action
     # The intent model may call a short procedure name off-topic; the catalog knows better.
     turn = await run_action(ActionOutOfScope(), text, "out_of_scope")
     assert turn.text.startswith("Có phải Bạn muốn hỏi về thủ tục «")
+    assert turn.buttons
     assert all(f'"procedure": "{code}"' in b["payload"] for b in turn.buttons)
 
 

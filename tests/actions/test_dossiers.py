@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actions.conversation import ActionFallback, ActionInform
+from actions.conversation import ActionFallback, ActionInform, ActionOutOfScope
 from actions.dossiers import ActionCheckDossierStatus, ActionStatistics, period_in
 
 
@@ -73,6 +73,17 @@ async def test_code_in_text_without_entity_and_unknown_code(run_action, demo_db)
     assert "Không tìm thấy hồ sơ có mã 000.00.20.H99-250101-0000" in turn.text
 
 
+@pytest.mark.parametrize("end", [".", "?", " ạ."])
+async def test_a_code_at_the_end_of_a_sentence(run_action, demo_db, end):
+    from trolydvc.tracking.demo import SHOWCASE
+
+    turn = await run_action(
+        ActionCheckDossierStatus(), f"Mã hồ sơ của tôi là {SHOWCASE[0]}{end}",
+        "check_dossier_status", sender_id=sender(),
+    )  # fmt: skip
+    assert f"Hồ sơ {SHOWCASE[0]}" in turn.text and "4 số cuối" in turn.text
+
+
 async def test_code_typed_with_spaces_and_the_phone_digits(run_action, demo_db):
     from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
 
@@ -87,13 +98,19 @@ async def test_code_typed_with_spaces_and_the_phone_digits(run_action, demo_db):
 
 
 @pytest.mark.parametrize("typed", ["sdt của tôi là {phone}", "{spaced}"])
-async def test_the_whole_phone_number_instead_of_its_last_four(run_action, demo_db, typed):
+@pytest.mark.parametrize(
+    ("action", "intent"),
+    [(ActionOutOfScope(), "out_of_scope"), (ActionCheckDossierStatus(), "check_dossier_status")],
+)
+async def test_the_whole_phone_number_instead_of_its_last_four(
+    run_action, demo_db, typed, action, intent
+):
     from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
 
     phone = "091234" + SHOWCASE_PHONE_LAST4
     text = typed.format(phone=phone, spaced=f"{phone[:4]} {phone[4:7]} {phone[7:]}")
     turn = await run_action(
-        ActionFallback(), text, "out_of_scope",
+        action, text, intent,
         slots={"pending": "phone_last4", "dossier_code": SHOWCASE[0]}, sender_id=sender(),
     )  # fmt: skip
     assert turn.text.startswith("Tôi chỉ dùng 4 số cuối")

@@ -227,5 +227,5 @@ def test_import_reports_per_procedure_what_it_could_not_parse(
     )
     assert res.exit_code == 0, res.output
     assert "1.006429: Trực tuyến: time and fee run together in '120 VNĐ'" in res.output
-    assert "1 thủ tục có phần không đọc hiểu được" in res.output
+    assert "1 thủ tục có phần không phân tích được" in res.output
     assert not out.exists()

@@ -105,10 +105,23 @@ def test_dossier_codes_typed_with_spaces_or_other_dashes(typed: str) -> None:
     assert find_dossier_codes(text) == [(9, 9 + len(typed), "000.00.20.H50-221107-0001")]
 
 
+@pytest.mark.parametrize("after", [".", ", rồi", "?", ".\n", ")"])
+def test_a_code_may_end_a_sentence(after: str) -> None:
+    text = f"mã hồ sơ của tôi là 000.00.20.H50-221107-0001{after}"
+    assert [code for *_, code in find_dossier_codes(text)] == ["000.00.20.H50-221107-0001"]
+
+
+def test_a_code_split_by_a_no_break_space() -> None:
+    text = "mã 000.00.20.H50\u00a0221107\u00a00001"
+    assert [code for *_, code in find_dossier_codes(text)] == ["000.00.20.H50-221107-0001"]
+
+
 def test_numbers_that_only_look_like_codes_are_not_codes() -> None:
     assert find_dossier_codes("000.00.20.H50 221107") == []
     assert find_dossier_codes("X000.00.20.H50-221107-0001") == []
     assert find_dossier_codes("000.00.20.H50-221107-000112") == []
+    assert find_dossier_codes("000.00.20.H50-221107-0001.5") == []
+    assert find_dossier_codes("000.00.20.H50-221107-0001-2") == []
 
 
 def test_normalize_with_spans_keeps_entities_aligned() -> None:

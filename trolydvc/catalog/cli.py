@@ -50,7 +50,7 @@ def import_cmd(
 ) -> None:
     """Nhập tệp xuất dữ liệu quốc gia PATH (JSON lines) vào danh mục YAML.
 
-    Báo các dòng lỗi (kèm số dòng) và, với từng thủ tục, phần không đọc hiểu được; cho biết các
+    Báo các dòng lỗi (kèm số dòng) và, với từng thủ tục, phần không phân tích được; cho biết các
     thay đổi so với danh mục hiện tại (thủ tục thêm / bỏ / trường sửa), rồi ghi toàn bộ danh mục
     trong một lần, không để dở dang (trừ khi có --dry-run). Tên gọi khác đã biên tập được giữ lại.
     """
@@ -84,7 +84,7 @@ def import_cmd(
     click.echo(
         f"Đã đọc {result.lines} dòng: nhập {len(result.procedures)} thủ tục, bỏ qua "
         f"{result.skipped_levels} (cấp khác), {len(result.line_errors)} dòng lỗi, "
-        f"{len(result.problems)} thủ tục có phần không đọc hiểu được."
+        f"{len(result.problems)} thủ tục có phần không phân tích được."
     )
     if not result.procedures:
         raise click.ClickException("Không có thủ tục nào để nhập; danh mục giữ nguyên.")
