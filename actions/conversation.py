@@ -3,6 +3,7 @@ talking to a person, feedback and notifications."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -29,7 +30,7 @@ from actions.procedures import (
 )
 from actions.resolve import plausible_hits, resolve_procedure
 from trolydvc.catalog import SearchHit, is_clear
-from trolydvc.textnorm import nfc
+from trolydvc.textnorm import fold, nfc
 
 CAPABILITIES = (
     "Tôi có thể trả lời về hồ sơ cần chuẩn bị, lệ phí, thời hạn, nơi nộp, các bước và cách nộp "
@@ -157,6 +158,29 @@ class ActionFallback(Action):
         return fallback(tracker, dispatcher)
 
 
+# Words of an administrative request ("trợ cấp người cao tuổi", "xin giấy phép ..."): a message
+# with one is not off-topic even when the catalog has no procedure for it.
+_ADMINISTRATIVE = re.compile(
+    r"\b(?:thu tuc|dang ky|tro cap|giay phep|giay chung nhan|chung nhan|xac nhan|cap lai|"
+    r"cap doi|cap moi|le phi|ho so|hanh chinh|mot cua|ubnd|uy ban)\b"
+)
+
+
+def not_in_catalog() -> str:
+    """The answer to an administrative request the catalog has nothing for."""
+    loc = locality()
+    lines = [
+        "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể tra "
+        f"cứu trên Cổng Dịch vụ công quốc gia ({loc.portals.national}) hoặc hỏi Bộ phận Một cửa "
+        "nơi Bạn cư trú."
+    ]
+    if loc.hotline:
+        lines.append(f"Đường dây hỗ trợ: {loc.hotline.phone} ({loc.hotline.name}).")
+    if loc.example:
+        lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+    return "\n".join(lines)
+
+
 class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"
@@ -171,6 +195,9 @@ class ActionOutOfScope(Action):
         if raw and len(raw) <= MAX_QUERY_CHARS and not raw.startswith("/"):
             hits = catalog().search(raw, limit=3)
             if suggest_procedure(raw, hits, dispatcher, OFF_TOPIC_SUGGESTION_MIN_SCORE):
+                return []
+            if _ADMINISTRATIVE.search(fold(raw)):
+                dispatcher.utter_message(text=not_in_catalog(), buttons=menu_buttons())
                 return []
         dispatcher.utter_message(
             text=(

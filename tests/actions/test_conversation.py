@@ -118,6 +118,14 @@ async def test_a_complaint_is_not_offered_procedures_that_merely_say_ho_so(run_a
     assert all(not b["payload"].startswith("/inform") for b in turn.buttons)
 
 
+async def test_an_administrative_request_the_catalog_lacks_is_not_called_off_topic(run_action):
+    # The national data this catalog is built from has no social-protection procedures.
+    turn = await run_action(ActionOutOfScope(), "trợ cấp người cao tuổi", "out_of_scope")
+    assert "ngoài phạm vi" not in turn.text
+    assert turn.text.startswith("Tôi chưa tìm thấy thủ tục này trong danh mục")
+    assert load_locality().portals.national in turn.text
+
+
 @pytest.mark.parametrize("text", ["ke chuyen ma di", "mua ao o dau re", "vay tiền online"])
 async def test_off_topic_with_a_weak_catalog_match_stays_off_topic(run_action, text):
     turn = await run_action(ActionOutOfScope(), text, "out_of_scope")
