@@ -282,9 +282,14 @@ AUGMENT_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# "kh" is "không", except right after "đăng ký": "đk kh" is "đăng ký kết hôn".
+_DK_KH = re.compile(r"\b(dk|đk|dky|đky|đăng ký|dang ky)\s+kh\b", re.IGNORECASE)
+
+
 def expand_abbreviations(text: str, table: dict[str, str] | None = None) -> str:
     """Replace shorthand tokens by their full form: 'hs ko dc' -> 'hồ sơ không được'."""
     table = ABBREVIATIONS if table is None else table
+    text = _DK_KH.sub(r"\1 kết hôn", text)
 
     def repl(match: re.Match[str]) -> str:
         word = match.group(0)

@@ -151,3 +151,9 @@ def test_normalisation_is_idempotent() -> None:
     for text in ["hs lam gks  can j ko aaa ạaaa", "Thủ tục hoà giải, khoẻ", "tks ad, ok dc"]:
         once = normalize_message(text)
         assert normalize_message(once) == once
+
+
+def test_kh_after_dang_ky_is_ket_hon() -> None:
+    assert normalize_message("hs dk kh cần những gì") == "hồ sơ dk kết hôn cần những gì"
+    assert normalize_message("đk kh ở đâu") == "đk kết hôn ở đâu"
+    assert normalize_message("kh biết") == "không biết"
