@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 
 from rasa_sdk import Tracker
 
-from actions.common import MAX_QUERY_CHARS, POPULAR_CODES, catalog, entity_values, user_text
+from actions.common import (
+    MAX_QUERY_CHARS,
+    POPULAR_CODES,
+    catalog,
+    entity_values,
+    locality,
+    user_text,
+)
 from trolydvc.catalog import Procedure, SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
@@ -82,14 +89,14 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     #    the whole message names a more specific procedure.
     for value, span in entity_spans(tracker, "procedure"):
         if proc := cat.resolve(value):
-            better = more_specific(user_text(tracker), span, proc)
+            better = more_specific(without_commune(user_text(tracker)), span, proc)
             return Resolution(better or proc, source="entity")
         for hit in cat.search(value, limit=3):
             if hit.procedure not in candidates:
                 candidates.append(hit.procedure)
 
-    # 2. Retrieval over the whole message.
-    text = user_text(tracker)
+    # 2. Retrieval over the whole message (a commune it names aside).
+    text = without_commune(user_text(tracker))
     if text and len(text) <= MAX_QUERY_CHARS:
         hits = cat.search(text, limit=3)
         if hits and is_clear(hits) and plausible_hits(text, hits[:1]):
@@ -113,6 +120,23 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
 MORE_SPECIFIC_MARGIN = 2
 # Words a span may start with that do not name anything ("làm hộ chiếu", "thủ tục kết hôn").
 _SPAN_FILLERS = frozenset(["lam", "xin", "thu", "tuc", "nop", "ve", "cho", "cua", "viec"])
+
+
+def without_commune(text: str) -> str:
+    """The text without the commune of locality.yml it names ("tôi ở phường Tân Lập thì ..."):
+    a place is not part of a procedure's name ("tan lap" would match "thành lập")."""
+    commune = locality().find_commune(text) if text else None
+    if commune is None:
+        return text
+    full = fold(commune.name).split()
+    words = text.split()
+    keys = [fold(w).strip(".,;:!?()\"'") for w in words]
+    for target in (full, full[1:]):  # "xã Hòa An", then "Hòa An"
+        n = len(target)
+        for i in range(len(words) - n + 1):
+            if n and keys[i : i + n] == target:
+                return " ".join(words[:i] + words[i + n :])
+    return text
 
 
 def entity_spans(tracker: Tracker, name: str) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ and by the bot (subscriptions by commune: :attr:`Locality.commune_names`).
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from pathlib import Path
@@ -106,7 +107,7 @@ class Locality(_Model):
 
     def find_commune(self, text: str) -> Commune | None:
         """The commune named in ``text`` (accent-insensitive; "An Hoa" finds "Xã An Hòa")."""
-        folded = f" {fold(text)} "
+        folded = " {} ".format(" ".join(re.sub(r"[^\w\s]", " ", fold(text)).split()))
         best: Commune | None = None
         for commune in self.communes:
             full = fold(commune.name)

@@ -68,9 +68,13 @@ async def test_follow_up_place_uses_locality_and_catalog(run_action):
     assert "dữ liệu mẫu" in turn.text  # the shipped locality is an example
 
 
-async def test_place_narrows_to_the_commune_named(run_action):
+@pytest.mark.parametrize(
+    "text",
+    ["tôi ở xã Hòa An thì nộp ở đâu", "tôi ở Hòa An, nộp ở đâu?", "nộp ở đâu, tôi ở hoa an."],
+)
+async def test_place_narrows_to_the_commune_named(run_action, text):
     turn = await run_action(
-        ActionWhereToSubmit(), "tôi ở xã Hòa An thì nộp ở đâu", "ask_where_to_submit",
+        ActionWhereToSubmit(), text, "ask_where_to_submit",
         slots={"procedure": KHAI_SINH},
     )  # fmt: skip
     assert "xã Hòa An" in turn.text
@@ -170,6 +174,19 @@ async def test_the_message_may_name_a_more_specific_procedure_than_the_entity(
     found = [{"entity": "procedure", "value": entity, "start": start, "end": start + len(span)}]
     turn = await run_action(ActionRequiredDocuments(), text, "ask_required_documents", found)
     assert turn.slot("procedure") == code
+
+
+@pytest.mark.parametrize(
+    "text", ["toi o phuong tan lap thi nop o dau", "tôi ở xã Hòa An, thì nộp ở đâu?"]
+)
+async def test_a_commune_named_is_not_taken_for_a_procedure(run_action, text):
+    from actions.resolve import popular_procedures
+
+    # "tan lap" would match the "thành lập" of a procedure name: the question names no procedure
+    turn = await run_action(ActionWhereToSubmit(), text, "ask_where_to_submit")
+    assert turn.slot("pending") == "procedure:place"
+    codes = [json.loads(b["payload"][b["payload"].index("{") :])["procedure"] for b in turn.buttons]
+    assert codes == [p.code for p in popular_procedures()][:5]
 
 
 async def test_question_without_procedure_asks_which_one(run_action):
