@@ -112,8 +112,8 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     return Resolution(None, candidates=candidates[:3])
 
 
-# The whole message names a more specific procedure than the entity when the catalog's clear
-# best match for it has every word of the entity's span in its names and shares at least this many more
+# The whole message names a more specific procedure than the entity when the catalog's best
+# match for it (clearly ahead of the others but the entity's own procedure) has every word of the entity's span in its names and shares at least this many more
 # syllables with the message: "đăng ký kết hôn với người nước ngoài" is "đăng ký kết hôn có yếu
 # tố nước ngoài"; "làm hộ chiếu cho con dưới 14 tuổi" is still "hộ chiếu", though "làm căn cước
 # cho con dưới 14 tuổi" shares more words with it.
@@ -166,8 +166,12 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
     if not text or not span or len(text) > MAX_QUERY_CHARS:
         return None
     named = set(_WORD.findall(fold(span))) - _SPAN_FILLERS - _QUESTION_PLAIN
-    hits = catalog().search(text, limit=3)
-    if not named or not (hits and is_clear(hits)) or hits[0].procedure.code == proc.code:
+    hits = catalog().search(text, limit=4)
+    if not named or not hits or hits[0].procedure.code == proc.code:
+        return None
+    # clearly ahead of the other candidates; the entity's own procedure, which it refines, may
+    # come close behind
+    if not is_clear([h for h in hits if h.procedure.code != proc.code]):
         return None
     best = hits[0]
     names = " ".join([best.matched, best.procedure.name, *best.procedure.aliases])

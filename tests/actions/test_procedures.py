@@ -157,6 +157,9 @@ async def test_a_fee_question_alone_offers_the_popular_procedures(run_action):
         ("đăng ký kết hôn với người nước ngoài cần giấy tờ gì", "đăng ký kết hôn", "1.000894",
          "2.000806"),
         ("đăng ký kết hôn cần giấy tờ gì", "đăng ký kết hôn", "1.000894", "1.000894"),
+        # the entity's own procedure comes a close second to the one that refines it
+        ("con tôi sinh ở nước ngoài thì đăng ký khai sinh thế nào", "đăng ký khai sinh", KHAI_SINH,
+         "2.000528"),
         ("làm giấy khai sinh cho con cần giấy tờ gì", "giấy khai sinh", KHAI_SINH, KHAI_SINH),
         # the best match ("làm căn cước cho con dưới 14 tuổi") shares more words, but not "hộ
         # chiếu" or "tách khẩu": it is another procedure, not a more specific one
