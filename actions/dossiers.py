@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import entity_values, user_text
+from actions.common import entity_values, locality, user_text
 from trolydvc.textnorm import find_dossier_codes, fold
 from trolydvc.tracking.fields import VN_TZ
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
@@ -115,6 +115,12 @@ _MONTH = re.compile(r"\bthang\s*(\d{1,2})(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
 _QUARTER = re.compile(r"\bquy\s*(iv|i{1,3}|[1-4])(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
 _YEAR = re.compile(r"\bnam\s*(\d{4})\b")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+# "tháng này", "tháng trước", "quý này", "quý trước", "năm ngoái" ("năm nay" is the default)
+_THIS_MONTH = re.compile(r"\bthang (?:nay|hien tai)\b")
+_LAST_MONTH = re.compile(r"\bthang (?:truoc|vua roi|vua qua)\b")
+_THIS_QUARTER = re.compile(r"\bquy (?:nay|hien tai)\b")
+_LAST_QUARTER = re.compile(r"\bquy (?:truoc|vua roi|vua qua)\b")
+_LAST_YEAR = re.compile(r"\bnam (?:ngoai|truoc|roi|vua roi|vua qua)\b")
 
 
 def period_in(text: str, today: date | None = None):  # type: ignore[no-untyped-def]
@@ -124,7 +130,19 @@ def period_in(text: str, today: date | None = None):  # type: ignore[no-untyped-
 
     today = today or datetime.now(VN_TZ).date()
     folded = fold(text)
+    quarter = (today.month - 1) // 3 + 1
     try:
+        if _THIS_MONTH.search(folded):
+            return Period.month(today.year, today.month)
+        if _LAST_MONTH.search(folded):
+            last = today.replace(day=1) - timedelta(days=1)
+            return Period.month(last.year, last.month)
+        if _THIS_QUARTER.search(folded):
+            return Period.quarter(today.year, quarter)
+        if _LAST_QUARTER.search(folded):
+            return Period.quarter(today.year - (quarter == 1), (quarter - 2) % 4 + 1)
+        if _LAST_YEAR.search(folded):
+            return Period.year(today.year - 1)
         if m := _MONTH.search(folded):
             return Period.month(int(m.group(2) or today.year), int(m.group(1)))
         if m := _QUARTER.search(folded):
@@ -146,13 +164,18 @@ class ActionStatistics(Action):
     ) -> list[EventType]:
         from trolydvc.tracking.stats import public_summary
 
+        question = user_text(tracker)
         try:
-            text = public_summary(period_in(user_text(tracker)))
+            text = public_summary(period_in(question))
         except Exception:
             logger.exception("statistics failed")
             dispatcher.utter_message(
                 text="Xin lỗi, hệ thống số liệu đang gặp sự cố. Bạn vui lòng thử lại sau."
             )
             return []
+        commune = locality().find_commune(question) if question else None
+        if commune is not None:  # the public answer has no per-agency figures
+            name = commune.name[:1].lower() + commune.name[1:]  # "Xã Hòa An" -> "xã Hòa An"
+            text += f"\n(Đây là số liệu chung của tất cả các cơ quan, chưa tách riêng {name}.)"
         dispatcher.utter_message(text=text)
         return []

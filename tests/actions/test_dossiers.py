@@ -134,6 +134,12 @@ async def test_statistics_are_aggregates_with_vi_formatting(run_action, demo_db)
     assert "%" in turn.text and "," in turn.text
 
 
+async def test_statistics_for_a_commune_say_they_are_not_per_commune(run_action, demo_db):
+    turn = await run_action(ActionStatistics(), "thống kê của xã Hòa An năm 2025", "ask_statistics")
+    assert "năm 2025" in turn.text
+    assert "chưa tách riêng xã Hòa An" in turn.text
+
+
 def test_period_in_question():
     today = date(2026, 11, 28)
     assert period_in("thống kê tháng 10", today).label == "tháng 10/2026"
@@ -141,6 +147,22 @@ def test_period_in_question():
     assert period_in("so lieu nam 2025", today).label == "năm 2025"
     assert period_in("số liệu hồ sơ", today) is None
     assert period_in("tháng 13", today) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "label"),
+    [
+        ("tỷ lệ trễ hạn tháng trước", date(2026, 11, 28), "tháng 10/2026"),
+        ("thang truoc", date(2026, 1, 5), "tháng 12/2025"),
+        ("số liệu tháng này", date(2026, 11, 28), "tháng 11/2026"),
+        ("trực tuyến quý này", date(2026, 11, 28), "quý 4/2026"),
+        ("quý trước", date(2026, 2, 1), "quý 4/2025"),
+        ("quy truoc", date(2026, 11, 28), "quý 3/2026"),
+        ("năm ngoái tiếp nhận bao nhiêu", date(2026, 11, 28), "năm 2025"),
+    ],
+)
+def test_relative_periods(text, today, label):
+    assert period_in(text, today).label == label
 
 
 async def test_a_code_in_any_message_is_looked_up(run_action, demo_db):
