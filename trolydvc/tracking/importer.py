@@ -1074,8 +1074,10 @@ def _copy_binary(
 _DONE = object()
 
 
-def _write_each(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source: str) -> list[int]:
-    """Writes batches in this thread (the batches come from a parsing child process)."""
+def _write_each(engine: Engine, batches: Iterable[list[tuple[Any, ...]]], source: str) -> list[int]:
+    """Writes batches in this thread, in one transaction; returns (inserted, updated, unchanged).
+
+    The batches come from a parsing child process, or from ``_write_all``'s queue."""
     totals = [0, 0, 0]
     with engine.begin() as conn:
         writer = _Writer(conn, source)
@@ -1091,23 +1093,19 @@ def _write_each(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source
 
 def _write_all(engine: Engine, batches: Iterator[list[tuple[Any, ...]]], source: str) -> list[int]:
     """Writes batches in a background thread (parsing overlaps the database work)."""
-    totals = [0, 0, 0]
+    totals: list[int] = []
     q: queue.Queue[Any] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
+    def queued() -> Iterator[list[tuple[Any, ...]]]:
+        while (item := q.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
     def run() -> None:
         try:
-            with engine.begin() as conn:
-                writer = _Writer(conn, source)
-                try:
-                    while (item := q.get()) is not _DONE:
-                        if isinstance(item, BaseException):
-                            raise item
-                        for i, n in enumerate(writer.write(item)):
-                            totals[i] += n
-                    writer.finish()
-                finally:
-                    writer.close()
+            totals.extend(_write_each(engine, queued(), source))
         except BaseException as exc:  # reported to the caller below
             failure.append(exc)
 
