@@ -16,6 +16,7 @@ from actions.common import (
     user_text,
 )
 from trolydvc.catalog import Procedure, SearchHit, is_clear
+from trolydvc.locality import word_keys
 from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
 # A search hit over the whole message counts only if the message shares at least this many
@@ -125,18 +126,18 @@ _SPAN_FILLERS = frozenset(["lam", "xin", "thu", "tuc", "nop", "ve", "cho", "cua"
 def without_commune(text: str) -> str:
     """The text without the commune of locality.yml it names ("tôi ở phường Tân Lập thì ..."):
     a place is not part of a procedure's name ("tan lap" would match "thành lập")."""
-    commune = locality().find_commune(text) if text else None
-    if commune is None:
-        return text
-    full = fold(commune.name).split()
     words = text.split()
-    keys = [fold(w).strip(".,;:!?()\"'") for w in words]
-    for target in (full, full[1:]):  # "xã Hòa An", then "Hòa An"
-        n = len(target)
-        for i in range(len(words) - n + 1):
-            if n and keys[i : i + n] == target:
-                return " ".join(words[:i] + words[i + n :])
-    return text
+    keys: list[str] = []
+    owner: list[int] = []  # the word each key comes from
+    for i, word in enumerate(words):
+        for key in word_keys(word):
+            keys.append(key)
+            owner.append(i)
+    found = locality().find_commune_words(keys)
+    if found is None:
+        return text
+    _, start, end = found
+    return " ".join(words[: owner[start]] + words[owner[end - 1] + 1 :])
 
 
 def entity_spans(tracker: Tracker, name: str) -> list[tuple[str, str]]:

@@ -21,6 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from trolydvc.textnorm import fold, nfc
 
 
+def word_keys(text: str) -> list[str]:
+    """The words of ``text``, folded, punctuation left out: "Xã Hòa An," -> [xa, hoa, an]."""
+    return re.findall(r"\w+", fold(text))
+
+
 class LocalityError(Exception):
     """locality.yml is missing or invalid (the message says where)."""
 
@@ -107,14 +112,22 @@ class Locality(_Model):
 
     def find_commune(self, text: str) -> Commune | None:
         """The commune named in ``text`` (accent-insensitive; "An Hoa" finds "Xã An Hòa")."""
-        folded = " {} ".format(" ".join(re.sub(r"[^\w\s]", " ", fold(text)).split()))
-        best: Commune | None = None
+        found = self.find_commune_words(word_keys(text))
+        return None if found is None else found[0]
+
+    def find_commune_words(self, keys: list[str]) -> tuple[Commune, int, int] | None:
+        """The commune named by a run of ``keys`` (see ``word_keys``), with or without its
+        "xã"/"phường", and the run's [start, end); the longest name wins."""
+        best: tuple[Commune, int, int] | None = None
         for commune in self.communes:
-            full = fold(commune.name)
-            bare = full.split(" ", 1)[1] if " " in full else full  # without xã/phường
-            named = f" {full} " in folded or f" {bare} " in folded
-            if named and (best is None or len(commune.name) > len(best.name)):
-                best = commune
+            full = word_keys(commune.name)
+            for name in (full, full[1:]):  # "xa hoa an", then "hoa an"
+                n = len(name)
+                at = next((i for i in range(len(keys) - n + 1) if keys[i : i + n] == name), None)
+                if n and at is not None:
+                    if best is None or len(commune.name) > len(best[0].name):
+                        best = (commune, at, at + n)
+                    break
         return best
 
     def offices_for_levels(self, levels: list[str]) -> list[Office]:
