@@ -11,7 +11,6 @@ from actions.common import (
     MAX_QUERY_CHARS,
     POPULAR_CODES,
     catalog,
-    entity_values,
     locality,
     user_text,
 )
@@ -114,10 +113,11 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
 
 
 # The whole message names a more specific procedure than the entity when the catalog's best
-# match for it (clearly ahead of the others but the entity's own procedure) has every word of the entity's span in its names and shares at least this many more
-# syllables with the message: "đăng ký kết hôn với người nước ngoài" is "đăng ký kết hôn có yếu
-# tố nước ngoài"; "làm hộ chiếu cho con dưới 14 tuổi" is still "hộ chiếu", though "làm căn cước
-# cho con dưới 14 tuổi" shares more words with it.
+# match for it (clearly ahead of the others but the entity's own procedure) has every word of
+# the entity's span in its names and shares at least this many more syllables with the
+# message: "đăng ký kết hôn với người nước ngoài" is "đăng ký kết hôn có yếu tố nước ngoài";
+# "làm hộ chiếu cho con dưới 14 tuổi" is still "hộ chiếu", though "làm căn cước cho con dưới
+# 14 tuổi" shares more words with it.
 MORE_SPECIFIC_MARGIN = 2
 # Words a span may start with that do not name anything ("làm hộ chiếu", "thủ tục kết hôn").
 _SPAN_FILLERS = frozenset(["lam", "xin", "thu", "tuc", "nop", "ve", "cho", "cua", "viec"])
@@ -141,24 +141,20 @@ def without_commune(text: str) -> str:
 
 
 def entity_spans(tracker: Tracker, name: str) -> list[tuple[str, str]]:
-    """(value, text span) of entity ``name`` in the latest message; the span is '' when the
-    entity came without one (a button payload)."""
+    """(value, text span) of entity ``name`` in the latest message, in order, one per value (as
+    ``entity_values``); the span is '' when the entity came without one (a button payload)."""
     text = str(tracker.latest_message.get("text") or "")
-    out: list[tuple[str, str]] = []
-    for value in entity_values(tracker, name):
-        span = ""
-        for entity in tracker.latest_message.get("entities") or []:
-            start, end = entity.get("start"), entity.get("end")
-            if (
-                entity.get("entity") == name
-                and str(entity.get("value")).strip() == value
-                and isinstance(start, int)
-                and isinstance(end, int)
-            ):
-                span = text[start:end]
-                break
-        out.append((value, span))
-    return out
+    spans: dict[str, str] = {}
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") != name or entity.get("value") is None:
+            continue
+        value = str(entity["value"]).strip()
+        start, end = entity.get("start"), entity.get("end")
+        if value and not spans.get(value):
+            spans[value] = (
+                text[start:end] if isinstance(start, int) and isinstance(end, int) else ""
+            )
+    return list(spans.items())
 
 
 def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
