@@ -202,13 +202,14 @@ def parse_datetime(value: object) -> datetime | None:
 
 
 _CODE_CHARS = re.compile(r"^[0-9A-Z][0-9A-Z.\-/_]*$")
-_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"})
+# Unicode hyphens and dashes typed or pasted in codes, as ASCII "-".
+DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"})
 _CODE_SPACES = re.compile(r"\s+")
 
 
 def clean_code(text: object) -> str:
     """Canonical form of a dossier code: upper case, no spaces, ASCII dashes."""
-    code = _CODE_SPACES.sub("", str(text or "").translate(_DASHES)).upper()
+    code = _CODE_SPACES.sub("", str(text or "").translate(DASHES)).upper()
     if not code:
         raise ValueError("thiếu mã hồ sơ")
     if len(code) > 64 or not _CODE_CHARS.match(code):

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
-from trolydvc.tracking.fields import CHANNEL_LABELS, STATUS_LABELS, VN_TZ
+from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS, VN_TZ
 from trolydvc.tracking.privacy import mask_name
 from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
 
@@ -48,7 +48,6 @@ DossierRow = Row[Any]  # a row of the dossiers table; columns as attributes
 
 EXPECTED_FORMAT = "000.00.20.H50-221107-0001"
 
-_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"})
 _OTHER_CODE_RE = re.compile(r"(?<![0-9A-Z.\-])([0-9A-Z]+(?:[.\-/][0-9A-Z]+)+)(?![0-9A-Z.\-])")
 
 
@@ -57,7 +56,7 @@ def normalize_code(text: str | None) -> str | None:
         return None
     if found := find_dossier_codes(str(text)):
         return found[0][2]
-    upper = str(text).translate(_DASHES).upper()
+    upper = str(text).translate(DASHES).upper()
     for m in _OTHER_CODE_RE.finditer(upper):
         token = m.group(1)
         if "-" in token and sum(ch.isdigit() for ch in token) >= 4 and len(token) <= 64:
