@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+# --catalog-dir of the commands that read the catalog
+_catalog_dir_option = click.option(
+    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
+)
+
 
 @click.group("catalog")
 def catalog() -> None:
@@ -127,9 +132,7 @@ def import_cmd(
 
 
 @catalog.command("validate")
-@click.option(
-    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
-)
+@_catalog_dir_option
 def validate_cmd(catalog_dir: Path | None) -> None:
     """Kiểm tra cấu trúc, mã trùng, tên gọi khác bị dùng hai lần và liên kết hỏng (không cần mạng)."""
     from trolydvc.catalog.validate import validate_catalog
@@ -146,9 +149,7 @@ def validate_cmd(catalog_dir: Path | None) -> None:
 @catalog.command("search")
 @click.argument("text", nargs=-1, required=True)
 @click.option("-n", "--limit", default=5, show_default=True, help="Số kết quả.")
-@click.option(
-    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
-)
+@_catalog_dir_option
 @click.option("--scores", is_flag=True, help="In thêm điểm phù hợp của từng kết quả.")
 def search_cmd(text: tuple[str, ...], limit: int, catalog_dir: Path | None, scores: bool) -> None:
     """In các thủ tục khớp với TEXT (mã, tên), phù hợp nhất trước."""
@@ -172,9 +173,7 @@ def search_cmd(text: tuple[str, ...], limit: int, catalog_dir: Path | None, scor
 
 @catalog.command("show")
 @click.argument("code")
-@click.option(
-    "--catalog-dir", type=click.Path(path_type=Path), default=None, help="Thư mục danh mục."
-)
+@_catalog_dir_option
 def show_cmd(code: str, catalog_dir: Path | None) -> None:
     """In nội dung YAML của thủ tục CODE (mã hoặc tên gọi)."""
     from trolydvc.catalog import CatalogError, load_catalog
