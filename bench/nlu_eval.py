@@ -41,6 +41,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from trolydvc.config import MODEL_CODE_INPUTS  # noqa: E402
 from trolydvc.nlu_data import (  # noqa: E402
     Example,
     build,
@@ -61,12 +62,7 @@ OOS = "out_of_scope"
 FALLBACK = "nlu_fallback"
 PROCEDURE = "procedure"
 # Model inputs hashed to decide whether to retrain.
-CODE_INPUTS = (
-    "trolydvc/textnorm.py",
-    "trolydvc/nlu_components.py",
-    "trolydvc/nlu_models.py",
-    "constraints/rasa.txt",
-)
+CODE_INPUTS = MODEL_CODE_INPUTS
 
 # Targets from the issue.
 TARGETS = {"accented": 0.95, "unaccented": 0.93, "abbreviated": 0.93}

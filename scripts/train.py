@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from trolydvc.config import MODEL_CODE_INPUTS
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 MODEL = MODELS / "assistant.tar.gz"
@@ -38,11 +40,7 @@ INPUTS = [
     "domain",
     "config.yml",
     "nlu_data",
-    "trolydvc/textnorm.py",
-    "trolydvc/nlu",
-    "trolydvc/nlu_components.py",
-    "trolydvc/nlu_models.py",
-    "constraints/rasa.txt",
+    *MODEL_CODE_INPUTS,
 ]
 SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json"}
 

@@ -11,6 +11,14 @@ CATALOG_DIR = Path(os.environ.get("TROLYDVC_CATALOG_DIR", ROOT / "procedures_cat
 LOCALITY_FILE = Path(os.environ.get("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml"))
 LOCALES_DIR = ROOT / "locales"
 NATIONAL_EXPORT = ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
+# The repository's code that a trained model runs (config.yml names its components, which import
+# the rest) and the Rasa it runs on: a change to any of them makes a trained model stale.
+MODEL_CODE_INPUTS = (
+    "trolydvc/textnorm.py",
+    "trolydvc/nlu_components.py",
+    "trolydvc/nlu_models.py",
+    "constraints/rasa.txt",
+)
 
 
 def database_url() -> str:
