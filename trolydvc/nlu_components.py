@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -53,6 +54,27 @@ logger = logging.getLogger(__name__)
 
 DOSSIER_CODE_ENTITY = "dossier_code"
 PROCEDURE_ENTITY = "procedure"
+
+
+T = TypeVar("T")
+
+
+def _store(model_storage: ModelStorage, resource: Resource, name: str, data: bytes) -> None:
+    """Write a trained component's file ``name`` into the model archive."""
+    with model_storage.write_to(resource) as directory:
+        (directory / name).write_bytes(data)
+
+
+def _stored(
+    model_storage: ModelStorage, resource: Resource, name: str, parse: Callable[[bytes], T]
+) -> T | None:
+    """A trained component's file ``name`` from the model archive, parsed; None if it has none
+    or it does not parse (ValueError)."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return parse((directory / name).read_bytes())
+    except (ValueError, FileNotFoundError):
+        return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -195,10 +217,8 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         model = IntentModel(c=float(self.config["C"]), random_state=self.config["random_seed"])
         model.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
         self.model = model
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / self.MODEL_FILE).write_bytes(
-                pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-            )
+        data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        _store(self._model_storage, self._resource, self.MODEL_FILE, data)
         return self._resource
 
     @classmethod
@@ -210,13 +230,10 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> TfidfIntentClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                # written by train() above, inside the model archive this process loads
-                model = pickle.loads((directory / cls.MODEL_FILE).read_bytes())
-        except (ValueError, FileNotFoundError):
+        # written by train() above, inside the model archive this process loads
+        model = _stored(model_storage, resource, cls.MODEL_FILE, pickle.loads)
+        if model is None:
             logger.warning("No trained intent model found: every intent will be empty.")
-            model = None
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -279,10 +296,8 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
                 pairs.append((span, code))
         finder = ProcedureFinder.from_pairs(pairs)
         self.finder = finder
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / self.TABLE_FILE).write_text(
-                json.dumps(finder.table, ensure_ascii=False, sort_keys=True), encoding="utf-8"
-            )
+        data = json.dumps(finder.table, ensure_ascii=False, sort_keys=True).encode()
+        _store(self._model_storage, self._resource, self.TABLE_FILE, data)
         return self._resource
 
     @classmethod
@@ -294,10 +309,8 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> ProcedureEntityExtractor:
-        try:
-            with model_storage.read_from(resource) as directory:
-                table = json.loads((directory / cls.TABLE_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
+        table = _stored(model_storage, resource, cls.TABLE_FILE, json.loads)
+        if table is None:
             logger.warning("No procedure names found: no procedure entity will be extracted.")
             table = {}
         return cls(model_storage, resource, table)
