@@ -57,6 +57,17 @@ OTHER_COMMANDS: list[tuple[str, str, Any]] = [
     ("huy", "cancel", officials.cmd_cancel),
     ("boqua", "skip", feedback.cmd_skip),
 ]
+# Inline buttons by the prefix of their callback data (any other data: chat.on_unknown_button).
+CALLBACK_HANDLERS: list[tuple[str, Any]] = [
+    (r"^[pk]:", chat.on_payload_button),
+    (r"^retry:", chat.on_retry_button),
+    (r"^lang:", chat.on_language_button),
+    (r"^sub:", chat.on_subscribe_button),
+    (r"^m:", chat.on_menu_button),
+    (r"^fb:", feedback.on_rating),
+    (r"^bc:", officials.on_broadcast_button),
+    (r"^ho:", handoff.on_desk_callback),
+]
 
 
 def _(message: str) -> str:
@@ -134,7 +145,9 @@ def register_handlers(app: Application) -> None:
         app.add_handler(CommandHandler([vi, en], handler, filters=private))
     for vi, en, handler in OTHER_COMMANDS:
         app.add_handler(CommandHandler([vi, en], handler, filters=private))
-    app.add_handler(CallbackQueryHandler(chat.on_callback))
+    for pattern, callback in CALLBACK_HANDLERS:
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    app.add_handler(CallbackQueryHandler(chat.on_unknown_button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, chat.on_edited))
     app.add_handler(MessageHandler(private & filters.COMMAND, chat.on_unknown_command))
     app.add_handler(MessageHandler(private & filters.TEXT, on_private_text))

@@ -16,11 +16,26 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import store
-from bot.common import db, is_private, language_of, log, pseudonym, reply_html, sender_id
+from bot.buttons import first_press, keep_pressable, mark_pressed
+from bot.common import (
+    chat_lock,
+    db,
+    is_private,
+    language_of,
+    log,
+    pseudonym,
+    reply_html,
+    sender_id,
+)
+from bot.communes import commune_by_index, commune_keyboard, find_commune
+from bot.feedback import ask_rating, take_comment
+from bot.handoff import relay_to_officials, start_handoff
 from bot.keyboards import PayloadStore, button_title, decode_payload, rasa_keyboard
 from bot.render import escape, split_message, truncate
+from trolydvc.catalog import load_catalog
 from trolydvc.i18n import LANGUAGE_NAMES, LANGUAGES, gettext, normalize_language
 from trolydvc.rasa_client import RasaClient, RasaUnavailable
+from trolydvc.tracking.lookup import describe_dossier
 
 MAX_ARGUMENT_CHARS = 200
 MAX_CODE_CHARS = 60
@@ -31,14 +46,6 @@ PROCEDURE_CODE = re.compile(r"(?<![\d.])\d\.\d{6}(?!\.?\d)")
 RATING_EVERY = 24 * 3600.0
 # Button payloads the channel handles itself (the same as its commands).
 LOCAL_PAYLOADS = ("/request_human", "/subscribe_notifications", "/unsubscribe_notifications")
-
-
-def chat_lock(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Lock:
-    """One lock per chat: a chat's messages are answered in order even with concurrent updates."""
-    lock = context.chat_data.get("_lock")
-    if lock is None:
-        lock = context.chat_data["_lock"] = asyncio.Lock()
-    return lock
 
 
 def argument(context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -171,8 +178,6 @@ async def cmd_tracuu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     async with chat_lock(context):
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
         try:
-            from trolydvc.tracking.lookup import describe_dossier
-
             answer = await db(
                 describe_dossier, code, sender_id=sender_id(chat.id), phone_last4=phone_last4
             )
@@ -205,8 +210,6 @@ async def cmd_thutuc(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     query = query[:MAX_ARGUMENT_CHARS]
     try:
-        from trolydvc.catalog import load_catalog
-
         hits = await db(lambda: load_catalog().search(query, limit=5))
     except Exception:
         log.exception("catalog search failed")
@@ -251,34 +254,6 @@ def _payloads(context: ContextTypes.DEFAULT_TYPE) -> PayloadStore:
 
 
 # ---- subscriptions -------------------------------------------------------------------------
-def _communes() -> list[str]:
-    try:
-        from trolydvc.locality import load_locality
-
-        return load_locality().commune_names
-    except Exception:
-        log.exception("locality file unreadable")
-        return []
-
-
-def _find_commune(text: str) -> str | None:
-    try:
-        from trolydvc.locality import load_locality
-
-        found = load_locality().find_commune(text)
-    except Exception:
-        log.exception("locality file unreadable")
-        return None
-    return found.name if found else None
-
-
-def commune_keyboard(t: Callable[[str], str], prefix: str) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(t("All communes"), callback_data=f"{prefix}:*")]]
-    for index, name in enumerate(_communes()):
-        rows.append([InlineKeyboardButton(name, callback_data=f"{prefix}:{index}")])
-    return InlineKeyboardMarkup(rows)
-
-
 async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_private(update):
         return
@@ -291,7 +266,7 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             reply_markup=commune_keyboard(t, "sub"),
         )
         return
-    commune = _find_commune(wanted)
+    commune = find_commune(wanted)
     if commune is None:
         await reply_html(
             update,
@@ -357,8 +332,6 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
     local = text.strip().split("{", 1)[0]
     if local in LOCAL_PAYLOADS:
         if local == "/request_human":
-            from bot.handoff import start_handoff
-
             await start_handoff(update, context)
         elif local == "/subscribe_notifications":
             t = gettext(await language_of(update, context))
@@ -449,8 +422,6 @@ async def maybe_ask_rating(
     if last is not None and time.monotonic() - last < RATING_EVERY:
         return
     context.chat_data["rating_asked_at"] = time.monotonic()
-    from bot.feedback import ask_rating
-
     await ask_rating(update, context, topic=codes[-1])
 
 
@@ -460,19 +431,15 @@ async def channel_action(
     """Custom payloads from the actions (see notes: handoff, subscribe, unsubscribe, ask_rating)."""
     action = custom.get("channel_action")
     if action == "handoff":
-        from bot.handoff import start_handoff
-
         await start_handoff(update, context)
     elif action == "subscribe":
         commune = custom.get("commune")
         await do_subscribe(
-            update, context, _find_commune(commune) if isinstance(commune, str) else None
+            update, context, find_commune(commune) if isinstance(commune, str) else None
         )
     elif action == "unsubscribe":
         await do_unsubscribe(update, context)
     elif action == "ask_rating":
-        from bot.feedback import ask_rating
-
         topic = custom.get("topic")
         await ask_rating(update, context, topic=str(topic)[:60] if topic else None)
 
@@ -482,9 +449,6 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or not message.text or not is_private(update):
         return
-    from bot.feedback import take_comment
-    from bot.handoff import relay_to_officials
-
     remember_message(context, message)
     async with chat_lock(context):
         if await relay_to_officials(update, context):
@@ -504,8 +468,6 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     """Photos, stickers, voice, files... in a private chat."""
     if not is_private(update):
         return
-    from bot.handoff import relay_to_officials
-
     message = update.effective_message
     if message is not None:
         remember_message(context, message)
@@ -529,112 +491,117 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 # ---- buttons ---------------------------------------------------------------------------------
-async def mark_pressed(query: Any, title: str | None) -> None:
-    """Edit the pressed keyboard away so it cannot be pressed twice; show what was chosen."""
-    message = query.message
-    try:
-        if isinstance(message, Message) and message.text and title:
-            await query.edit_message_text(
-                f"{message.text_html}\n\n» <i>{escape(title)}</i>",
-                parse_mode=ParseMode.HTML,
-                reply_markup=None,
-            )
-        else:
-            await query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest as exc:
-        log.info("could not edit a pressed keyboard: %s", exc.message)
-
-
-def _first_press(context: ContextTypes.DEFAULT_TYPE, query: Any) -> bool:
-    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=30))
-    message_id = query.message.message_id if query.message else None
-    if message_id is None:
-        return True
-    if message_id in pressed:
+# Each kind of button has its handler, registered by its callback-data pattern in bot.app.
+async def _accept_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A citizen's button is served in a private chat, once per keyboard; False when refused."""
+    query = update.callback_query
+    assert query is not None
+    t = gettext(await language_of(update, context))
+    if not is_private(update):
+        await query.answer()
         return False
-    pressed.append(message_id)
+    if not first_press(context, query):
+        await query.answer(t("You already chose an option here."))
+        return False
     return True
 
 
-async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _too_old(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    if query is None or query.data is None:
+    assert query is not None
+    t = gettext(await language_of(update, context))
+    await query.answer(t("This button is too old. Please ask your question again."))
+    await mark_pressed(query, None)
+
+
+async def on_payload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A Rasa button (`p:<payload>` or `k:<token>:<index>`): its payload goes to the assistant."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _accept_press(update, context):
+        return
+    decoded = decode_payload(_payloads(context), query.data)
+    if decoded is None:
+        await _too_old(update, context)
+        return
+    title, payload = decoded
+    title = title or button_title(getattr(query.message, "reply_markup", None), query.data)
+    await query.answer()
+    await mark_pressed(query, title)
+    async with chat_lock(context):
+        await converse(update, context, payload)
+
+
+async def on_retry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`retry:<token>`: the question Rasa could not answer, sent again."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _accept_press(update, context):
+        return
+    found = _payloads(context).get(query.data.split(":", 1)[1], 0)
+    if found is None:
+        await _too_old(update, context)
         return
     t = gettext(await language_of(update, context))
-    data = query.data
-    kind = data.split(":", 1)[0]
-    if kind in ("bc", "ho"):  # officials' buttons
-        from bot.officials import on_official_callback
+    await query.answer()
+    await mark_pressed(query, t("Try again"))
+    async with chat_lock(context):
+        await converse(update, context, found[1])
 
-        await on_official_callback(update, context)
-        return
-    if kind == "fb":
-        from bot.feedback import on_rating
 
-        await on_rating(update, context)
-        return
-    if update.effective_chat is None or update.effective_chat.type != "private":
-        await query.answer()
-        return
-    if not _first_press(context, query):
-        await query.answer(t("You already chose an option here."))
-        return
-    if kind in ("p", "k"):
-        decoded = decode_payload(_payloads(context), data)
-        if decoded is None:
-            await query.answer(t("This button is too old. Please ask your question again."))
-            await mark_pressed(query, None)
-            return
-        title, payload = decoded
-        title = title or button_title(getattr(query.message, "reply_markup", None), data)
-        await query.answer()
-        await mark_pressed(query, title)
-        async with chat_lock(context):
-            await converse(update, context, payload)
-        return
-    if kind == "retry":
-        found = _payloads(context).get(data.split(":", 1)[1], 0)
-        if found is None:
-            await query.answer(t("This button is too old. Please ask your question again."))
-            await mark_pressed(query, None)
-            return
-        await query.answer()
-        await mark_pressed(query, t("Try again"))
-        async with chat_lock(context):
-            await converse(update, context, found[1])
+async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`lang:<code>`."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _accept_press(update, context):
         return
     await query.answer()
-    value = data.split(":", 1)[1] if ":" in data else ""
-    if kind == "lang" and value in LANGUAGES:
+    value = query.data.split(":", 1)[1]
+    if value in LANGUAGES:
         await mark_pressed(query, LANGUAGE_NAMES[value])
         await set_language(update, context, value)
-    elif kind == "sub":
-        communes = _communes()
-        if value == "*":
-            await mark_pressed(query, t("All communes"))
-            await do_subscribe(update, context, None)
-        elif value.isdigit() and int(value) < len(communes):
-            await mark_pressed(query, communes[int(value)])
-            await do_subscribe(update, context, communes[int(value)])
-        else:
-            await mark_pressed(query, None)
-    elif kind == "m":
-        await _menu(update, context, query, value, t)
     else:
         await mark_pressed(query, None)
 
 
-async def _menu(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    query: Any,
-    value: str,
-    t: Callable[[str], str],
-) -> None:
+async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`sub:*` (every commune) or `sub:<index of the commune>`."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _accept_press(update, context):
+        return
+    t = gettext(await language_of(update, context))
+    await query.answer()
+    valid, commune = commune_by_index(query.data.split(":", 1)[1])
+    if not valid:
+        await mark_pressed(query, None)
+        return
+    await mark_pressed(query, commune or t("All communes"))
+    await do_subscribe(update, context, commune)
+
+
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data no handler knows (an old version's keyboard): the keyboard goes away."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    if not await _accept_press(update, context):
+        return
+    await query.answer()
+    await mark_pressed(query, None)
+
+
+async def on_menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`m:<item>` of the main menu."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _accept_press(update, context):
+        return
+    await query.answer()
     # The main menu stays usable: only the chosen item is acknowledged, the keyboard is kept.
-    pressed: deque[int] = context.chat_data.setdefault("pressed", deque(maxlen=30))
-    if query.message and query.message.message_id in pressed:
-        pressed.remove(query.message.message_id)
+    keep_pressable(context, query)
+    t = gettext(await language_of(update, context))
+    value = query.data.split(":", 1)[1]
     if value == "proc":
         await reply_html(
             update,
@@ -655,8 +622,6 @@ async def _menu(
             reply_markup=commune_keyboard(t, "sub"),
         )
     elif value == "human":
-        from bot.handoff import start_handoff
-
         async with chat_lock(context):
             await start_handoff(update, context)
     elif value == "lang":

@@ -1,4 +1,4 @@
-"""Helpers shared by the handlers: the chat's language, translations, DB calls, safe logging."""
+"""Helpers shared by the handlers: the chat's language and lock, translations, DB calls, safe logging."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import store
+from bot.render import split_message
 from trolydvc.i18n import gettext, normalize_language
 
 log = logging.getLogger("bot")
@@ -22,6 +23,14 @@ T = TypeVar("T")
 async def db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking DB call off the event loop."""
     return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def chat_lock(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Lock:
+    """One lock per chat: a chat's messages are answered in order even with concurrent updates."""
+    lock = context.chat_data.get("_lock")
+    if lock is None:
+        lock = context.chat_data["_lock"] = asyncio.Lock()
+    return lock
 
 
 def pseudonym(chat_or_user_id: int | None) -> str:
@@ -65,8 +74,6 @@ def is_private(update: Update) -> bool:
 
 async def reply_html(update: Update, text: str, **kwargs: Any) -> None:
     """Reply in the update's chat with HTML, split under Telegram's limit."""
-    from bot.render import split_message
-
     message = update.effective_message
     if message is None:
         return

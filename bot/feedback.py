@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import store
+from bot.buttons import first_press, mark_pressed
 from bot.common import db, language_of, reply_html, sender_id
 from bot.render import truncate
 from trolydvc.i18n import gettext
@@ -54,8 +55,6 @@ async def cmd_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.chat import _first_press, mark_pressed
-
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and query.data is not None
@@ -69,7 +68,7 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await query.answer()
         return
-    if not _first_press(context, query):
+    if not first_press(context, query):
         await query.answer(t("You already chose an option here."))
         return
     rating = int(parts[1])

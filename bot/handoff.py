@@ -20,9 +20,13 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import store
-from bot.common import db, language_of, log, pseudonym, reply_html
+from bot.access import require_official
+from bot.buttons import mark_pressed
+from bot.common import chat_lock, db, language_of, log, pseudonym, reply_html
+from bot.feedback import send_rating_request
 from bot.render import escape, split_message
 from trolydvc.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, gettext
+from trolydvc.locality import load_locality
 
 
 async def desk_chat_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
@@ -51,8 +55,6 @@ def _close_button(case_id: int) -> InlineKeyboardMarkup:
 
 def _hotline_text() -> str:
     try:
-        from trolydvc.locality import load_locality
-
         hotline = load_locality().hotline
     except Exception:
         return ""
@@ -203,8 +205,6 @@ async def _after_close(
     by_official: bool,
     timed_out: bool = False,
 ) -> None:
-    from bot.feedback import send_rating_request
-
     t = gettext(case.language)
     if timed_out:
         text = t(
@@ -231,9 +231,6 @@ async def _after_close(
 
 async def on_desk_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The Close button of a case in the desk."""
-    from bot.chat import mark_pressed
-    from bot.officials import require_official
-
     query = update.callback_query
     assert query is not None and query.data is not None
     official = await require_official(update, context, "close case")
@@ -264,8 +261,6 @@ async def cmd_end(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def cmd_human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.chat import chat_lock
-
     async with chat_lock(context):
         await start_handoff(update, context)
 

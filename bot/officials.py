@@ -1,7 +1,7 @@
 """Officials' side: /thongke (statistics + chart), /thongbao (broadcasts), the handoff desk setup.
 
-Only users registered with `trolydvc officials add` (roles admin/official) may use these; anyone
-else is refused politely and the attempt is logged with a pseudonym, never a name or raw id.
+Only users registered with `trolydvc officials add` (roles admin/official) may use these
+(bot.access.require_official).
 """
 
 from __future__ import annotations
@@ -20,42 +20,22 @@ from telegram.ext import ContextTypes
 
 from bot import broadcast as bc
 from bot import store
-from bot.common import db, language_of, log, pseudonym, reply_html
+from bot.access import require_official
+from bot.buttons import mark_pressed
+from bot.common import db, language_of, log, reply_html
+from bot.communes import commune_by_index, commune_names
 from bot.render import MAX_CAPTION_CHARS, escape
 from trolydvc.formatting import fmt_int
 from trolydvc.i18n import gettext
+from trolydvc.tracking.chart import render_chart
+from trolydvc.tracking.stats import compute_report, format_report, parse_period
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_BROADCAST_CHARS = 3500
 
 
-async def require_official(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, what: str, *, admin: bool = False
-) -> store.OfficialInfo | None:
-    user = update.effective_user
-    found = await db(store.official, user.id) if user else None
-    if found is not None and (not admin or found.role == "admin"):
-        return found
-    log.warning(
-        "refused %s for user %s (not %s)",
-        what,
-        pseudonym(user.id if user else None),
-        "an admin" if admin else "an official",
-    )
-    t = gettext(await language_of(update, context))
-    if update.callback_query:
-        await update.callback_query.answer(t("This is reserved for officials."), show_alert=True)
-    else:
-        await reply_html(
-            update, t("Sorry, this command is reserved for the officials of the one-stop shop.")
-        )
-    return None
-
-
 # ---- statistics ------------------------------------------------------------------------------
 def parse_period_argument(text: str) -> Any:
-    from trolydvc.tracking.stats import parse_period
-
     text = text.strip()
     if not text:
         return parse_period()
@@ -72,9 +52,6 @@ def parse_period_argument(text: str) -> Any:
 
 
 def _statistics(period: Any) -> tuple[str, bytes, store.FeedbackSummary]:
-    from trolydvc.tracking.chart import render_chart
-    from trolydvc.tracking.stats import compute_report, format_report
-
     report = compute_report(period, group_by="agency")
     start = datetime.combine(period.start, time.min, VN_TZ)
     end = datetime.combine(period.end + timedelta(days=1), time.min, VN_TZ)
@@ -127,12 +104,6 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # ---- broadcasts ------------------------------------------------------------------------------
-def _communes() -> list[str]:
-    from bot.chat import _communes as communes
-
-    return communes()
-
-
 async def cmd_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     official = await require_official(update, context, "/thongbao")
     if official is None:
@@ -182,7 +153,7 @@ async def _take_text(update: Update, context: ContextTypes.DEFAULT_TYPE, body: s
     compose.update(stage="audience", text=body)
     await reply_html(update, t("<b>Preview</b> (this is exactly what subscribers will receive):"))
     await context.bot.send_message(update.effective_chat.id, body, parse_mode=ParseMode.HTML)
-    communes = _communes()
+    communes = commune_names()
     total = await db(bc.audience_size, None)
     rows = [
         [
@@ -243,15 +214,11 @@ async def take_schedule_text(update: Update, context: ContextTypes.DEFAULT_TYPE)
     return True
 
 
-async def on_official_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The buttons of an announcement being composed (`bc:aud:<commune>`, `bc:send`, ...)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     data = query.data
-    if data.startswith("ho:"):
-        from bot.handoff import on_desk_callback
-
-        await on_desk_callback(update, context)
-        return
     if await require_official(update, context, "broadcast button") is None:
         return
     t = gettext(await language_of(update, context))
@@ -260,29 +227,24 @@ async def on_official_callback(update: Update, context: ContextTypes.DEFAULT_TYP
         await query.answer(
             t("This announcement draft is no longer open. Start again with /thongbao.")
         )
-        await _strip(query)
+        await mark_pressed(query, None)
         return
     await query.answer()
     parts = data.split(":")
     if parts[1] == "cancel":
         context.user_data.pop("compose", None)
-        await _strip(query, t("Cancelled"))
+        await mark_pressed(query, t("Cancelled"))
         await reply_html(update, t("The announcement was cancelled; nothing was sent."))
         return
     if parts[1] == "aud" and compose["stage"] == "audience":
-        communes = _communes()
-        value = parts[2] if len(parts) > 2 else ""
-        if value == "*":
-            commune = None
-        elif value.isdigit() and int(value) < len(communes):
-            commune = communes[int(value)]
-        else:
-            await _strip(query)
+        valid, commune = commune_by_index(parts[2] if len(parts) > 2 else "")
+        if not valid:
+            await mark_pressed(query, None)
             return
         size = await db(bc.audience_size, commune)
         compose.update(stage="confirm", commune=commune)
         label = commune or t("all subscribers")
-        await _strip(query, label)
+        await mark_pressed(query, label)
         keyboard = InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(t("Send now"), callback_data="bc:send")],
@@ -299,12 +261,12 @@ async def on_official_callback(update: Update, context: ContextTypes.DEFAULT_TYP
         )
         return
     if parts[1] == "send" and compose["stage"] == "confirm":
-        await _strip(query, t("Send now"))
+        await mark_pressed(query, t("Send now"))
         await _create(update, context, compose, None)
         return
     if parts[1] == "later" and compose["stage"] == "confirm":
         compose["stage"] = "schedule"
-        await _strip(query, t("Schedule for later"))
+        await mark_pressed(query, t("Schedule for later"))
         await reply_html(
             update,
             t(
@@ -312,13 +274,7 @@ async def on_official_callback(update: Update, context: ContextTypes.DEFAULT_TYP
             ),
         )
         return
-    await _strip(query)
-
-
-async def _strip(query: Any, chosen: str | None = None) -> None:
-    from bot.chat import mark_pressed
-
-    await mark_pressed(query, chosen)
+    await mark_pressed(query, None)
 
 
 async def _create(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from trolydvc.db import session_scope
 from trolydvc.db.base import utcnow
@@ -269,8 +269,6 @@ class FeedbackSummary:
 
 def feedback_summary(start: datetime, end: datetime) -> FeedbackSummary:
     """Ratings given and handoff cases opened in [start, end) (aware datetimes)."""
-    from sqlalchemy import func
-
     with session_scope() as session:
         count, average = session.execute(
             select(func.count(Feedback.id), func.avg(Feedback.rating)).where(

@@ -289,7 +289,7 @@ async def test_channel_buttons_are_handled_by_the_bot(bot, telegram, rasa):
 
 
 async def test_tracuu_passes_the_phone_digits(bot, telegram, monkeypatch):
-    import trolydvc.tracking.lookup as lookup
+    from bot import chat as chat_handlers
 
     calls = []
 
@@ -297,7 +297,7 @@ async def test_tracuu_passes_the_phone_digits(bot, telegram, monkeypatch):
         calls.append((code, sender_id, phone_last4))
         return "Hồ sơ <đang xử lý> & đúng hạn"
 
-    monkeypatch.setattr(lookup, "describe_dossier", fake_describe)
+    monkeypatch.setattr(chat_handlers, "describe_dossier", fake_describe)
     telegram.new_message(CHAT, "/tracuu 000.00.20.H50-221107-0001 6789")
     sent = await telegram.wait_sent(CHAT)
     assert calls == [("000.00.20.H50-221107-0001", f"tg:{CHAT}", "6789")]
