@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,10 +12,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import entity_values, locality, user_text
-from trolydvc.textnorm import find_dossier_codes, fold
-from trolydvc.tracking.fields import VN_TZ
+from trolydvc.textnorm import find_dossier_codes
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
 from trolydvc.tracking.privacy import normalize_phone
+from trolydvc.tracking.stats import Period, find_period, public_summary
 
 logger = logging.getLogger(__name__)
 
@@ -111,48 +111,13 @@ def whole_phone_in(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_MONTH = re.compile(r"\bthang\s*(\d{1,2})(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
-_QUARTER = re.compile(r"\bquy\s*(iv|i{1,3}|[1-4])(?:\s*(?:/|-|nam)\s*(\d{4}))?\b")
-_YEAR = re.compile(r"\bnam\s*(\d{4})\b")
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-# "tháng này", "tháng trước", "quý này", "quý trước", "năm ngoái" ("năm nay" is the default)
-_THIS_MONTH = re.compile(r"\bthang (?:nay|hien tai)\b")
-_LAST_MONTH = re.compile(r"\bthang (?:truoc|vua roi|vua qua)\b")
-_THIS_QUARTER = re.compile(r"\bquy (?:nay|hien tai)\b")
-_LAST_QUARTER = re.compile(r"\bquy (?:truoc|vua roi|vua qua)\b")
-_LAST_YEAR = re.compile(r"\bnam (?:ngoai|truoc|roi|vua roi|vua qua)\b")
-
-
-def period_in(text: str, today: date | None = None):  # type: ignore[no-untyped-def]
-    """The reporting period a question names ("tháng 10", "quý 3/2026", "năm 2025"), else None
-    (year to date)."""
-    from trolydvc.tracking.stats import Period
-
-    today = today or datetime.now(VN_TZ).date()
-    folded = fold(text)
-    quarter = (today.month - 1) // 3 + 1
+def period_in(text: str, today: date | None = None) -> Period | None:
+    """The reporting period a question names ("tháng 10", "quý 3/2026", "tháng trước"), else None
+    (year to date); a period that does not exist ("tháng 13") is None too."""
     try:
-        if _THIS_MONTH.search(folded):
-            return Period.month(today.year, today.month)
-        if _LAST_MONTH.search(folded):
-            last = today.replace(day=1) - timedelta(days=1)
-            return Period.month(last.year, last.month)
-        if _THIS_QUARTER.search(folded):
-            return Period.quarter(today.year, quarter)
-        if _LAST_QUARTER.search(folded):
-            return Period.quarter(today.year - (quarter == 1), (quarter - 2) % 4 + 1)
-        if _LAST_YEAR.search(folded):
-            return Period.year(today.year - 1)
-        if m := _MONTH.search(folded):
-            return Period.month(int(m.group(2) or today.year), int(m.group(1)))
-        if m := _QUARTER.search(folded):
-            q = m.group(1)
-            return Period.quarter(int(m.group(2) or today.year), _ROMAN.get(q) or int(q))
-        if m := _YEAR.search(folded):
-            return Period.year(int(m.group(1)))
+        return find_period(text, today)
     except ValueError:
         return None
-    return None
 
 
 class ActionStatistics(Action):
@@ -162,8 +127,6 @@ class ActionStatistics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        from trolydvc.tracking.stats import public_summary
-
         question = user_text(tracker)
         try:
             text = public_summary(period_in(question))

@@ -6,7 +6,6 @@ Only users registered with `trolydvc officials add` (roles admin/official) may u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -28,30 +27,19 @@ from bot.render import MAX_CAPTION_CHARS, escape
 from trolydvc.formatting import fmt_int
 from trolydvc.i18n import gettext
 from trolydvc.tracking.chart import render_chart
-from trolydvc.tracking.stats import compute_report, format_report, parse_period
+from trolydvc.tracking.stats import Period, compute_report, format_report, parse_period_text
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_BROADCAST_CHARS = 3500
 
 
 # ---- statistics ------------------------------------------------------------------------------
-def parse_period_argument(text: str) -> Any:
-    text = text.strip()
-    if not text:
-        return parse_period()
-    if re.search(r"q\s*[1-4]", text, re.I):
-        return parse_period(quarter=text.replace(" ", ""))
-    if re.fullmatch(r"\d{4}", text):
-        return parse_period(year=text)
-    if re.fullmatch(r"\d{1,2}[/-]\d{4}|\d{4}-\d{1,2}", text):
-        return parse_period(month=text)
-    parts = re.split(r"\s*(?:-|–|đến|to)\s*", text, maxsplit=1)
-    if len(parts) == 2 and all(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", p) for p in parts):
-        return parse_period(from_=parts[0], to=parts[1])
-    raise ValueError(text)
+def parse_period_argument(text: str) -> Period:
+    """/thongke's argument: the period grammar of the chat (trolydvc.tracking.stats)."""
+    return parse_period_text(text)
 
 
-def _statistics(period: Any) -> tuple[str, bytes, store.FeedbackSummary]:
+def _statistics(period: Period) -> tuple[str, bytes, store.FeedbackSummary]:
     report = compute_report(period, group_by="agency")
     start = datetime.combine(period.start, time.min, VN_TZ)
     end = datetime.combine(period.end + timedelta(days=1), time.min, VN_TZ)

@@ -85,6 +85,26 @@ async def test_statistics_for_an_official(bot, telegram):
     assert "/thongke 10/2026" in sent[2]["text"]
 
 
+async def test_statistics_for_a_relative_period(bot, telegram):
+    """/thongke reads periods as the chat does ("tháng trước", "quý này", ...)."""
+    from datetime import datetime
+
+    from trolydvc.tracking.fields import VN_TZ
+    from trolydvc.tracking.stats import Period
+
+    store.add_official(OFFICIAL, "official", "")
+    first = datetime.now(VN_TZ).date().replace(day=1)
+    last_month = first - timedelta(days=1)
+    telegram.new_message(OFFICIAL, "/thongke tháng trước")
+    await telegram.wait_for(lambda: telegram.sent(OFFICIAL, "sendPhoto"), timeout=60)
+    text = telegram.sent(OFFICIAL)[0]["text"]
+    assert Period.month(last_month.year, last_month.month).label in text
+    quarter = (first.month - 1) // 3 + 1
+    telegram.new_message(OFFICIAL, "/stats quý này")
+    await telegram.wait_for(lambda: len(telegram.sent(OFFICIAL, "sendPhoto")) == 2, timeout=60)
+    assert Period.quarter(first.year, quarter).label in telegram.sent(OFFICIAL)[2]["text"]
+
+
 def add_subscribers(chat_ids, commune=None):
     with session_scope() as session:
         session.add_all([Subscriber(chat_id=c, language="vi", commune=commune) for c in chat_ids])

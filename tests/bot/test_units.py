@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.pofile import read_po
 
+from actions.dossiers import period_in
 from bot.keyboards import PayloadStore, decode_payload, rasa_keyboard
 from bot.officials import parse_period_argument, parse_schedule
 from bot.render import escape, split_message
@@ -113,6 +114,10 @@ def test_period_argument_parser():
     parse_period_argument("")  # year to date
     with pytest.raises(ValueError):
         parse_period_argument("hôm qua")
+    # the chat's relative periods, from the same parser
+    assert parse_period_argument("tháng trước") == period_in("số liệu tháng trước")
+    assert parse_period_argument("năm ngoái") == period_in("năm ngoái thế nào")
+    assert parse_period_argument("quý này").label == period_in("quý này").label
 
 
 def test_in_doubt_rows_unknown_by_default_or_pending_when_resending(database):

@@ -12,8 +12,10 @@ from trolydvc.tracking.importer import CSV_COLUMNS, import_file
 from trolydvc.tracking.stats import (
     Period,
     compute_report,
+    find_period,
     format_report,
     parse_period,
+    parse_period_text,
     public_summary,
 )
 
@@ -207,6 +209,45 @@ def test_parse_period() -> None:
     ):
         with pytest.raises(ValueError):
             parse_period(**bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("tháng trước", "tháng 04/2026"),
+        ("quý này", "quý 2/2026"),
+        ("quy truoc", "quý 1/2026"),
+        ("năm ngoái", "năm 2025"),
+        ("năm nay", "từ đầu năm 2026 đến 20/05/2026"),
+        ("tháng 10/2025", "tháng 10/2025"),
+        ("tháng 10 năm ngoái", "tháng 10/2025"),
+        ("10/2025", "tháng 10/2025"),
+        ("2025-10", "tháng 10/2025"),
+        ("Q3/2025", "quý 3/2025"),
+        ("2025 Q4", "quý 4/2025"),
+        ("quý III năm 2025", "quý 3/2025"),
+        ("2024", "năm 2024"),
+        ("từ 01/01/2026 đến 31/03/2026", "từ 01/01/2026 đến 31/03/2026"),
+        ("01/01/2026 - 2026-03-31", "từ 01/01/2026 đến 31/03/2026"),
+    ],
+)
+def test_one_period_grammar_for_arguments_and_sentences(text: str, label: str) -> None:
+    today = date(2026, 5, 20)
+    assert parse_period_text(text, today).label == label
+    assert find_period(f"cho tôi số liệu {text} nhé", today).label == label
+
+
+def test_periods_not_understood() -> None:
+    today = date(2026, 5, 20)
+    for text in ("hôm qua", "Q3", "tháng 13", "1800", "2025 abc"):
+        with pytest.raises(ValueError):
+            parse_period_text(text, today)
+    assert parse_period_text("", today) == Period.year_to_date(today)
+    # numbers inside a date or a dossier code are not periods
+    assert find_period("hồ sơ nộp ngày 15/10/2025", today) is None
+    assert find_period("mã 000.00.20.H50-221107-0001", today) is None
+    with pytest.raises(ValueError):
+        find_period("số liệu tháng 13", today)
 
 
 def test_cli_stats(db_url: str, tmp_path: Path) -> None:

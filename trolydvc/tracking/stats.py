@@ -18,6 +18,9 @@ Public API:
   ``parse_period(from_=None, to=None, month=None, quarter=None, year=None, today=None)``
   (text forms ``DD/MM/YYYY``/``YYYY-MM-DD``, ``MM/YYYY``/``YYYY-MM``, ``Q3/2026``/``2026-Q3``;
   nothing given = year to date). Raises ``ValueError`` with a Vietnamese message.
+- ``find_period(text, today=None) -> Period | None``: the period a sentence names, relative ones
+  included ("tháng trước", "quý này", "năm ngoái"); ``parse_period_text(text, today=None)``: a
+  period written on its own (a command argument; empty = year to date). One grammar serves all three.
 - ``compute_report(period, *, group_by=None | "agency" | "sector", agency=None, sector=None,
   as_of=None, url=None) -> Report`` (SQL aggregates, one query per level).
 - ``format_report(report) -> str``: Vietnamese text, numbers as vi_VN (``3.743``, ``97,33%``).
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
@@ -54,6 +57,7 @@ from trolydvc.db.models import (
     DossierStatus,
 )
 from trolydvc.formatting import fmt_date, fmt_int, fmt_ratio
+from trolydvc.textnorm import fold
 from trolydvc.tracking.fields import VN_TZ
 
 GROUP_COLUMNS = {"agency": Dossier.agency, "sector": Dossier.sector}
@@ -100,6 +104,21 @@ class Period:
         return datetime.combine(self.end + timedelta(days=1), datetime.min.time())
 
 
+# ---- the one parser of periods ---------------------------------------------------------------
+# The chat ("số liệu tháng trước"), the officials' /thongke argument and the CLI options all read
+# periods with this grammar, applied to folded text (lower case, no diacritics, single spaces).
+_DATE = r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{4}"
+# A bare number is not part of a longer one, a date or a code ("15/10/2026", "H50-221107-0001").
+_START = r"(?<![\w/.-])"
+_END = r"(?![\w/-]|\.\d)"
+# "… 2026", "…/2026", "… năm 2026", "… năm nay", "… năm ngoái": groups (digits, relative word).
+_OF_YEAR = r"(?:(?:\s*[/-]\s*|\s*nam\s*|\s+)(\d{4})|\s*nam (nay|ngoai|truoc))?"
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_YEARS = range(1990, 2101)
+
+PeriodBuilder = Callable[[re.Match[str], date], "Period"]
+
+
 def _parse_date(text: str) -> date:
     text = text.strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
@@ -108,6 +127,141 @@ def _parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(f"ngày không hợp lệ: {text!r} (DD/MM/YYYY hoặc YYYY-MM-DD)")
+
+
+def _year(text: str | None, today: date, relative: str | None = None) -> int:
+    """A written year; none written: this year, or last year ("năm ngoái", "năm trước")."""
+    year = int(text) if text else today.year - (relative in ("ngoai", "truoc"))
+    if year not in _YEARS:
+        raise ValueError(f"năm không hợp lệ: {year}")
+    return year
+
+
+def _last_month(today: date) -> Period:
+    last = today.replace(day=1) - timedelta(days=1)
+    return Period.month(last.year, last.month)
+
+
+def _this_quarter(today: date) -> int:
+    return (today.month - 1) // 3 + 1
+
+
+def _last_quarter(today: date) -> Period:
+    quarter = _this_quarter(today)
+    return Period.quarter(today.year - (quarter == 1), (quarter - 2) % 4 + 1)
+
+
+# (kind, pattern, builder), tried in this order: a range, a relative month or quarter, a month, a
+# quarter ("tháng 10 năm ngoái" before "năm ngoái"), a relative year, a year. The CLI's --month,
+# --quarter and --year accept the patterns of their kind.
+_PERIOD_FORMS: list[tuple[str, re.Pattern[str], PeriodBuilder]] = [
+    (
+        "range",
+        re.compile(rf"{_START}(?:tu\s*)?({_DATE})\s*(?:-|\u2013|\u2014|den|to)\s*({_DATE}){_END}"),
+        lambda m, today: Period.between(_parse_date(m[1]), _parse_date(m[2])),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:thang (?:nay|hien tai)|this month)\b"),
+        lambda m, today: Period.month(today.year, today.month),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:thang (?:truoc|vua roi|vua qua)|last month)\b"),
+        lambda m, today: _last_month(today),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:quy (?:nay|hien tai)|this quarter)\b"),
+        lambda m, today: Period.quarter(today.year, _this_quarter(today)),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:quy (?:truoc|vua roi|vua qua)|last quarter)\b"),
+        lambda m, today: _last_quarter(today),
+    ),
+    (
+        "month",
+        re.compile(rf"\bthang\s*(\d{{1,2}}){_OF_YEAR}{_END}"),
+        lambda m, today: Period.month(_year(m[2], today, m[3]), int(m[1])),
+    ),
+    (
+        "month",
+        re.compile(rf"{_START}(\d{{1,2}})[/-](\d{{4}}){_END}"),
+        lambda m, today: Period.month(_year(m[2], today), int(m[1])),
+    ),
+    (
+        "month",
+        re.compile(rf"{_START}(\d{{4}})[/-](\d{{1,2}}){_END}"),
+        lambda m, today: Period.month(_year(m[1], today), int(m[2])),
+    ),
+    (
+        "quarter",
+        re.compile(rf"\bquy\s*(iv|i{{1,3}}|[1-4]){_OF_YEAR}{_END}"),
+        lambda m, today: Period.quarter(_year(m[2], today, m[3]), _ROMAN.get(m[1]) or int(m[1])),
+    ),
+    (
+        "quarter",
+        re.compile(rf"{_START}q\s*([1-4])\s*[/ -]?\s*(\d{{4}}){_END}"),
+        lambda m, today: Period.quarter(_year(m[2], today), int(m[1])),
+    ),
+    (
+        "quarter",
+        re.compile(rf"{_START}(\d{{4}})\s*[/ -]?\s*q([1-4]){_END}"),
+        lambda m, today: Period.quarter(_year(m[1], today), int(m[2])),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:nam (?:nay|hien tai)|this year)\b"),
+        lambda m, today: Period.year_to_date(today),
+    ),
+    (
+        "relative",
+        re.compile(r"\b(?:nam (?:ngoai|truoc|roi|vua roi|vua qua)|last year)\b"),
+        lambda m, today: Period.year(today.year - 1),
+    ),
+    (
+        "year",
+        re.compile(rf"(?:\bnam\s*|{_START})(\d{{4}}){_END}"),
+        lambda m, today: Period.year(_year(m[1], today)),
+    ),
+]
+
+
+def _folded(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def _read_period(text: str, today: date, kinds: Container[str], *, whole: bool) -> Period | None:
+    folded = _folded(text)
+    for kind, pattern, build in _PERIOD_FORMS:
+        if kind in kinds:
+            found = pattern.fullmatch(folded) if whole else pattern.search(folded)
+            if found:
+                return build(found, today)
+    return None
+
+
+_ALL_KINDS = frozenset(kind for kind, _pattern, _build in _PERIOD_FORMS)
+
+
+def find_period(text: str, today: date | None = None) -> Period | None:
+    """The period a sentence names ("số liệu tháng trước", "quý III năm 2025", "năm 2025",
+    "từ 01/01/2026 đến 31/03/2026"), or None when it names none. Raises ValueError when it
+    names one that does not exist ("tháng 13")."""
+    return _read_period(text, today or datetime.now(VN_TZ).date(), _ALL_KINDS, whole=False)
+
+
+def parse_period_text(text: str, today: date | None = None) -> Period:
+    """A period written on its own, as a command argument ("tháng trước", "10/2026", "Q3/2026",
+    "2025", "01/01/2026 - 31/03/2026"); empty text is the year to date. Raises ValueError."""
+    today = today or datetime.now(VN_TZ).date()
+    if not text.strip():
+        return Period.year_to_date(today)
+    found = _read_period(text, today, _ALL_KINDS, whole=True)
+    if found is None:
+        raise ValueError(f"không hiểu kỳ báo cáo: {text!r}")
+    return found
 
 
 def parse_period(
@@ -123,31 +277,20 @@ def parse_period(
         raise ValueError("chỉ chọn một cách chọn kỳ: --from/--to, --month, --quarter hoặc --year")
     today = today or datetime.now(VN_TZ).date()
     if month:
-        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", month)
-        if m:
-            y, mo = int(m.group(1)), int(m.group(2))
-        elif m := re.fullmatch(r"\s*(\d{1,2})[/-](\d{4})\s*", month):
-            mo, y = int(m.group(1)), int(m.group(2))
-        else:
+        found = _read_period(month, today, {"month"}, whole=True)
+        if found is None:
             raise ValueError(f"tháng không hợp lệ: {month!r} (MM/YYYY hoặc YYYY-MM)")
-        return Period.month(y, mo)
+        return found
     if quarter:
-        m = re.fullmatch(r"\s*(\d{4})[-/ ]?Q([1-4])\s*", quarter, re.I)
-        if m:
-            y, q = int(m.group(1)), int(m.group(2))
-        elif m := re.fullmatch(r"\s*Q([1-4])[/\- ]?(\d{4})\s*", quarter, re.I):
-            q, y = int(m.group(1)), int(m.group(2))
-        else:
+        found = _read_period(quarter, today, {"quarter"}, whole=True)
+        if found is None:
             raise ValueError(f"quý không hợp lệ: {quarter!r} (ví dụ Q3/2026 hoặc 2026-Q3)")
-        return Period.quarter(y, q)
+        return found
     if year not in (None, ""):
-        try:
-            y = int(str(year).strip())
-        except ValueError:
-            raise ValueError(f"năm không hợp lệ: {year!r}") from None
-        if not 1990 <= y <= 2100:
+        found = _read_period(str(year), today, {"year"}, whole=True)
+        if found is None:
             raise ValueError(f"năm không hợp lệ: {year!r}")
-        return Period.year(y)
+        return found
     if from_ or to:
         start = _parse_date(from_) if from_ else date(today.year, 1, 1)
         end = _parse_date(to) if to else today
