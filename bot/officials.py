@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,8 +27,8 @@ from trolydvc.formatting import fmt_int
 from trolydvc.i18n import gettext
 from trolydvc.tracking.chart import render_chart
 from trolydvc.tracking.stats import Period, compute_report, format_report, parse_period_text
+from trolydvc.vietnam_time import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_BROADCAST_CHARS = 3500
 
 

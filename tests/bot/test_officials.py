@@ -89,8 +89,8 @@ async def test_statistics_for_a_relative_period(bot, telegram):
     """/thongke reads periods as the chat does ("tháng trước", "quý này", ...)."""
     from datetime import datetime
 
-    from trolydvc.tracking.fields import VN_TZ
     from trolydvc.tracking.stats import Period
+    from trolydvc.vietnam_time import VN_TZ
 
     store.add_official(OFFICIAL, "official", "")
     first = datetime.now(VN_TZ).date().replace(day=1)

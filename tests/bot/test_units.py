@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
@@ -15,6 +14,7 @@ from bot.officials import parse_period_argument, parse_schedule
 from bot.render import escape, split_message
 from trolydvc.config import LOCALES_DIR
 from trolydvc.i18n import gettext, normalize_language, translations
+from trolydvc.vietnam_time import VN_TZ
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 TAG = re.compile(r"</?[a-z]+>")
@@ -96,7 +96,7 @@ def test_po_is_used_when_mo_is_missing(tmp_path):
 
 
 def test_schedule_parser():
-    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    vn = VN_TZ
     now = datetime(2026, 12, 1, 9, 0, tzinfo=vn)
     assert parse_schedule("08:00 15/12/2026", now) == datetime(2026, 12, 15, 8, 0, tzinfo=vn)
     assert parse_schedule("15/12/2026 08:00", now) == datetime(2026, 12, 15, 8, 0, tzinfo=vn)

@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from trolydvc.tracking.fields import VN_TZ
+from trolydvc.vietnam_time import VN_TZ
 
 SEED = 20250101
 DEMO_MARK = ".H99-"

@@ -11,12 +11,11 @@ All raise ``ValueError`` with a Vietnamese reason on bad input.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from trolydvc.db.models import Channel, DossierStatus
 from trolydvc.textnorm import fold
-
-VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+from trolydvc.vietnam_time import VN_TZ
 
 STATUS_LABELS: dict[str, str] = {
     DossierStatus.RECEIVED: "Mới tiếp nhận",

@@ -38,9 +38,10 @@ from sqlalchemy.orm import Session
 from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
-from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS, VN_TZ
+from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS
 from trolydvc.tracking.privacy import mask_name
 from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
+from trolydvc.vietnam_time import VN_TZ
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ from trolydvc.db.models import (
 )
 from trolydvc.formatting import fmt_date, fmt_int, fmt_ratio
 from trolydvc.textnorm import fold
-from trolydvc.tracking.fields import VN_TZ
+from trolydvc.vietnam_time import VN_TZ
 
 GROUP_COLUMNS = {"agency": Dossier.agency, "sector": Dossier.sector}
 
