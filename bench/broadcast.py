@@ -85,7 +85,8 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
     from sqlalchemy import insert
     from telegram.ext import ExtBot
 
-    from bot.broadcast import BroadcastSender, SenderOptions, create_broadcast
+    from bot.broadcast import BroadcastSender, SenderOptions
+    from bot.broadcast_store import create_broadcast
     from bot.ratelimit import PacedRateLimiter, paced_request
     from trolydvc.db import get_engine, session_scope
     from trolydvc.db.bot_models import Subscriber

@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import broadcast as bc
-from bot import store
+from bot import broadcast_store, store
 from bot.access import require_official
 from bot.buttons import mark_pressed
 from bot.common import db, language_of, log, reply_html
@@ -141,7 +141,7 @@ async def _take_text(update: Update, context: ContextTypes.DEFAULT_TYPE, body: s
     await reply_html(update, t("<b>Preview</b> (this is exactly what subscribers will receive):"))
     await context.bot.send_message(update.effective_chat.id, body, parse_mode=ParseMode.HTML)
     communes = commune_names()
-    total = await db(bc.audience_size, None)
+    total = await db(broadcast_store.audience_size, None)
     rows = [
         [
             InlineKeyboardButton(
@@ -150,7 +150,7 @@ async def _take_text(update: Update, context: ContextTypes.DEFAULT_TYPE, body: s
         ]
     ]
     for index, name in enumerate(communes):
-        size = await db(bc.audience_size, name)
+        size = await db(broadcast_store.audience_size, name)
         rows.append(
             [InlineKeyboardButton(f"{name} ({fmt_int(size)})", callback_data=f"bc:aud:{index}")]
         )
@@ -228,7 +228,7 @@ async def on_broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         if not valid:
             await mark_pressed(query, None)
             return
-        size = await db(bc.audience_size, commune)
+        size = await db(broadcast_store.audience_size, commune)
         compose.update(stage="confirm", commune=commune)
         label = commune or t("all subscribers")
         await mark_pressed(query, label)
@@ -276,7 +276,7 @@ async def _create(
     assert chat is not None
     context.user_data.pop("compose", None)
     broadcast_id = await db(
-        bc.create_broadcast,
+        broadcast_store.create_broadcast,
         compose["text"],
         author_id=compose.get("official_id"),
         commune=compose.get("commune"),
@@ -300,7 +300,7 @@ async def _create(
         t("Announcement #{id}: starting…").format(id=broadcast_id),
         parse_mode=ParseMode.HTML,
     )
-    await db(bc.set_progress_message, broadcast_id, message.message_id)
+    await db(broadcast_store.set_progress_message, broadcast_id, message.message_id)
     manager.start(broadcast_id)
 
 
@@ -314,7 +314,7 @@ async def cmd_cancel_broadcast(update: Update, context: ContextTypes.DEFAULT_TYP
             update, t("Usage: /huythongbao NUMBER (the number of a scheduled announcement).")
         )
         return
-    if await db(bc.cancel_broadcast, int(arg)):
+    if await db(broadcast_store.cancel_broadcast, int(arg)):
         await reply_html(update, t("Announcement #{id} was cancelled.").format(id=int(arg)))
     else:
         await reply_html(
@@ -354,14 +354,14 @@ def progress_text(
 
 def make_progress_reporter(bot: Any) -> bc.ProgressCallback:
     async def report(broadcast_id: int, found: dict[str, int], final: bool) -> None:
-        info = await db(bc.get_broadcast, broadcast_id)
+        info = await db(broadcast_store.get_broadcast, broadcast_id)
         if info is None or info.progress_chat_id is None:
             return
         t = gettext(info.language)
         text = progress_text(t, broadcast_id, found, final)
         if not info.progress_message_id and not final:
             message = await bot.send_message(info.progress_chat_id, text, parse_mode=ParseMode.HTML)
-            await db(bc.set_progress_message, broadcast_id, message.message_id)
+            await db(broadcast_store.set_progress_message, broadcast_id, message.message_id)
         elif info.progress_message_id:
             try:
                 await bot.edit_message_text(

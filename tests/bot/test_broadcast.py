@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bot import broadcast as bc
+from bot import broadcast_store as bc
 from bot import store
 from bot.broadcast import SenderOptions
 from bot.ratelimit import PacedRateLimiter

@@ -8,7 +8,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from bot import broadcast as bc
+from bot import broadcast_store as bc
 from bot import store
 from trolydvc.cli import main
 from trolydvc.db import session_scope

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from bot import broadcast as bc
+from bot import broadcast_store as bc
 from bot import store
 from bot.broadcast import SenderOptions
 from trolydvc.db import session_scope

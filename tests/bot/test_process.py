@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot import broadcast as bc
+from bot import broadcast_store as bc
 from bot import store
 
 

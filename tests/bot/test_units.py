@@ -123,7 +123,7 @@ def test_period_argument_parser():
 def test_in_doubt_rows_unknown_by_default_or_pending_when_resending(database):
     from sqlalchemy import update
 
-    from bot import broadcast as bc
+    from bot import broadcast_store as bc
     from bot import store
     from trolydvc.db import session_scope
     from trolydvc.db.bot_models import Delivery
