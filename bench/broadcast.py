@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace, port: int) -> dict:  # type: ignore[type
 
     from bot.broadcast import BroadcastSender, SenderOptions
     from bot.broadcast_store import create_broadcast
-    from bot.ratelimit import PacedRateLimiter, paced_request
+    from bot.pacing import PacedRateLimiter, paced_request
     from trolydvc.db import get_engine, session_scope
     from trolydvc.db.bot_models import Subscriber
 

@@ -25,7 +25,7 @@ from bot import chat, feedback, handoff, officials, store
 from bot.broadcast import BroadcastManager, SenderOptions
 from bot.common import db, log, pseudonym
 from bot.keyboards import PayloadStore
-from bot.ratelimit import PacedRateLimiter, paced_request
+from bot.pacing import PacedRateLimiter, paced_request
 from bot.settings import BotSettings
 from trolydvc.i18n import LANGUAGES, gettext
 from trolydvc.rasa_client import RasaClient

@@ -49,7 +49,7 @@ from bot.broadcast_store import (
     recover_in_doubt,
     start_broadcast,
 )
-from bot.ratelimit import PacedRateLimiter, retry_after_seconds
+from bot.pacing import PacedRateLimiter, retry_after_seconds
 from trolydvc.db.base import utcnow
 
 log = logging.getLogger("bot.broadcast")

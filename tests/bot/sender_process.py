@@ -11,7 +11,7 @@ import sys
 from telegram.ext import ExtBot
 
 from bot.broadcast import BroadcastSender, SenderOptions
-from bot.ratelimit import PacedRateLimiter
+from bot.pacing import PacedRateLimiter
 
 
 async def main(base_url: str, token: str, broadcast_id: int, rate: float) -> None:

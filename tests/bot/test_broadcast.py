@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from bot import broadcast_store as bc
 from bot import store
 from bot.broadcast import SenderOptions
-from bot.ratelimit import PacedRateLimiter
+from bot.pacing import PacedRateLimiter
 from trolydvc.db import session_scope
 from trolydvc.db.bot_models import Delivery, Subscriber
 
@@ -199,7 +199,7 @@ async def test_window_counts_a_request_from_when_it_was_written():
 async def test_paced_request_reports_each_write_to_the_limiter(telegram):
     from telegram.ext import ExtBot
 
-    from bot.ratelimit import paced_request
+    from bot.pacing import paced_request
 
     class Recording(PacedRateLimiter):
         def __init__(self) -> None:

@@ -60,7 +60,7 @@ WINDOW_MARGIN = 0.02
 
 # The start record (see `PacedRateLimiter.gate`) of the request this task is sending, for the
 # httpx hook that stamps the moment its bytes are written.
-_STARTING: ContextVar[list[float] | None] = ContextVar("ratelimit_starting", default=None)
+_STARTING: ContextVar[list[float] | None] = ContextVar("pacing_starting", default=None)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
