@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
-
-
-class _NoNetworkTracebacks(logging.Filter):
-    """python-telegram-bot logs a full traceback when the Bot API cannot be reached at start;
-    the CLI reports that in one clear line instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "Network Retry Loop" in record.getMessage():
-            record.exc_info = None
-            record.exc_text = None
-        return True
 
 
 @click.command("bot")
@@ -27,6 +14,7 @@ def bot() -> None:
     `make serve`).
     """
     from bot.app import run
+    from bot.log_filters import install_log_filters
     from bot.settings import BotSettings
 
     try:
@@ -35,7 +23,8 @@ def bot() -> None:
         raise click.ClickException(str(exc)) from None
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    logging.getLogger("telegram.ext").addFilter(_NoNetworkTracebacks())
+    # (logging is configured by the `trolydvc` group before this command runs)
+    install_log_filters(settings.token)
 
     from trolydvc.db import DatabaseNotReady
 
