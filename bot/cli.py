@@ -1,4 +1,8 @@
-"""`trolydvc bot` (run the Telegram bot) and `trolydvc officials add/remove/list`."""
+"""`trolydvc bot` (run the Telegram bot) and `trolydvc officials add/remove/list`.
+
+Every `trolydvc` command loads this module, so the bot's heavy modules (telegram, the
+application, the database) are imported inside the commands: `trolydvc --help` stays fast.
+"""
 
 from __future__ import annotations
 
