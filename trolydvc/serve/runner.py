@@ -1,12 +1,7 @@
-"""`trolydvc serve` and `trolydvc run`: the action server and Rasa as two child processes.
+"""The action server and Rasa as two child processes, started and stopped together.
 
-``serve`` keeps both in the foreground (logs to the terminal) until Ctrl-C or SIGTERM, then
-stops both. ``run`` starts them in the background (logs under var/log/), waits until Rasa has
-loaded its model, then opens the terminal chat — or the Telegram bot when
-``TELEGRAM_BOT_TOKEN`` is set — and stops the servers when that ends.
-
-:class:`Servers` is also what the conversation tests and bench/e2e.py use to start their own
-pair on other ports.
+:class:`Servers` is what `trolydvc serve`/`run` (trolydvc.serve.commands), the conversation tests
+and bench/e2e.py use to start a pair on the given ports.
 """
 
 from __future__ import annotations
@@ -14,18 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO
 
-import click
 import httpx
 
 from trolydvc import config
@@ -37,7 +29,6 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
 READY_TIMEOUT = 240.0  # model load takes ~35 s, more when the machine is busy
-PIDS_FILE = config.VAR_DIR / "serve.json"  # read by bench/e2e.py to sample memory
 
 
 class ServerError(Exception):
@@ -249,168 +240,3 @@ def _rasa_ready(http: httpx.Client, base_url: str) -> bool:
         return response.status_code == 200 and bool(response.json().get("model_file"))
     except (httpx.HTTPError, ValueError):
         return False
-
-
-@contextmanager
-def _terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so the `finally` blocks stop the children."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _write_pids(servers: Servers) -> None:
-    PIDS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    PIDS_FILE.write_text(
-        json.dumps({"pids": servers.pids(), "rasa_url": servers.rasa_url}, indent=2) + "\n"
-    )
-
-
-def prepare_embedded_database(echo: bool = True) -> None:
-    """With the embedded SQLite database (no DATABASE_URL): bring its schema up to date and,
-    when it holds no dossier at all, load the seeded demo dossiers so lookups work out of the
-    box. A PostgreSQL deployment (DATABASE_URL set) is left to its operator."""
-    if os.environ.get("DATABASE_URL", "").strip():
-        return
-    from sqlalchemy import func, select
-
-    from trolydvc.db.base import get_session
-    from trolydvc.db.migrate import upgrade
-    from trolydvc.db.models import Dossier
-
-    upgrade()
-    with get_session() as session:
-        count = session.scalar(select(func.count()).select_from(Dossier)) or 0
-    if count:
-        return
-    from trolydvc.tracking.demo import SHOWCASE_PHONE_LAST4, load_demo_data
-
-    result = load_demo_data()
-    if echo:
-        click.echo(
-            f"Đã nạp {result.imported} hồ sơ mẫu vào cơ sở dữ liệu nhúng. Mã để thử tra cứu "
-            f"(4 số cuối điện thoại: {SHOWCASE_PHONE_LAST4}): " + ", ".join(result.showcase[:3]),
-            err=True,
-        )
-
-
-def _prepare_database_or_warn() -> None:
-    try:
-        prepare_embedded_database()
-    except Exception as exc:  # the assistant still answers procedure questions without it
-        click.echo(f"Cảnh báo: chưa chuẩn bị được cơ sở dữ liệu hồ sơ ({exc}).", err=True)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _port_options(command: F) -> F:
-    """--rasa-port and --actions-port, shared by `serve` and `run`."""
-    command = click.option(
-        "--actions-port",
-        default=DEFAULT_ACTIONS_PORT,
-        show_default=True,
-        type=int,
-        help="Cổng của máy chủ action.",
-    )(command)
-    return click.option(
-        "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
-    )(command)
-
-
-@click.command()
-@_port_options
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 8),
-    envvar="RASA_WORKERS",
-    help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
-)
-def serve(rasa_port: int, actions_port: int, workers: int) -> None:
-    """Chạy máy chủ action và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
-    servers = Servers(rasa_port, actions_port, workers=workers)
-    with _terminate_on_sigterm():
-        try:
-            _prepare_database_or_warn()
-            servers.start()
-            _write_pids(servers)
-            click.echo(f"Đang chờ Rasa nạp mô hình {MODEL.name} (khoảng 35 giây)…", err=True)
-            servers.wait_ready()
-            click.echo(
-                f"Sẵn sàng: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
-                f"máy chủ action {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai.",
-                err=True,
-            )
-            while all(p.poll() is None for p in (servers.rasa, servers.actions) if p):
-                time.sleep(0.5)
-            raise click.ClickException("Một máy chủ đã dừng bất thường; đang dừng máy chủ còn lại.")
-        except ServerError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("Đang dừng các máy chủ…", err=True)
-        finally:
-            servers.stop()
-            PIDS_FILE.unlink(missing_ok=True)
-
-
-@click.command()
-@_port_options
-def run(rasa_port: int, actions_port: int) -> None:
-    """Khởi động các máy chủ rồi trò chuyện trong terminal.
-
-    Nếu đã đặt TELEGRAM_BOT_TOKEN thì chạy bot Telegram thay cho trò chuyện trong terminal. Các
-    máy chủ được dừng khi kết thúc.
-    """
-    log_dir = config.VAR_DIR / "log"
-    servers = Servers(rasa_port, actions_port, log_dir=log_dir)
-    with _terminate_on_sigterm():
-        try:
-            _prepare_database_or_warn()
-            servers.start()
-            _write_pids(servers)
-            click.echo(f"Đang khởi động trợ lý (khoảng 30–60 giây; nhật ký: {log_dir})…", err=True)
-            servers.wait_ready()
-            if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
-                _run_bot(servers.rasa_url)
-            else:
-                from trolydvc.chat import chat_loop
-
-                chat_loop(servers.rasa_url)
-        except ServerError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("", err=True)
-        finally:
-            click.echo("Đang dừng trợ lý…", err=True)
-            servers.stop()
-            PIDS_FILE.unlink(missing_ok=True)
-
-
-def _run_bot(rasa_url: str) -> None:
-    """Run the Telegram bot (bot/cli.py, `trolydvc bot`) in the foreground."""
-    try:
-        import bot.cli  # noqa: F401
-    except ModuleNotFoundError:
-        raise click.ClickException(
-            "Đã đặt TELEGRAM_BOT_TOKEN nhưng bản mã nguồn này không có bot Telegram."
-        ) from None
-    exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
-    env = dict(os.environ, RASA_URL=rasa_url)
-    proc = subprocess.Popen([exe, "bot"], env=env)
-    try:
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
