@@ -1,94 +1,131 @@
-"""The action server and Rasa as two child processes, started and stopped together.
+"""Supervised child processes: none outlives us, a dead or unresponsive one is restarted.
 
-:class:`Servers` is what `trolydvc serve`/`run` (trolydvc.serve.commands), the conversation tests
-and bench/e2e.py use to start a pair on the given ports.
+Each child runs under a keeper (keeper.py) in its own session: the keeper takes the child's whole
+process tree down when we exit, even by SIGKILL. :meth:`Supervisor.check`, called periodically by
+`trolydvc serve`, restarts a child whose process ended or whose health URL stopped answering (for
+example the action server's port still open but its Sanic worker dead), at most
+``restart_limit`` times within ``restart_window`` seconds; after that it raises
+:class:`ServerError` and the caller stops everything.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import httpx
 
-from trolydvc import config
+from trolydvc.serve.keeper import PARENT_DEATH_SIGNAL, PR_SET_PDEATHSIG
 
-ROOT = config.ROOT
-MODEL = ROOT / "models" / "assistant.tar.gz"
-RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-DEFAULT_RASA_PORT = 5005
-DEFAULT_ACTIONS_PORT = 5055
-READY_TIMEOUT = 240.0  # model load takes ~35 s, more when the machine is busy
+KEEPER = Path(__file__).with_name("keeper.py")
+READY_TIMEOUT = 240.0  # Rasa's model load takes ~35 s, more when the machine is busy
+# A child is unresponsive after HEALTH_FAILURES checks in a row without an answer within
+# HEALTH_TIMEOUT: about 25 s of silence, longer than Rasa takes on any message we accept.
+HEALTH_INTERVAL = 5.0
+HEALTH_TIMEOUT = 5.0
+HEALTH_FAILURES = 3
+RESTART_LIMIT = 3
+RESTART_WINDOW = 600.0
+STOP_GRACE = 10.0  # SIGTERM to SIGKILL, per child
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class ServerError(Exception):
-    """A server did not start; the message says which and why."""
+    """A server did not start or could not be kept running; the message says which and why."""
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
-        PYTHONUNBUFFERED="1",
-        # Rasa 3.6's dependencies print pages of deprecation warnings at start-up.
-        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
-    )
-    return env
+def _die_with_parent() -> None:
+    """In the forked keeper, before exec: a signal when the thread that started it exits."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, int(PARENT_DEATH_SIGNAL), 0, 0, 0)
 
 
-class Servers:
-    """The action server and Rasa on the given ports, started and stopped together."""
+def get_ok(http: httpx.Client, url: str, timeout: float | None = None) -> bool:
+    try:
+        response = http.get(url) if timeout is None else http.get(url, timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def _exit_status(code: int) -> str:
+    if code < 0:
+        return f"bị dừng bởi tín hiệu {signal.Signals(-code).name}"
+    if code > 128 and code - 128 in signal.valid_signals():  # the keeper's report of a signal
+        return f"bị dừng bởi tín hiệu {signal.Signals(code - 128).name}"
+    return f"mã thoát {code}"
+
+
+@dataclass
+class Child:
+    """One supervised server: its command line and how to tell it is ready and alive."""
+
+    name: str  # key in pids(), name of its log file
+    label: str  # what messages call it (Vietnamese)
+    command: list[str]
+    health_url: str  # answers 200 while the server is alive
+    ready: Callable[[httpx.Client], bool] | None = None  # default: health_url answers
+    env: dict[str, str] | None = None
+    keeper: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    started_at: float = 0.0
+    is_ready: bool = False
+    failures: int = 0
+    restarts: list[float] = field(default_factory=list)
+
+    def ready_now(self, http: httpx.Client) -> bool:
+        return self.ready(http) if self.ready else get_ok(http, self.health_url)
+
+
+class Supervisor:
+    """Children started, checked, restarted and stopped together."""
 
     def __init__(
         self,
-        rasa_port: int = DEFAULT_RASA_PORT,
-        actions_port: int = DEFAULT_ACTIONS_PORT,
-        model: Path = MODEL,
+        children: list[Child] | None = None,
+        *,
         log_dir: Path | None = None,
-        cors: tuple[str, ...] = ("http://localhost", "http://127.0.0.1"),
-        workers: int = 1,
+        cwd: Path | None = None,
+        health_interval: float = HEALTH_INTERVAL,
+        health_timeout: float = HEALTH_TIMEOUT,
+        health_failures: int = HEALTH_FAILURES,
+        restart_limit: int = RESTART_LIMIT,
+        restart_window: float = RESTART_WINDOW,
+        ready_timeout: float = READY_TIMEOUT,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
-        self.rasa_port = rasa_port
-        self.actions_port = actions_port
-        self.model = model
+        self.children = children or []
         self.log_dir = log_dir
-        self.cors = cors
-        self.workers = max(1, workers)
-        self.actions: subprocess.Popen[bytes] | None = None
-        self.rasa: subprocess.Popen[bytes] | None = None
+        self.cwd = cwd
+        self.health_interval = health_interval
+        self.health_timeout = health_timeout
+        self.health_failures = health_failures
+        self.restart_limit = restart_limit
+        self.restart_window = restart_window
+        self.ready_timeout = ready_timeout
+        self.stop_grace = stop_grace
         self._logs: list[IO[bytes]] = []
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._watch: tuple[int, int] | None = None
+        self._next_check = 0.0
+        self._http: httpx.Client | None = None
 
-    @property
-    def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    @property
-    def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}"
-
-    def _endpoints_file(self) -> Path:
-        if self.actions_port == DEFAULT_ACTIONS_PORT and self.workers == 1:
-            return ROOT / "endpoints.yml"
-        self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
-        path = Path(self._tmp.name) / "endpoints.yml"
-        text = f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
-        if self.workers > 1:
-            text += _redis_stores_yaml()
-        path.write_text(text)
-        return path
+    # --- starting ---------------------------------------------------------------------------
+    def start(self) -> None:
+        # The keepers hold the read end; only this process holds the write end, so the pipe
+        # reads end-of-file in the keepers as soon as this process is gone.
+        if self._watch is None:
+            self._watch = os.pipe()
+        for child in self.children:
+            self._spawn(child)
 
     def _output(self, name: str) -> IO[bytes] | None:
         if self.log_dir is None:
@@ -98,82 +135,140 @@ class Servers:
         self._logs.append(handle)
         return handle
 
-    def start(self) -> None:
-        if not self.model.is_file():
-            raise ServerError(
-                f"Chưa có mô hình đã huấn luyện tại {self.model}; hãy chạy `make train` trước"
-            )
-        if not RASA_BIN.exists():
-            raise ServerError(f"Không tìm thấy {RASA_BIN}; hãy chạy `make setup` trước")
-        for port in (self.actions_port, self.rasa_port):
-            if _port_busy(port):
-                raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
-        env = _child_env()
-        if self.workers > 1:
-            env["SANIC_WORKERS"] = str(self.workers)
-        actions_cmd = [
-            sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-            "--port", str(self.actions_port),
+    def _spawn(self, child: Child) -> None:
+        assert self._watch is not None
+        watch_fd = self._watch[0]
+        out = self._output(child.name)
+        command = [
+            sys.executable, "-I", str(KEEPER),
+            "--parent", str(os.getpid()),
+            "--watch-fd", str(watch_fd),
+            "--grace", str(self.stop_grace),
+            "--", *child.command,
         ]  # fmt: skip
-        # `rasa run` through trolydvc.rasa_server: same arguments, one fix (see that module).
-        rasa_cmd = [
-            str(RASA_PYTHON), "-m", "trolydvc.rasa_server", "run",
-            "-m", str(self.model),
-            "--enable-api",
-            "--cors", *self.cors,
-            "-i", "127.0.0.1",
-            "-p", str(self.rasa_port),
-            "--endpoints", str(self._endpoints_file()),
-            "--credentials", str(ROOT / "credentials.yml"),
-        ]  # fmt: skip
-        out = self._output("actions")
-        self.actions = subprocess.Popen(
-            actions_cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+        child.keeper = subprocess.Popen(
+            command,
+            cwd=self.cwd,
+            env=child.env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # Ctrl-C in the terminal reaches us, we stop the children
+            pass_fds=(watch_fd,),
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call
         )
-        out = self._output("rasa")
-        self.rasa = subprocess.Popen(
-            rasa_cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
-        )
+        child.started_at = time.monotonic()
+        child.is_ready = False
+        child.failures = 0
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Wait for the action server's /health and Rasa's /status with a loaded model."""
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until every child answers its readiness check."""
+        timeout = self.ready_timeout if timeout is None else timeout
         logging.getLogger("httpx").setLevel(logging.WARNING)  # no log line per poll
         deadline = time.monotonic() + timeout
-        actions_ok = rasa_ok = False
         with httpx.Client(timeout=2.0) as http:
             while time.monotonic() < deadline:
-                for name, proc in (("Máy chủ action", self.actions), ("Rasa", self.rasa)):
-                    if proc is not None and proc.poll() is not None:
+                for child in self.children:
+                    code = child.keeper.poll() if child.keeper else None
+                    if code is not None:
                         raise ServerError(
-                            f"{name} đã dừng với mã thoát {proc.returncode}{self._hint()}"
+                            f"{child.label} đã dừng ({_exit_status(code)}){self.hint()}"
                         )
-                if not actions_ok:
-                    actions_ok = _get_ok(http, f"{self.actions_url}/health")
-                if not rasa_ok:
-                    rasa_ok = _rasa_ready(http, self.rasa_url)
-                if actions_ok and rasa_ok:
+                    if not child.is_ready:
+                        child.is_ready = child.ready_now(http)
+                if all(child.is_ready for child in self.children):
                     return
                 time.sleep(0.5)
-        raise ServerError(f"Các máy chủ chưa sẵn sàng sau {timeout:.0f} giây{self._hint()}")
+        raise ServerError(f"Các máy chủ chưa sẵn sàng sau {timeout:.0f} giây{self.hint()}")
 
-    def _hint(self) -> str:
+    def hint(self) -> str:
         return f" (xem {self.log_dir}/*.log)" if self.log_dir else ""
 
-    def pids(self) -> dict[str, int]:
-        return {
-            name: proc.pid
-            for name, proc in (("rasa", self.rasa), ("actions", self.actions))
-            if proc is not None
-        }
+    # --- keeping them running ---------------------------------------------------------------
+    def check(self) -> list[str]:
+        """Restart what died or stopped answering; return what happened, one line per event.
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM both process groups, SIGKILL what is left after `timeout` seconds."""
-        procs = [p for p in (self.rasa, self.actions) if p is not None and p.poll() is None]
-        for proc in procs:
+        Does nothing until ``health_interval`` has passed since the last check. Raises
+        :class:`ServerError` when a child needs more restarts than allowed."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return []
+        if self._http is None:
+            self._http = httpx.Client(timeout=self.health_timeout)
+        events = []
+        for child in self.children:
+            problem = self._problem(child, self._http)
+            if problem == "ready":
+                events.append(f"{child.label} đã hoạt động trở lại.")
+            elif problem:
+                events.append(self._restart(child, problem))
+        self._next_check = time.monotonic() + self.health_interval
+        return events
+
+    def _problem(self, child: Child, http: httpx.Client) -> str | None:
+        code = child.keeper.poll() if child.keeper else None
+        if code is not None:
+            return f"{child.label} đã dừng ({_exit_status(code)})"
+        if not child.is_ready:
+            if child.ready_now(http):
+                child.is_ready = True
+                return "ready"
+            if time.monotonic() - child.started_at > self.ready_timeout:
+                return f"{child.label} chưa sẵn sàng sau {self.ready_timeout:.0f} giây"
+            return None
+        if get_ok(http, child.health_url):
+            child.failures = 0
+            return None
+        child.failures += 1
+        if child.failures < self.health_failures:
+            return None
+        return f"{child.label} không phản hồi ({child.failures} lần kiểm tra liên tiếp)"
+
+    def _restart(self, child: Child, problem: str) -> str:
+        now = time.monotonic()
+        child.restarts = [t for t in child.restarts if now - t < self.restart_window]
+        if len(child.restarts) >= self.restart_limit:
+            raise ServerError(
+                f"{problem}; đã khởi động lại {self.restart_limit} lần trong "
+                f"{self.restart_window / 60:.0f} phút nên dừng tất cả các máy chủ{self.hint()}"
+            )
+        self._kill(child)
+        child.restarts.append(now)
+        self._spawn(child)
+        return f"{problem}; đang khởi động lại (lần {len(child.restarts)}/{self.restart_limit})…"
+
+    @staticmethod
+    def _kill(child: Child) -> None:
+        """SIGKILL the keeper's whole process group (the server and its workers are in it)."""
+        if child.keeper is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(child.keeper.pid, signal.SIGKILL)
+        child.keeper.wait()
+
+    # --- stopping ---------------------------------------------------------------------------
+    def pids(self) -> dict[str, int]:
+        """The pid of each server process (the keeper's child; the keeper's own until then)."""
+        pids = {}
+        for child in self.children:
+            if child.keeper is None:
+                continue
+            pid = child.keeper.pid
+            with suppress(OSError, ValueError, IndexError):
+                pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+            pids[child.name] = pid
+        return pids
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM every keeper (each stops its server, then SIGKILLs what is left of its tree);
+        SIGKILL the process group of a keeper still there after ``timeout`` seconds. Safe to call
+        again, also after an interrupted call."""
+        timeout = self.stop_grace + 5.0 if timeout is None else timeout
+        running = [c.keeper for c in self.children if c.keeper and c.keeper.poll() is None]
+        for proc in running:
             with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for proc in procs:
+        for proc in running:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -183,11 +278,15 @@ class Servers:
         for handle in self._logs:
             handle.close()
         self._logs.clear()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._watch is not None:
+            for fd in self._watch:
+                os.close(fd)
+            self._watch = None
 
-    def __enter__(self) -> Servers:
+    def __enter__(self) -> Supervisor:
         self.start()
         try:
             self.wait_ready()
@@ -198,45 +297,3 @@ class Servers:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _redis_stores_yaml() -> str:
-    """Tracker and lock stores in Redis (REDIS_URL), which several Rasa workers must share.
-    Conversations expire after an hour of silence (nothing kept longer than needed)."""
-    from urllib.parse import urlparse
-
-    url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    common = {
-        "type": "redis",
-        "url": url.hostname or "127.0.0.1",
-        "port": url.port or 6379,
-        "db": int((url.path or "/0").lstrip("/") or 0),
-        "key_prefix": "trolydvc",
-    }
-    if url.password:
-        common["password"] = url.password
-    stores = {"tracker_store": {**common, "record_exp": 3600}, "lock_store": common}
-    # JSON is valid YAML and quotes every string safely.
-    return "".join(f"{name}: {json.dumps(conf)}\n" for name, conf in stores.items())
-
-
-def _port_busy(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _get_ok(http: httpx.Client, url: str) -> bool:
-    try:
-        return http.get(url).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _rasa_ready(http: httpx.Client, base_url: str) -> bool:
-    try:
-        response = http.get(f"{base_url}/status")
-        return response.status_code == 200 and bool(response.json().get("model_file"))
-    except (httpx.HTTPError, ValueError):
-        return False
