@@ -19,14 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from trolydvc.config import settings
 from trolydvc.serve import MODEL
 
 pytestmark = pytest.mark.rasa
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two ports above the conversation tests' pair, which may be running in this session.
-RASA_PORT = int(os.environ.get("TROLYDVC_TEST_RASA_PORT", "5305")) + 2
-ACTIONS_PORT = int(os.environ.get("TROLYDVC_TEST_ACTIONS_PORT", "5355")) + 2
+RASA_PORT = settings().test_rasa_port + 2
+ACTIONS_PORT = settings().test_actions_port + 2
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

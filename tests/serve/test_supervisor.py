@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from trolydvc.config import settings
 from trolydvc.serve import commands
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
-BASE = int(os.environ.get("TROLYDVC_TEST_RASA_PORT", "5305")) + 10
+BASE = settings().test_rasa_port + 10
 
 
 def port_open(port: int) -> bool:

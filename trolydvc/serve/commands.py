@@ -150,10 +150,9 @@ def _port_options(command: F) -> F:
 @_port_options
 @click.option(
     "--workers",
-    default=1,
-    show_default=True,
+    default=lambda: config.settings().rasa_workers,
+    show_default="1, or RASA_WORKERS",
     type=click.IntRange(1, 8),
-    envvar="RASA_WORKERS",
     help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
 )
 def serve(rasa_port: int, actions_port: int, workers: int) -> None:
@@ -194,7 +193,7 @@ def run(rasa_port: int, actions_port: int) -> None:
             click.echo(f"Đang khởi động trợ lý (khoảng 30–60 giây; nhật ký: {log_dir})…", err=True)
             servers.wait_ready()
             pid_file.write(servers, rasa_url=servers.rasa_url)
-            if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
+            if config.settings().telegram_bot_token.get_secret_value():
                 _run_bot(servers.rasa_url)
             else:
                 chat_loop(servers.rasa_url)

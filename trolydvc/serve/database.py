@@ -3,16 +3,16 @@ dossiers when it holds none."""
 
 from __future__ import annotations
 
-import os
-
 import click
+
+from trolydvc.config import settings
 
 
 def prepare_embedded_database(echo: bool = True) -> None:
     """With the embedded SQLite database (no DATABASE_URL): bring its schema up to date and,
     when it holds no dossier at all, load the seeded demo dossiers so lookups work out of the
     box. A PostgreSQL deployment (DATABASE_URL set) is left to its operator."""
-    if os.environ.get("DATABASE_URL", "").strip():
+    if settings().database_url:
         return
     from sqlalchemy import func, select
 
