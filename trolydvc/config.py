@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     telegram_per_chat_interval: float = _env("TELEGRAM_PER_CHAT_INTERVAL", 1.0, "seconds")
     handoff_timeout: float = _env("HANDOFF_TIMEOUT", 4 * 3600.0, "seconds before auto-close")
     # Tests and benchmarks
+    ci: str = _env("CI", "", "true: tests needing PostgreSQL or Redis fail instead of skipping")
     test_rasa_port: int = _env("TROLYDVC_TEST_RASA_PORT", 5305, "the conversation tests' Rasa")
     test_actions_port: int = _env("TROLYDVC_TEST_ACTIONS_PORT", 5355, "their action server")
     test_pg_admin_url: str = _env(
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
         "the server for the benchmarks' PostgreSQL databases",
     )
+
+    @property
+    def in_ci(self) -> bool:
+        return self.ci.lower() in ("1", "true", "yes")
 
 
 ENV_NAMES = tuple(str(f.validation_alias) for f in Settings.model_fields.values())

@@ -212,12 +212,6 @@ def run(rasa_port: int, actions_port: int) -> None:
 
 def _run_bot(rasa_url: str) -> None:
     """Run the Telegram bot (bot/cli.py, `trolydvc bot`) in the foreground."""
-    try:
-        import bot.cli  # noqa: F401
-    except ModuleNotFoundError:
-        raise click.ClickException(
-            "Đã đặt TELEGRAM_BOT_TOKEN nhưng bản mã nguồn này không có bot Telegram."
-        ) from None
     exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
     env = dict(os.environ, RASA_URL=rasa_url)
     proc = subprocess.Popen([exe, "bot"], env=env)

@@ -14,6 +14,8 @@ def prepare_embedded_database(echo: bool = True) -> None:
     box. A PostgreSQL deployment (DATABASE_URL set) is left to its operator."""
     if settings().database_url:
         return
+    # Imported here, not at the top: SQLAlchemy and Alembic double the CPU time of every
+    # `trolydvc` invocation, --help included (0.55 s -> 1.2 s measured), and only this needs them.
     from sqlalchemy import func, select
 
     from trolydvc.db.base import get_session
