@@ -171,6 +171,36 @@ def test_two_sigterms_stop_cleanly(serve):
     assert not instance.pid_file.exists()
 
 
+def test_stopping_make_by_process_group_stops_cleanly(tmp_path: Path):
+    # `make serve` stopped with `kill -TERM -<pgid>`: serve gets the group's SIGTERM, then the one
+    # make forwards to its child.
+    makefile = tmp_path / "Makefile"
+    command = f"{sys.executable} {HERE / 'supervised.py'} {tmp_path / 'serve.json'}"
+    makefile.write_text(f"serve:\n\t{command} {BASE + 34} {BASE + 35} --ignore-term\n")
+    err_path = tmp_path / "stderr.txt"
+    make = subprocess.Popen(
+        ["make", "-s", "-f", str(makefile), "serve"],
+        stderr=err_path.open("wb"),
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        start_new_session=True,
+    )
+    wait_for(lambda: "Sẵn sàng." in err_path.read_text(encoding="utf-8"), 30, "ready")
+    serve_pid = next(p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
+                     if _ppid(p) == make.pid)  # fmt: skip
+    pids = [pid for k in os.listdir("/proc") if k.isdigit() and _ppid(int(k)) == serve_pid
+            for pid in session_members(int(k))]  # fmt: skip
+    assert len(pids) == 6
+    os.killpg(make.pid, signal.SIGTERM)
+    make.wait(20)
+    wait_for(lambda: not alive(serve_pid), 20, "serve to exit")
+    err = err_path.read_text(encoding="utf-8")
+    assert "Aborted" not in err and "Traceback" not in err, err
+    assert "Đã dừng các máy chủ." in err, err
+    wait_for(lambda: not any(alive(pid) for pid in pids), 10.0, "the servers to exit")
+    assert not port_open(BASE + 34) and not port_open(BASE + 35)
+
+
 def test_signals_back_to_back_stop_cleanly(serve):
     instance = serve()
     pids = instance.tree()
