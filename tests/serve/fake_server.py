@@ -1,6 +1,6 @@
 """A stand-in for a Sanic server in the supervisor tests (standard library only).
 
-    python fake_server.py --port PORT [--ignore-term] [--exit-after SECONDS]
+    python fake_server.py --port PORT [--ignore-term] [--exit-after SECONDS] [--escape FILE]
 
 Like Sanic, the main process binds the port and a forked worker answers HTTP on it (200 on every
 GET), so a dead worker leaves the port open but silent. SIGTERM makes the main process stop its
@@ -36,7 +36,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ignore-term", action="store_true")
     parser.add_argument("--exit-after", type=float)
+    parser.add_argument("--escape", help="fork a process that leaves the session; its pid here")
     args = parser.parse_args()
+    if args.escape and os.fork() == 0:
+        os.setsid()  # out of the keeper's process group and session, like a daemonising helper
+        with open(args.escape, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        while True:
+            time.sleep(60)
     sock = socket.create_server(("127.0.0.1", args.port))
     worker = os.fork()
     if worker == 0:

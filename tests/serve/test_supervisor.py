@@ -123,6 +123,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
     yield start
     for instance in started:  # a failed test must not leave processes behind
         leftovers = instance.tree()
+        if (tmp_path / "escaped").exists():
+            leftovers += [int(pid) for pid in (tmp_path / "escaped").read_text().split()]
         if instance.proc.poll() is None:
             instance.proc.kill()
             instance.proc.wait()
@@ -141,6 +143,21 @@ def test_sigkill_of_serve_takes_every_child_down(serve):
     instance = serve()
     pids = instance.tree()
     assert len(pids) == 6
+    instance.proc.send_signal(signal.SIGKILL)
+    instance.proc.wait()
+    assert_all_gone(instance, pids)
+
+
+def escaped(path: Path, count: int) -> list[int]:
+    wait_for(lambda: path.exists() and len(path.read_text().split()) == count, 10, "escapees")
+    pids = [int(pid) for pid in path.read_text().split()]
+    assert all(alive(pid) and os.getsid(pid) == pid for pid in pids)
+    return pids
+
+
+def test_sigkill_of_serve_takes_down_processes_that_left_the_session(serve, tmp_path: Path):
+    instance = serve("--escape", str(tmp_path / "escaped"))
+    pids = instance.tree() + escaped(tmp_path / "escaped", 2)
     instance.proc.send_signal(signal.SIGKILL)
     instance.proc.wait()
     assert_all_gone(instance, pids)
@@ -225,8 +242,9 @@ def test_a_dead_worker_is_noticed_and_the_server_restarted(serve):
     assert not alive(actions)
 
 
-def test_a_stopped_server_is_restarted(serve):
-    instance = serve()
+def test_a_stopped_server_is_restarted(serve, tmp_path: Path):
+    instance = serve("--escape", str(tmp_path / "escaped"))
+    first = escaped(tmp_path / "escaped", 2)
     rasa = instance.servers()["rasa"]
     for pid in session_members(_session(rasa)):
         if pid != _ppid(rasa):  # all but the keeper
@@ -234,6 +252,8 @@ def test_a_stopped_server_is_restarted(serve):
     instance.wait_output("Rasa không phản hồi")
     instance.wait_output("Rasa đã hoạt động trở lại.")
     wait_for(lambda: not alive(rasa), 5.0, "the stopped server to be killed")
+    # The stopped server's escaped helper went with it; the other server's is still there.
+    assert sum(alive(pid) for pid in first) == 1
 
 
 def test_a_server_that_exits_is_restarted(serve):

@@ -10,7 +10,8 @@ keeper is what stays responsible for them:
 - it stops when its parent is gone, however it went (SIGKILL included): the parent holds the only
   write end of a pipe whose read end is FD here, so the pipe reads end-of-file; PR_SET_PDEATHSIG
   (set by the parent before exec) wakes it at once; a changed parent pid is checked as well;
-- SIGTERM, SIGINT or SIGHUP stop it; further signals while stopping are ignored;
+- SIGTERM, SIGINT or SIGHUP stop it; further signals while stopping are ignored; SIGUSR2 stops
+  it without the grace period (a server that no longer answers gets no SIGTERM grace);
 - to stop, it sends SIGTERM to the server (which stops its own workers) and waits up to SECONDS,
   then SIGKILLs every process left in its process group and every orphan that was re-parented to
   it (it is a child subreaper), and exits with the server's exit code;
@@ -37,6 +38,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 # The signal the kernel sends when the parent thread exits (see trolydvc.serve.runner).
 PARENT_DEATH_SIGNAL = signal.SIGUSR1
+# Stop without the grace period: the supervisor replacing a server that stopped answering.
+KILL_SIGNAL = signal.SIGUSR2
 
 
 def prctl(option: int, value: int) -> None:
@@ -105,6 +108,9 @@ class Keeper:
             # process is gone.
             if os.getppid() != self.parent:
                 self.stop_reason = "parent gone"
+        elif signum == KILL_SIGNAL:
+            self.grace = 0.0
+            self.stop_reason = self.stop_reason or "kill"
         elif self.stop_reason is None:
             self.stop_reason = signal.Signals(signum).name
 
@@ -123,7 +129,9 @@ class Keeper:
         os.set_blocking(wake_w, False)
         os.set_blocking(self.watch_fd, False)
         signal.set_wakeup_fd(wake_w)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, PARENT_DEATH_SIGNAL):
+        for signum in (
+            signal.SIGTERM, signal.SIGINT, signal.SIGHUP, PARENT_DEATH_SIGNAL, KILL_SIGNAL
+        ):  # fmt: skip
             signal.signal(signum, self._on_signal)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the select below
         prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -137,13 +145,13 @@ class Keeper:
                     os.read(wake_r, 512)
             if self._parent_gone():
                 self.stop_reason = "parent gone"
-        if child.poll() is None:
+        if child.poll() is None and self.grace > 0:
             child.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(self.grace)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
         kill_leftovers()
         code = child.returncode
         return code if code >= 0 else 128 - code

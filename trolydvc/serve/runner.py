@@ -25,7 +25,7 @@ from typing import IO
 
 import httpx
 
-from trolydvc.serve.keeper import PARENT_DEATH_SIGNAL, PR_SET_PDEATHSIG
+from trolydvc.serve.keeper import KILL_SIGNAL, PARENT_DEATH_SIGNAL, PR_SET_PDEATHSIG
 
 KEEPER = Path(__file__).with_name("keeper.py")
 READY_TIMEOUT = 240.0  # Rasa's model load takes ~35 s, more when the machine is busy
@@ -238,12 +238,18 @@ class Supervisor:
 
     @staticmethod
     def _kill(child: Child) -> None:
-        """SIGKILL the keeper's whole process group (the server and its workers are in it)."""
+        """Have the keeper SIGKILL its server's tree at once (escaped orphans included); SIGKILL
+        the keeper's process group if the keeper does not exit within a few seconds."""
         if child.keeper is None:
             return
         with suppress(ProcessLookupError):
-            os.killpg(child.keeper.pid, signal.SIGKILL)
-        child.keeper.wait()
+            child.keeper.send_signal(KILL_SIGNAL)
+        try:
+            child.keeper.wait(5.0)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(child.keeper.pid, signal.SIGKILL)
+            child.keeper.wait()
 
     # --- stopping ---------------------------------------------------------------------------
     def pids(self) -> dict[str, int]:
