@@ -67,7 +67,7 @@ validate: nlu-data ## Check the training data (rasa data validate) and the proce
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --data nlu_data --config config.yml
 	$(TROLYDVC) catalog validate
 
-bench: setup train ## Run the benchmarks that take minutes (all but nlu-eval; ~20 min; PostgreSQL for the tracking ones)
+bench: setup train ## Run the benchmarks that take minutes, not hours (all but nlu-eval; PostgreSQL for the tracking ones)
 	$(PY) bench/catalog_search.py
 	$(PY) bench/tracking_import.py
 	$(PY) bench/tracking_lookup.py
