@@ -44,7 +44,7 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup train ## Set up and run the whole test suite (what CI runs)
+test: setup train ## Set up and run the whole test suite (CI runs `make lint test`)
 	$(PY) -m pytest -q
 
 # --- the assistant ------------------------------------------------------------------------
@@ -59,6 +59,21 @@ run: setup train ## Start the assistant and chat in the terminal (Telegram bot i
 
 nlu-eval: setup ## Train and evaluate the NLU on tests/nlu/heldout.yml against two baselines
 	$(PY) bench/nlu_eval.py
+
+nlu-data: setup ## Regenerate nlu_data/generated/ from the catalog (train does it too)
+	$(TROLYDVC) nlu build
+
+validate: nlu-data ## Check the training data (rasa data validate) and the procedure catalog
+	$(RASA) data validate --fail-on-warnings --domain domain.yml --data nlu_data --config config.yml
+	$(TROLYDVC) catalog validate
+
+bench: setup train ## Run the benchmarks that take minutes, not hours (all but nlu-eval; PostgreSQL for the tracking ones)
+	$(PY) bench/catalog_search.py
+	$(PY) bench/tracking_import.py
+	$(PY) bench/tracking_lookup.py
+	$(PY) bench/tracking_stats.py
+	$(PY) bench/broadcast.py
+	$(PY) bench/e2e.py --start
 
 clean: ## Remove environments, models and local data
 	rm -rf $(VENV) $(VENV_RASA) models var .pytest_cache .ruff_cache

@@ -42,8 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from trolydvc import config  # noqa: E402
-
-PIDS_FILE = config.VAR_DIR / "serve.json"
+from trolydvc.serve import PIDS_FILE, Servers, prepare_embedded_database  # noqa: E402
 
 PROCEDURE_CONVERSATIONS = [
     ["làm giấy khai sinh cần giấy tờ gì", "còn lệ phí?", "thế nộp ở đâu?", "cảm ơn"],
@@ -230,8 +229,6 @@ def main() -> int:
     servers = None
     pids: dict[str, int] = {}
     if args.start:
-        from trolydvc.serve import Servers, prepare_embedded_database
-
         prepare_embedded_database()
         servers = Servers(
             5405, 5455, log_dir=config.VAR_DIR / "log" / "bench", workers=args.workers

@@ -6,7 +6,6 @@ Not a test: run the bench/tracking_*.py scripts by hand (each takes a few minute
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import sys
 import time
@@ -20,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BENCH_DIR = Path(os.environ.get("TROLYDVC_BENCH_DIR", ROOT / "var" / "bench"))
-PG_ADMIN_URL = os.environ.get(
-    "TROLYDVC_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from trolydvc.config import settings  # noqa: E402
+
+BENCH_DIR = settings().bench_dir
+PG_ADMIN_URL = settings().bench_pg_admin_url
 HEADER = (
     "code,procedure_code,procedure_name,applicant_name,applicant_phone,received_at,due_at,"
     "resolved_at,returned_at,status,channel,agency,sector\n"

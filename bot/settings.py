@@ -1,36 +1,13 @@
-"""Bot settings, read from the environment (see README: "Telegram bot")."""
+"""Bot settings, from the environment (trolydvc.config.settings; see README: "Settings")."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-from trolydvc.config import rasa_url
+from trolydvc.config import rasa_url, settings
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_FILE_BASE_URL = "https://api.telegram.org/file/bot"
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} phải là một số, nhận được {raw!r}") from exc
-
-
-def _int_or_none(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(
-            f"{name} phải là mã cuộc trò chuyện (số nguyên), nhận được {raw!r}"
-        ) from exc
 
 
 @dataclass
@@ -59,11 +36,12 @@ class BotSettings:
 
     @classmethod
     def from_env(cls) -> BotSettings:
-        token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+        env = settings()
+        token = env.telegram_bot_token.get_secret_value()
         if not token:
             raise ValueError("Chưa đặt TELEGRAM_BOT_TOKEN (lấy mã này từ @BotFather).")
-        base = os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
-        file_base = os.environ.get("TELEGRAM_FILE_BASE_URL", "").strip()
+        base = env.telegram_api_base_url or DEFAULT_API_BASE_URL
+        file_base = env.telegram_file_base_url
         if not file_base:
             file_base = (
                 DEFAULT_FILE_BASE_URL
@@ -74,13 +52,13 @@ class BotSettings:
             token=token,
             api_base_url=base,
             file_base_url=file_base,
-            rasa_timeout=_float("RASA_TIMEOUT", 15.0),
-            webhook_url=os.environ.get("WEBHOOK_URL", "").strip() or None,
-            webhook_secret=os.environ.get("WEBHOOK_SECRET", "").strip() or None,
-            webhook_listen=os.environ.get("WEBHOOK_LISTEN", "127.0.0.1").strip(),
-            webhook_port=int(_float("WEBHOOK_PORT", 8443)),
-            officials_chat_id=_int_or_none("OFFICIALS_CHAT_ID"),
-            overall_rate=_float("TELEGRAM_RATE_LIMIT", 29.5),
-            per_chat_interval=_float("TELEGRAM_PER_CHAT_INTERVAL", 1.0),
-            handoff_timeout=_float("HANDOFF_TIMEOUT", 4 * 3600.0),
+            rasa_timeout=env.rasa_timeout,
+            webhook_url=env.webhook_url,
+            webhook_secret=env.webhook_secret.get_secret_value() if env.webhook_secret else None,
+            webhook_listen=env.webhook_listen,
+            webhook_port=env.webhook_port,
+            officials_chat_id=env.officials_chat_id,
+            overall_rate=env.telegram_rate_limit,
+            per_chat_interval=env.telegram_per_chat_interval,
+            handoff_timeout=env.handoff_timeout,
         )

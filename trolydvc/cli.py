@@ -1,30 +1,22 @@
 """`trolydvc`: the one command-line tool for everything an operator does.
 
-Each area registers its own click group here; imports of heavy modules happen
-inside the commands so `trolydvc --help` stays fast.
+Each area's click group or command is imported here and registered on `main`; an area that fails
+to import fails the tool, loudly. The command modules keep heavy imports inside the commands so
+`trolydvc --help` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import click
 
-# (module, attribute) of each command or group; a module that is not there yet is skipped.
-COMMANDS: list[tuple[str, str]] = [
-    ("trolydvc.catalog.cli", "catalog"),
-    ("trolydvc.nlu_data", "nlu"),
-    ("trolydvc.tracking.cli", "dossiers"),
-    ("trolydvc.tracking.cli", "stats"),
-    ("trolydvc.tracking.cli", "demo_data"),
-    ("trolydvc.tracking.cli", "db"),
-    ("trolydvc.chat", "chat"),
-    ("trolydvc.serve", "serve"),
-    ("trolydvc.serve", "run"),
-    ("bot.cli", "bot"),
-    ("bot.cli", "officials"),
-]
+from bot.cli import bot, officials
+from trolydvc.catalog.cli import catalog
+from trolydvc.chat import chat
+from trolydvc.nlu_data import nlu
+from trolydvc.serve import run, serve
+from trolydvc.tracking.cli import db, demo_data, dossiers, stats
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,15 +29,9 @@ def main(verbose: bool) -> None:
     )
 
 
-def _register() -> None:
-    for module_name, attr in COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that area is not built yet
-            raise
-        main.add_command(getattr(module, attr))
+for command in (catalog, nlu, dossiers, stats, demo_data, db, chat, serve, run, bot, officials):
+    main.add_command(command)
 
 
-_register()
+if __name__ == "__main__":
+    main()

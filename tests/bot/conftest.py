@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from aiohttp import web
@@ -186,7 +186,9 @@ def make_settings(telegram: Any, rasa: FakeRasa) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def pg_database(
+    monkeypatch: pytest.MonkeyPatch, require_service: Callable[[str], NoReturn]
+) -> Iterator[str]:
     """A scratch PostgreSQL database, migrated, exported as DATABASE_URL; dropped afterwards."""
     from trolydvc.db import reset_engines
     from trolydvc.db.scratch import PostgresUnavailable, scratch_postgres
@@ -197,7 +199,7 @@ def pg_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             reset_engines()
             yield url
     except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
+        require_service(f"PostgreSQL not reachable: {exc}")
 
 
 @pytest.fixture

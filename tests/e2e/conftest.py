@@ -7,7 +7,6 @@ trained model models/assistant.tar.gz (`make test` trains it first when an input
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-RASA_PORT = int(os.environ.get("TROLYDVC_TEST_RASA_PORT", "5305"))
-ACTIONS_PORT = int(os.environ.get("TROLYDVC_TEST_ACTIONS_PORT", "5355"))
+from trolydvc.config import settings
+
+RASA_PORT = settings().test_rasa_port
+ACTIONS_PORT = settings().test_actions_port
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 The PostgreSQL database (127.0.0.1:5432, trust auth; override the server with
 TROLYDVC_TEST_PG_ADMIN_URL) gets a unique name per test run and is dropped at the end; the
-PostgreSQL variants are skipped when the server is not reachable.
+PostgreSQL variants are skipped when the server is not reachable (and fail in CI).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import text
@@ -32,12 +33,12 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(require_service: Callable[[str], NoReturn]) -> Iterator[str]:
     try:
         with scratch_postgres("trolydvc_test") as url:
             yield url
-    except PostgresUnavailable as exc:  # server not there: the PostgreSQL variants are skipped
-        pytest.skip(f"PostgreSQL not reachable at {exc}")
+    except PostgresUnavailable as exc:  # skipped, or failed in CI (tests/conftest.py)
+        require_service(f"PostgreSQL not reachable at {exc}")
 
 
 @pytest.fixture(

@@ -10,18 +10,16 @@ override with TROLYDVC_TEST_PG_ADMIN_URL).
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, text
 
+from trolydvc.config import settings
 from trolydvc.db.base import reset_engines
 from trolydvc.db.migrate import upgrade
 
-PG_ADMIN_URL = os.environ.get(
-    "TROLYDVC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = settings().test_pg_admin_url
 
 
 class PostgresUnavailable(Exception):

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from functools import lru_cache
 
+from trolydvc.config import settings
 from trolydvc.textnorm import nfc
 
 _NON_DIGITS = re.compile(r"\D+")
@@ -43,7 +44,7 @@ def normalize_phone(text: str | None) -> str | None:
 
 @lru_cache(maxsize=4)
 def _key(path_hint: str) -> bytes:
-    env = os.environ.get("TROLYDVC_PHONE_KEY", "").strip()
+    env = settings().phone_key.get_secret_value()
     if env:
         return env.encode()
     from pathlib import Path

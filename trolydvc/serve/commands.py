@@ -1,0 +1,226 @@
+"""`trolydvc serve` and `trolydvc run`: the action server and Rasa as two child processes.
+
+``serve`` keeps both in the foreground (logs to the terminal) until Ctrl-C or SIGTERM, then
+stops both. ``run`` starts them in the background (logs under var/log/), waits until Rasa has
+loaded its model, then opens the terminal chat — or the Telegram bot when
+``TELEGRAM_BOT_TOKEN`` is set — and stops the servers when that ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+
+from trolydvc import config
+from trolydvc.chat import chat_loop
+from trolydvc.serve.database import _prepare_database_or_warn
+from trolydvc.serve.runner import ServerError, Supervisor
+from trolydvc.serve.servers import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, MODEL, Servers
+
+PIDS_FILE = config.VAR_DIR / "serve.json"  # read by bench/e2e.py to sample memory
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP ask to stop. The first one raises KeyboardInterrupt in the main
+    thread (to get out of whatever it is blocked in: a wait, the chat's input); later ones only
+    note the request, so they cannot interrupt the stop itself. `make serve` stopped by process
+    group sends two SIGTERMs (make forwards its own to us), Ctrl-C pressed twice sends two SIGINTs.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        first = not self.requested.is_set()
+        self.requested.set()
+        if first:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> StopSignals:
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
+def stop_fully(servers: Supervisor, stop: StopSignals) -> None:
+    """Stop the servers; a stop signal arriving meanwhile does not cut it short."""
+    stop.requested.set()  # from here on, signals no longer raise
+    while True:
+        try:
+            servers.stop()
+            return
+        except KeyboardInterrupt:  # raised before the line above ran: stop again, to the end
+            continue
+
+
+class PidFile:
+    """var/serve.json: our pid and the servers' (bench/e2e.py samples their memory). Removed only
+    if it is still the one this process wrote."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = PIDS_FILE if path is None else path
+
+    def write(self, servers: Supervisor, **extra: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"serve": os.getpid(), "pids": servers.pids(), **extra}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        tmp.replace(self.path)
+
+    def remove_if_ours(self) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if json.loads(self.path.read_text()).get("serve") == os.getpid():
+                self.path.unlink()
+
+
+def supervise(
+    servers: Supervisor, pid_file: PidFile, waiting: str, ready: str, **pid_extra: Any
+) -> None:
+    """Start the servers, keep them running until a stop signal, stop them; what `serve` does.
+
+    Raises click.ClickException when a server cannot be started or kept running."""
+    failure: ServerError | None = None
+    with StopSignals() as stop:
+        started = False
+        try:
+            servers.start()
+            started = True
+            pid_file.write(servers, **pid_extra)
+            click.echo(waiting, err=True)
+            servers.wait_ready()
+            pid_file.write(servers, **pid_extra)  # the servers' own pids, known by now
+            click.echo(ready, err=True)
+            while not stop.requested.wait(1.0):
+                events = servers.check()
+                for event in events:
+                    click.echo(event, err=True)
+                if events:
+                    pid_file.write(servers, **pid_extra)
+        except ServerError as exc:
+            failure = exc
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if stop.requested.is_set():
+                click.echo("Đang dừng các máy chủ…", err=True)
+            stop_fully(servers, stop)
+            if started:
+                pid_file.remove_if_ours()
+    if failure is not None:
+        raise click.ClickException(str(failure))
+    click.echo("Đã dừng các máy chủ.", err=True)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _port_options(command: F) -> F:
+    """--rasa-port and --actions-port, shared by `serve` and `run`."""
+    command = click.option(
+        "--actions-port",
+        default=DEFAULT_ACTIONS_PORT,
+        show_default=True,
+        type=int,
+        help="Cổng của máy chủ action.",
+    )(command)
+    return click.option(
+        "--rasa-port", default=DEFAULT_RASA_PORT, show_default=True, type=int, help="Cổng của Rasa."
+    )(command)
+
+
+@click.command()
+@_port_options
+@click.option(
+    "--workers",
+    default=lambda: config.settings().rasa_workers,
+    show_default="1, or RASA_WORKERS",
+    type=click.IntRange(1, 8),
+    help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
+)
+def serve(rasa_port: int, actions_port: int, workers: int) -> None:
+    """Chạy máy chủ action và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
+    servers = Servers(rasa_port, actions_port, workers=workers)
+    _prepare_database_or_warn()
+    supervise(
+        servers,
+        PidFile(),
+        waiting=f"Đang chờ Rasa nạp mô hình {MODEL.name} (khoảng 35 giây)…",
+        ready=(
+            f"Sẵn sàng: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
+            f"máy chủ action {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai."
+        ),
+        rasa_url=servers.rasa_url,
+    )
+
+
+@click.command()
+@_port_options
+def run(rasa_port: int, actions_port: int) -> None:
+    """Khởi động các máy chủ rồi trò chuyện trong terminal.
+
+    Nếu đã đặt TELEGRAM_BOT_TOKEN thì chạy bot Telegram thay cho trò chuyện trong terminal. Các
+    máy chủ được dừng khi kết thúc.
+    """
+    log_dir = config.VAR_DIR / "log"
+    servers = Servers(rasa_port, actions_port, log_dir=log_dir)
+    pid_file = PidFile()
+    started = False
+    failure: ServerError | None = None
+    with StopSignals() as stop:
+        try:
+            _prepare_database_or_warn()
+            servers.start()
+            started = True
+            pid_file.write(servers, rasa_url=servers.rasa_url)
+            click.echo(f"Đang khởi động trợ lý (khoảng 30–60 giây; nhật ký: {log_dir})…", err=True)
+            servers.wait_ready()
+            pid_file.write(servers, rasa_url=servers.rasa_url)
+            if config.settings().telegram_bot_token.get_secret_value():
+                _run_bot(servers.rasa_url)
+            else:
+                chat_loop(servers.rasa_url)
+        except ServerError as exc:
+            failure = exc
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+        finally:
+            click.echo("Đang dừng trợ lý…", err=True)
+            stop_fully(servers, stop)
+            if started:
+                pid_file.remove_if_ours()
+    if failure is not None:
+        raise click.ClickException(str(failure))
+
+
+def _run_bot(rasa_url: str) -> None:
+    """Run the Telegram bot (bot/cli.py, `trolydvc bot`) in the foreground."""
+    exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
+    env = dict(os.environ, RASA_URL=rasa_url)
+    proc = subprocess.Popen([exe, "bot"], env=env)
+    try:
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -1,0 +1,158 @@
+"""The action server and Rasa as two supervised child processes, started and stopped together.
+
+:class:`Servers` is what `trolydvc serve`/`run` (trolydvc.serve.commands), the conversation tests
+and bench/e2e.py use to start a pair on the given ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from trolydvc import config
+from trolydvc.serve.runner import Child, ServerError, Supervisor
+
+ROOT = config.ROOT
+MODEL = ROOT / "models" / "assistant.tar.gz"
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+DEFAULT_RASA_PORT = 5005
+DEFAULT_ACTIONS_PORT = 5055
+
+
+def _child_env(workers: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
+        PYTHONUNBUFFERED="1",
+        # Rasa 3.6's dependencies print pages of deprecation warnings at start-up.
+        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
+    )
+    if workers > 1:
+        env["SANIC_WORKERS"] = str(workers)
+    return env
+
+
+class Servers(Supervisor):
+    """The action server and Rasa on the given ports, started and stopped together."""
+
+    def __init__(
+        self,
+        rasa_port: int = DEFAULT_RASA_PORT,
+        actions_port: int = DEFAULT_ACTIONS_PORT,
+        model: Path = MODEL,
+        log_dir: Path | None = None,
+        cors: tuple[str, ...] = ("http://localhost", "http://127.0.0.1"),
+        workers: int = 1,
+        **supervision: Any,
+    ) -> None:
+        super().__init__(log_dir=log_dir, cwd=ROOT, **supervision)
+        self.rasa_port = rasa_port
+        self.actions_port = actions_port
+        self.model = model
+        self.cors = cors
+        self.workers = max(1, workers)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    def _endpoints_file(self) -> Path:
+        if self.actions_port == DEFAULT_ACTIONS_PORT and self.workers == 1:
+            return ROOT / "endpoints.yml"
+        self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
+        path = Path(self._tmp.name) / "endpoints.yml"
+        text = f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+        if self.workers > 1:
+            text += _redis_stores_yaml()
+        path.write_text(text)
+        return path
+
+    def _commands(self) -> tuple[list[str], list[str]]:
+        """The command lines of the action server and of Rasa (and nothing else)."""
+        actions = [
+            sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+            "--port", str(self.actions_port),
+        ]  # fmt: skip
+        # `rasa run` through trolydvc.rasa_server: same arguments, one fix (see that module).
+        rasa = [
+            str(RASA_PYTHON), "-m", "trolydvc.rasa_server", "run",
+            "-m", str(self.model),
+            "--enable-api",
+            "--cors", *self.cors,
+            "-i", "127.0.0.1",
+            "-p", str(self.rasa_port),
+            "--endpoints", str(self._endpoints_file()),
+            "--credentials", str(ROOT / "credentials.yml"),
+        ]  # fmt: skip
+        return actions, rasa
+
+    def start(self) -> None:
+        if not self.model.is_file():
+            raise ServerError(
+                f"Chưa có mô hình đã huấn luyện tại {self.model}; hãy chạy `make train` trước"
+            )
+        if not RASA_BIN.exists():
+            raise ServerError(f"Không tìm thấy {RASA_BIN}; hãy chạy `make setup` trước")
+        for port in (self.actions_port, self.rasa_port):
+            if _port_busy(port):
+                raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
+        env = _child_env(self.workers)
+        actions, rasa = self._commands()
+        self.children = [
+            Child("actions", "Máy chủ action", actions, f"{self.actions_url}/health", env=env),
+            # Rasa's / answers as soon as the server runs; ready means the model is loaded.
+            Child("rasa", "Rasa", rasa, f"{self.rasa_url}/", ready=self._rasa_ready, env=env),
+        ]
+        super().start()
+
+    def _rasa_ready(self, http: httpx.Client) -> bool:
+        try:
+            response = http.get(f"{self.rasa_url}/status")
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def stop(self, timeout: float | None = None) -> None:
+        super().stop(timeout)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _redis_stores_yaml() -> str:
+    """Tracker and lock stores in Redis (REDIS_URL), which several Rasa workers must share.
+    Conversations expire after an hour of silence (nothing kept longer than needed)."""
+    url = urlparse(config.settings().redis_url)
+    common = {
+        "type": "redis",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 6379,
+        "db": int((url.path or "/0").lstrip("/") or 0),
+        "key_prefix": "trolydvc",
+    }
+    if url.password:
+        common["password"] = url.password
+    stores = {"tracker_store": {**common, "record_exp": 3600}, "lock_store": common}
+    # JSON is valid YAML and quotes every string safely.
+    return "".join(f"{name}: {json.dumps(conf)}\n" for name, conf in stores.items())
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
