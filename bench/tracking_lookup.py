@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     from trolydvc.tracking.lookup import lookup
-    from trolydvc.tracking.ratelimit import RateLimiter
+    from trolydvc.tracking.lookup_guard import RateLimiter
 
     path = write_export(args.rows)
     codes = known_codes(path, args.rows, args.queries)

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from trolydvc.tracking.importer import import_file
 from trolydvc.tracking.lookup import describe_dossier, lookup, normalize_code
+from trolydvc.tracking.lookup_guard import RateLimiter
 from trolydvc.tracking.privacy import mask_name, normalize_phone
-from trolydvc.tracking.ratelimit import RateLimiter
 
 HEADER = (
     "code,procedure_code,procedure_name,applicant_name,applicant_phone,received_at,due_at,"

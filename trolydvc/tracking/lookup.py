@@ -39,8 +39,8 @@ from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHis
 from trolydvc.formatting import fmt_date, fmt_datetime
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
 from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS, VN_TZ
+from trolydvc.tracking.lookup_guard import RateLimiter, default_limiter
 from trolydvc.tracking.privacy import mask_name
-from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Per-sender rate limiting for dossier lookups (in memory, per process, thread-safe).
+"""Limits on dossier lookups: per-sender rate limiting (in memory, per process, thread-safe).
 
 - ``RateLimiter(per_window=10, window=60.0, failure_threshold=3, failure_window=600.0,
   base_delay=30.0, max_delay=900.0)``:
