@@ -41,3 +41,64 @@ def rasa_url() -> str:
 
 def action_server_url() -> str:
     return os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/")
+
+
+def redis_url() -> str | None:
+    """`REDIS_URL` if set: Rasa workers share conversations there, and the dossier lookup guard
+    keeps its counters there instead of in the database."""
+    return os.environ.get("REDIS_URL", "").strip() or None
+
+
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
+# The dossier lookup guard (trolydvc.tracking.lookup_guard); durations in seconds.
+def lookup_code_max_wrong() -> int:
+    """Wrong phone digits allowed for one dossier code within `lookup_code_window()`."""
+    return _positive_int("TROLYDVC_LOOKUP_CODE_MAX_WRONG", 5)
+
+
+def lookup_code_window() -> float:
+    return _positive("TROLYDVC_LOOKUP_CODE_WINDOW", 3600.0)
+
+
+def lookup_code_lock() -> float:
+    """How long a code's verification stays locked once its wrong tries are used up."""
+    return _positive("TROLYDVC_LOOKUP_CODE_LOCK", 86400.0)
+
+
+def lookup_all_max_wrong() -> int:
+    """Wrong phone digits allowed across all codes within `lookup_all_window()`."""
+    return _positive_int("TROLYDVC_LOOKUP_ALL_MAX_WRONG", 50)
+
+
+def lookup_all_window() -> float:
+    return _positive("TROLYDVC_LOOKUP_ALL_WINDOW", 3600.0)
+
+
+def lookup_max_unknown() -> int:
+    """Lookups of unknown codes allowed across all users within `lookup_unknown_window()`."""
+    return _positive_int("TROLYDVC_LOOKUP_MAX_UNKNOWN", 100)
+
+
+def lookup_unknown_window() -> float:
+    return _positive("TROLYDVC_LOOKUP_UNKNOWN_WINDOW", 600.0)

@@ -15,19 +15,26 @@ Public API (used by the Rasa action ``check_dossier_status``, the Telegram bot a
   ("N*** V** A") and never the phone. With the correct last four digits of the registered phone
   it adds the full name, channel, agency, sector, times and the status history.
   Lookups are rate limited per ``sender_id`` (10 a minute; after 3 unknown codes or wrong digits
-  within 10 minutes each attempt must wait 30 s, doubling, up to 15 min).
+  within 10 minutes each attempt must wait 30 s, doubling, up to 15 min) and, whatever the
+  sender, by the shared ``LookupGuard`` (``trolydvc.tracking.lookup_guard``): a few wrong digits
+  lock a code's verification for everyone, too many wrong digits across all codes pause
+  verification, too many unknown codes pause every lookup. The citizen is then told to contact
+  the one-stop shop (``locality.yml``).
 - ``lookup(...) -> LookupResult``: the same, with ``kind`` ("found", "verified", "wrong_phone",
-  "no_phone_on_file", "not_found", "malformed", "rate_limited") and ``code`` for callers that
-  want to react (e.g. ask for the four digits).
+  "no_phone_on_file", "not_found", "malformed", "rate_limited", "locked", "paused") and ``code``
+  for callers that want to react (e.g. ask for the four digits).
 
 Keyword-only extras for tests and callers: ``now`` (Vietnam wall-clock datetime), ``limiter``
-(a ``RateLimiter``), ``url`` (database URL).
+(a ``RateLimiter``), ``guard`` (a ``LookupGuard``; default ``default_guard(url)``), ``url``
+(database URL).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,11 +42,20 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from trolydvc.db.base import get_engine
 from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
+from trolydvc.locality import load_locality
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
 from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS, VN_TZ
-from trolydvc.tracking.lookup_guard import RateLimiter, default_limiter
+from trolydvc.tracking.lookup_guard import (
+    Attempt,
+    LookupGuard,
+    RateLimiter,
+    Verdict,
+    default_guard,
+    default_limiter,
+)
 from trolydvc.tracking.privacy import mask_name
 
 log = logging.getLogger(__name__)
@@ -80,10 +96,55 @@ def _now_local() -> datetime:
 
 
 def _wait_text(seconds: float) -> str:
-    seconds = max(1, round(seconds))
+    seconds = max(1, math.ceil(seconds))
     if seconds < 60:
         return f"{seconds} giây"
-    return f"{(seconds + 59) // 60} phút"
+    if seconds <= 90 * 60:
+        return f"{(seconds + 59) // 60} phút"
+    return f"{(seconds + 3599) // 3600} giờ"
+
+
+def _contact() -> str:
+    """Where a citizen can get help in person: the province's one-stop shop (locality.yml), and
+    the hotline. Never the dossier's own commune office: a locked or paused lookup has not been
+    verified, and the office would tell where the applicant lives."""
+    loc = load_locality()
+    office = (loc.province_offices or loc.offices)[0]
+    text = (
+        f"{office.name} (địa chỉ: {office.address}; điện thoại: {office.phone}; "
+        f"giờ làm việc: {office.hours})"
+    )
+    if loc.hotline:
+        text += f", đường dây hỗ trợ {loc.hotline.phone}"
+    text += ", hoặc Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+    if loc.example:
+        text += " (địa chỉ và số điện thoại ở đây là dữ liệu mẫu của bản cài đặt thử nghiệm)"
+    return text
+
+
+def _refusal(verdict: Verdict, code: str) -> str:
+    """Why the phone digits of ``code`` cannot be checked now, and what to do."""
+    wait = _wait_text(verdict.retry_after)
+    if verdict.reason == "locked":
+        return (
+            f"Vì đã có nhiều lần nhập sai 4 số cuối điện thoại, việc xác minh hồ sơ {code} được "
+            f"tạm khóa khoảng {wait} để bảo vệ thông tin của người nộp; trong thời gian này tôi "
+            "không thể hiển thị chi tiết, kể cả khi nhập đúng. Nếu đây là hồ sơ của Bạn, vui lòng "
+            f"liên hệ {_contact()}, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân."
+        )
+    return (
+        "Có quá nhiều lượt nhập sai số điện thoại trong thời gian ngắn, nên việc xác minh hồ sơ "
+        f"đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau {wait}, "
+        f"hoặc liên hệ {_contact()}."
+    )
+
+
+def _probing_refusal(verdict: Verdict) -> str:
+    return (
+        "Có quá nhiều lượt tra cứu mã hồ sơ không tồn tại trong thời gian ngắn, nên việc tra cứu "
+        "hồ sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau "
+        f"{_wait_text(verdict.retry_after)}, hoặc liên hệ {_contact()}."
+    )
 
 
 def _days(delta_days: int) -> str:
@@ -253,10 +314,9 @@ def lookup(
     phone_last4: str | None = None,
     now: datetime | None = None,
     limiter: RateLimiter | None = None,
+    guard: LookupGuard | None = None,
     url: str | None = None,
 ) -> LookupResult:
-    from trolydvc.db.base import get_engine
-
     limiter = limiter or default_limiter()
     sender = str(sender_id)
     decision = limiter.check(sender)
@@ -283,19 +343,28 @@ def lookup(
         )
     digits = None
     if phone_last4 is not None:
-        digits = re.sub(r"\D", "", str(phone_last4))
+        digits = re.sub(r"[^0-9]", "", str(phone_last4))  # ASCII only: compare_digest
         if len(digits) != 4:
             return LookupResult(
                 "wrong_phone",
                 "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký khi nộp hồ sơ.",
                 canonical,
             )
+    guard = guard or default_guard(url)
+    # While unknown codes are being probed every lookup is paused, known codes too: otherwise
+    # the refusal itself would tell which codes exist.
+    verdict = guard.lookups_allowed()
+    if not verdict.allowed:
+        return LookupResult("paused", _probing_refusal(verdict), canonical)
     now = now or _now_local()
     with get_engine(url).connect() as conn:
         dossier = get_dossier(conn, canonical)
         if dossier is None:
             limiter.record_failure(sender)
             log.info("dossier lookup: unknown code from sender %s", sender[:12])
+            verdict = guard.record_unknown()
+            if not verdict.allowed:
+                return LookupResult("paused", _probing_refusal(verdict), canonical)
             return LookupResult(
                 "not_found",
                 f"Không tìm thấy hồ sơ có mã {canonical}. Bạn vui lòng kiểm tra lại mã trên giấy "
@@ -305,6 +374,11 @@ def lookup(
             )
         if digits is None:
             text = _render(dossier, now, verified=False)
+            verdict = guard.verification_allowed(canonical) if dossier.phone_last4 else None
+            if verdict is not None and not verdict.allowed:  # no use asking for the digits
+                return LookupResult(
+                    verdict.reason, text + "\n\n" + _refusal(verdict, canonical), canonical
+                )
             if dossier.phone_last4:
                 text += (
                     "\n\nĐể xem chi tiết hơn, Bạn cho biết 4 số cuối của số điện thoại đã đăng ký "
@@ -318,12 +392,37 @@ def lookup(
                 + _render(dossier, now, verified=False),
                 canonical,
             )
-        if digits != dossier.phone_last4:
+        # The try is reserved before the digits are compared, so concurrent guesses (any
+        # sender, any process) can never test more digits than the guard allows.
+        attempt = guard.begin_verification(canonical)
+        if not isinstance(attempt, Attempt):
+            return LookupResult(
+                attempt.reason,
+                _refusal(attempt, canonical) + "\n\n" + _render(dossier, now, verified=False),
+                canonical,
+            )
+        correct = secrets.compare_digest(digits, dossier.phone_last4)
+        verdict = guard.finish_verification(attempt, correct=correct)
+        if not correct:
             limiter.record_failure(sender)
+            if not verdict.allowed:
+                return LookupResult(
+                    "locked",
+                    "4 số cuối điện thoại không khớp với hồ sơ. "
+                    + _refusal(verdict, canonical)
+                    + "\n\n"
+                    + _render(dossier, now, verified=False),
+                    canonical,
+                )
+            left = (
+                f" Bạn còn {verdict.remaining} lần thử."
+                if verdict.remaining is not None and verdict.remaining <= 2
+                else ""
+            )
             return LookupResult(
                 "wrong_phone",
                 "4 số cuối điện thoại không khớp với hồ sơ, nên tôi chỉ hiển thị thông tin "
-                "cơ bản.\n\n" + _render(dossier, now, verified=False),
+                f"cơ bản.{left}\n\n" + _render(dossier, now, verified=False),
                 canonical,
             )
         history = get_history(conn, dossier.id)
@@ -339,8 +438,15 @@ def describe_dossier(
     phone_last4: str | None = None,
     now: datetime | None = None,
     limiter: RateLimiter | None = None,
+    guard: LookupGuard | None = None,
     url: str | None = None,
 ) -> str:
     return lookup(
-        code, sender_id=sender_id, phone_last4=phone_last4, now=now, limiter=limiter, url=url
+        code,
+        sender_id=sender_id,
+        phone_last4=phone_last4,
+        now=now,
+        limiter=limiter,
+        guard=guard,
+        url=url,
     ).text
