@@ -10,10 +10,12 @@ Public API (used by the Rasa action ``check_dossier_status``, the Telegram bot a
   letters, digits, dots and dashes with at least one dash and four digits are accepted too.
 - ``EXPECTED_FORMAT``: an example code to show users.
 - ``describe_dossier(code, *, sender_id, phone_last4=None) -> str``: a plain Vietnamese answer.
-  Without ``phone_last4`` (or with wrong digits) it shows the status, procedure, received and due
-  dates, on time / overdue / resolved late and what to do next, with the applicant's name masked
-  ("N*** V** A") and never the phone. With the correct last four digits of the registered phone
-  it adds the full name, channel, agency, sector, times and the status history.
+  Without ``phone_last4`` (or with wrong digits) it shows only the status, the received and due
+  dates, on time / overdue / resolved late and what to do next: anyone who has or guesses a code
+  sees that much, so no procedure, no name (not even masked), no note, no agency or commune, no
+  channel, and never the phone. With the correct last four digits of the registered phone it
+  adds the procedure, the full name, channel, agency, sector, times, the one-stop shop's note and
+  the status history.
   Lookups are rate limited per ``sender_id`` (10 a minute; after 3 unknown codes or wrong digits
   within 10 minutes each attempt must wait 30 s, doubling, up to 15 min) and, whatever the
   sender, by the shared ``LookupGuard`` (``trolydvc.tracking.lookup_guard``): a few wrong digits
@@ -56,7 +58,6 @@ from trolydvc.tracking.lookup_guard import (
     default_guard,
     default_limiter,
 )
-from trolydvc.tracking.privacy import mask_name
 
 log = logging.getLogger(__name__)
 
@@ -177,46 +178,61 @@ def _timeliness(d: DossierRow, now: datetime) -> str:
     return f"Đã quá hạn {_days(late)}."
 
 
-def _where(d: DossierRow) -> str:
-    return f"Bộ phận Một cửa của {d.agency}" if d.agency else "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+_OWN_SHOP = "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
 
 
-def _next_step(d: DossierRow, now: datetime) -> str:
+def _where(d: DossierRow, verified: bool) -> str:
+    # Before verification the agency is not named: it would tell where the applicant lives.
+    return f"Bộ phận Một cửa của {d.agency}" if verified and d.agency else _OWN_SHOP
+
+
+def _next_step(d: DossierRow, now: datetime, *, verified: bool) -> str:
+    """What to do next. Before verification it says nothing the status does not already say:
+    no note (what to supplement, why rejected), no agency, no channel."""
     status = d.status
+    where = _where(d, verified)
     if status == DossierStatus.SUPPLEMENT_REQUESTED:
+        if not verified:
+            return (
+                "Hồ sơ cần bổ sung giấy tờ. Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ "
+                f"sung; Bạn nộp bổ sung tại {_OWN_SHOP}, hoặc trên Cổng Dịch vụ công nếu đã nộp "
+                "hồ sơ trực tuyến."
+            )
         what = (
             f"Nội dung cần bổ sung: {d.note.rstrip('. ')}."
             if d.note
             else "Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ sung, hoàn thiện hồ sơ."
         )
-        where = _where(d)
         if d.channel == Channel.ONLINE:
             where += " hoặc trên Cổng Dịch vụ công, tại hồ sơ Bạn đã nộp trực tuyến"
         return f"Hồ sơ cần bổ sung giấy tờ. {what} Nơi nộp bổ sung: {where}."
     if status in (DossierStatus.RECEIVED, DossierStatus.PROCESSING):
         if d.due_at is not None and now > d.due_at:
             return (
-                "Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ "
-                f"{_where(d)} để hỏi lý do và ngày hẹn trả mới."
+                f"Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ {where} để hỏi lý do và ngày "
+                "hẹn trả mới."
             )
         return "Hồ sơ đang được giải quyết, Bạn chưa cần làm gì thêm."
     if status == DossierStatus.RESOLVED:
+        if not verified:
+            return (
+                f"Mời Bạn đến {_OWN_SHOP} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
+                "trả kết quả cùng giấy tờ tùy thân (nếu Bạn đã đăng ký nhận kết quả qua bưu "
+                "chính, kết quả sẽ được gửi đến địa chỉ đã đăng ký)."
+            )
         if d.channel == Channel.POSTAL:
             return "Kết quả sẽ được gửi qua bưu chính đến địa chỉ Bạn đã đăng ký."
         return (
-            f"Mời Bạn đến {_where(d)} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
+            f"Mời Bạn đến {where} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
             "trả kết quả cùng giấy tờ tùy thân."
         )
     if status == DossierStatus.RETURNED:
         when = f" ngày {fmt_date(d.returned_at)}" if d.returned_at else ""
-        how = " qua bưu chính" if d.channel == Channel.POSTAL else ""
+        how = " qua bưu chính" if verified and d.channel == Channel.POSTAL else ""
         return f"Kết quả đã được trả{how}{when}. Bạn không cần làm gì thêm."
     if status == DossierStatus.REJECTED:
-        reason = f" Lý do: {d.note.rstrip('. ')}." if d.note else ""
-        return (
-            f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {_where(d)} "
-            "để được hướng dẫn."
-        )
+        reason = f" Lý do: {d.note.rstrip('. ')}." if verified and d.note else ""
+        return f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {where} để được hướng dẫn."
     if status == DossierStatus.WITHDRAWN:
         return "Hồ sơ đã được rút theo đề nghị. Nếu cần, Bạn có thể nộp hồ sơ mới."
     return ""
@@ -252,11 +268,13 @@ def _render(
     verified: bool,
     history: list[tuple[datetime, str]] | None = None,
 ) -> str:
+    """The answer for a dossier. Unverified: only the status, its dates and what to do next
+    (anyone who has or guesses a code sees this); the procedure, the applicant, the agency, the
+    channel, the note and the history only once the phone digits matched."""
     lines = [f"Hồ sơ {d.code}"]
-    lines.append(f"• Thủ tục: {_procedure(d)}")
-    name = (d.applicant_name or "(không có)") if verified else mask_name(d.applicant_name)
-    lines.append(f"• Người nộp: {name}")
     if verified:
+        lines.append(f"• Thủ tục: {_procedure(d)}")
+        lines.append(f"• Người nộp: {d.applicant_name or '(không có)'}")
         lines.append(f"• Tiếp nhận: {fmt_datetime(d.received_at)}")
         lines.append(f"• Hình thức nộp: {CHANNEL_LABELS.get(d.channel, d.channel)}")
         if d.agency:
@@ -276,12 +294,15 @@ def _render(
             lines.append(f"• Có kết quả lúc: {fmt_datetime(d.resolved_at)}")
         if d.returned_at:
             lines.append(f"• Trả kết quả lúc: {fmt_datetime(d.returned_at)}")
+        shown_in_step = (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.REJECTED)
+        if d.note and d.status not in shown_in_step:
+            lines.append(f"• Ghi chú của Bộ phận Một cửa: {d.note}")
         events = _timeline(d, history or [])
         if events:
             lines.append("• Quá trình xử lý:")
             for when, status in events[-8:]:
                 lines.append(f"  – {fmt_datetime(when)}: {STATUS_LABELS.get(status, status)}")
-    step = _next_step(d, now)
+    step = _next_step(d, now, verified=verified)
     if step:
         lines.append("")
         lines.append(f"Việc cần làm: {step}")
@@ -381,8 +402,8 @@ def lookup(
                 )
             if dossier.phone_last4:
                 text += (
-                    "\n\nĐể xem chi tiết hơn, Bạn cho biết 4 số cuối của số điện thoại đã đăng ký "
-                    "khi nộp hồ sơ."
+                    "\n\nĐể xem thủ tục, người nộp, ghi chú và quá trình xử lý, Bạn cho biết 4 số "
+                    "cuối của số điện thoại đã đăng ký khi nộp hồ sơ."
                 )
             return LookupResult("found", text, canonical)
         if not dossier.phone_last4:
