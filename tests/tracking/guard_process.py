@@ -11,7 +11,6 @@ Usage: python guard_process.py sql|redis TARGET PREFIX CODE TRIES
 from __future__ import annotations
 
 import sys
-import time
 
 import redis
 
@@ -30,7 +29,7 @@ def main(backend: str, target: str, prefix: str, code: str, tries: int) -> int:
         if backend == "redis"
         else SqlCounterStore(target)
     )
-    store.get("warm-up", time.time(), 1.0)  # connect (and migrate SQLite) before the start
+    store.read(["warm-up"])  # connect (and migrate SQLite) before the start
     guard = LookupGuard(store)  # the default limits, like a fresh action server
     print("ready", flush=True)
     sys.stdin.readline()

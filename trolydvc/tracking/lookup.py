@@ -374,9 +374,9 @@ def lookup(
     guard = guard or default_guard(url)
     # While unknown codes are being probed every lookup is paused, known codes too: otherwise
     # the refusal itself would tell which codes exist.
-    verdict = guard.lookups_allowed()
-    if not verdict.allowed:
-        return LookupResult("paused", _probing_refusal(verdict), canonical)
+    check = guard.check(canonical)
+    if not check.lookups.allowed:
+        return LookupResult("paused", _probing_refusal(check.lookups), canonical)
     now = now or _now_local()
     with get_engine(url).connect() as conn:
         dossier = get_dossier(conn, canonical)
@@ -395,8 +395,8 @@ def lookup(
             )
         if digits is None:
             text = _render(dossier, now, verified=False)
-            verdict = guard.verification_allowed(canonical) if dossier.phone_last4 else None
-            if verdict is not None and not verdict.allowed:  # no use asking for the digits
+            verdict = check.verification
+            if dossier.phone_last4 and not verdict.allowed:  # no use asking for the digits
                 return LookupResult(
                     verdict.reason, text + "\n\n" + _refusal(verdict, canonical), canonical
                 )
