@@ -546,6 +546,12 @@ class LookupGuard:
         if wrong.count > lim.all_max_wrong:
             self.store.subtract((_WRONG, wrong.window_start), (key, own.window_start))
             return Verdict(False, "paused", wrong.window_start + lim.all_window - now)
+        if wrong.count == lim.all_max_wrong:
+            log.warning(
+                "dossier lookup: %d phone checks within %.0f s, verification paused for everyone",
+                wrong.count,
+                lim.all_window,
+            )
         return Attempt(code, own.count, own.window_start, wrong.window_start)
 
     def finish_verification(self, attempt: Attempt, *, correct: bool) -> Verdict:
@@ -574,7 +580,7 @@ class LookupGuard:
         self.store.delete(_code_key(code))
 
     def _maybe_prune(self, now: float) -> None:
-        self._reservations += 1
+        self._reservations += 1  # unlocked: a lost increment only delays a prune
         if self._reservations % _PRUNE_EVERY == 0:
             lim = self.limits
             horizon = max(lim.code_window, lim.all_window, lim.unknown_window)
