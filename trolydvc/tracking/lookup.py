@@ -106,21 +106,25 @@ def _wait_text(seconds: float) -> str:
 
 
 def _contact() -> str:
-    """Where a citizen can get help in person: the province's one-stop shop (locality.yml), and
-    the hotline. Never the dossier's own commune office: a locked or paused lookup has not been
-    verified, and the office would tell where the applicant lives."""
+    """Where a citizen can get help in person, one item a line: the province's one-stop shop
+    (locality.yml), the hotline, the shop where the dossier was submitted. Never that shop by
+    name: the lookup is not verified, and the shop would tell where the applicant lives."""
     loc = load_locality()
     office = (loc.province_offices or loc.offices)[0]
-    text = (
-        f"{office.name} (địa chỉ: {office.address}; điện thoại: {office.phone}; "
-        f"giờ làm việc: {office.hours})"
-    )
+    lines = [
+        f"• {office.name}",
+        f"  Địa chỉ: {office.address}",
+        f"  Điện thoại: {office.phone}",
+        f"  Giờ làm việc: {office.hours}",
+    ]
     if loc.hotline:
-        text += f", đường dây hỗ trợ {loc.hotline.phone}"
-    text += ", hoặc Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+        lines.append(f"• {loc.hotline.name}: {loc.hotline.phone}")
+    lines.append(f"• hoặc {_OWN_SHOP}")
     if loc.example:
-        text += " (địa chỉ và số điện thoại ở đây là dữ liệu mẫu của bản cài đặt thử nghiệm)"
-    return text
+        lines.append(
+            "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+        )
+    return "\n".join(lines)
 
 
 def _refusal(verdict: Verdict, code: str) -> str:
@@ -131,12 +135,13 @@ def _refusal(verdict: Verdict, code: str) -> str:
             f"Vì đã có nhiều lần nhập sai 4 số cuối điện thoại, việc xác minh hồ sơ {code} được "
             f"tạm khóa khoảng {wait} để bảo vệ thông tin của người nộp; trong thời gian này tôi "
             "không thể hiển thị chi tiết, kể cả khi nhập đúng. Nếu đây là hồ sơ của Bạn, vui lòng "
-            f"liên hệ {_contact()}, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân."
+            "liên hệ (khi đến trực tiếp, Bạn mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân):\n"
+            + _contact()
         )
     return (
         "Có quá nhiều lượt nhập sai số điện thoại trong thời gian ngắn, nên việc xác minh hồ sơ "
         f"đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau {wait}, "
-        f"hoặc liên hệ {_contact()}."
+        "hoặc liên hệ:\n" + _contact()
     )
 
 
@@ -144,7 +149,7 @@ def _probing_refusal(verdict: Verdict) -> str:
     return (
         "Có quá nhiều lượt tra cứu mã hồ sơ không tồn tại trong thời gian ngắn, nên việc tra cứu "
         "hồ sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau "
-        f"{_wait_text(verdict.retry_after)}, hoặc liên hệ {_contact()}."
+        f"{_wait_text(verdict.retry_after)}, hoặc liên hệ:\n" + _contact()
     )
 
 
