@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,27 @@ class Settings(BaseSettings):
     locality_file: Path = _env("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml", "the deployment")
     database_url: str = _env("DATABASE_URL", "", "PostgreSQL URL; unset: SQLite under var/")
     phone_key: SecretStr = _env("TROLYDVC_PHONE_KEY", SecretStr(""), "key of the phone hashes")
-    redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0", "Rasa workers' shared stores")
+    redis_url: str | None = _env(
+        "REDIS_URL", None, "Redis: Rasa workers' shared stores, the lookup guard's counters"
+    )
+    # Dossier verification (trolydvc.tracking.lookup_guard); durations in seconds
+    lookup_code_max_wrong: PositiveInt = _env(
+        "TROLYDVC_LOOKUP_CODE_MAX_WRONG", 5, "wrong phone digits allowed per code per window"
+    )
+    lookup_code_window: PositiveFloat = _env("TROLYDVC_LOOKUP_CODE_WINDOW", 3600.0, "that window")
+    lookup_code_lock: PositiveFloat = _env(
+        "TROLYDVC_LOOKUP_CODE_LOCK", 86400.0, "how long a code's verification stays locked"
+    )
+    lookup_all_max_wrong: PositiveInt = _env(
+        "TROLYDVC_LOOKUP_ALL_MAX_WRONG", 50, "wrong digits across all codes per window"
+    )
+    lookup_all_window: PositiveFloat = _env("TROLYDVC_LOOKUP_ALL_WINDOW", 3600.0, "that window")
+    lookup_max_unknown: PositiveInt = _env(
+        "TROLYDVC_LOOKUP_MAX_UNKNOWN", 100, "unknown codes looked up, all users, per window"
+    )
+    lookup_unknown_window: PositiveFloat = _env(
+        "TROLYDVC_LOOKUP_UNKNOWN_WINDOW", 600.0, "that window"
+    )
     # Servers
     rasa_url: str = _env("RASA_URL", "http://127.0.0.1:5005", "where clients reach Rasa")
     rasa_workers: int = _env("RASA_WORKERS", 1, "default of `trolydvc serve --workers`")
@@ -130,3 +150,42 @@ def database_url() -> str:
 
 def rasa_url() -> str:
     return settings().rasa_url.rstrip("/")
+
+
+def redis_url() -> str | None:
+    """`REDIS_URL` if set: Rasa workers share conversations there, and the dossier lookup guard
+    keeps its counters there instead of in the database."""
+    return settings().redis_url
+
+
+# The dossier lookup guard (trolydvc.tracking.lookup_guard); durations in seconds.
+def lookup_code_max_wrong() -> int:
+    """Wrong phone digits allowed for one dossier code within `lookup_code_window()`."""
+    return settings().lookup_code_max_wrong
+
+
+def lookup_code_window() -> float:
+    return settings().lookup_code_window
+
+
+def lookup_code_lock() -> float:
+    """How long a code's verification stays locked once its wrong tries are used up."""
+    return settings().lookup_code_lock
+
+
+def lookup_all_max_wrong() -> int:
+    """Wrong phone digits allowed across all codes within `lookup_all_window()`."""
+    return settings().lookup_all_max_wrong
+
+
+def lookup_all_window() -> float:
+    return settings().lookup_all_window
+
+
+def lookup_max_unknown() -> int:
+    """Lookups of unknown codes allowed across all users within `lookup_unknown_window()`."""
+    return settings().lookup_max_unknown
+
+
+def lookup_unknown_window() -> float:
+    return settings().lookup_unknown_window

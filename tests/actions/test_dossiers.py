@@ -44,6 +44,18 @@ def code_entity(code: str) -> list[dict[str, Any]]:
     return [{"entity": "dossier_code", "value": code, "start": 0, "end": len(code)}]
 
 
+def private_parts(code: str) -> list[str]:
+    """What the demo dossier `code` may show only after verification."""
+    from trolydvc.db.base import get_engine
+    from trolydvc.tracking.lookup import get_dossier
+
+    with get_engine().connect() as conn:
+        row = get_dossier(conn, code)
+    assert row is not None
+    parts = [row.procedure_name, row.applicant_name, row.agency, row.note]
+    return [p for p in parts if p] + row.applicant_name.split()[1:]  # the given names alone too
+
+
 async def test_lookup_then_verify_with_phone_digits(run_action, demo_db):
     from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
 
@@ -55,6 +67,8 @@ async def test_lookup_then_verify_with_phone_digits(run_action, demo_db):
     )  # fmt: skip
     assert f"Hồ sơ {code}" in turn.text and "Trạng thái" in turn.text
     assert "4 số cuối" in turn.text
+    assert [p for p in private_parts(code) if p in turn.text] == []  # only the status
+    assert "*" not in turn.text  # not even a masked name
     assert turn.slot("pending") == "phone_last4" and turn.slot("dossier_code") == code
     # the next message is only the four digits (whatever intent the NLU gives it)
     turn = await run_action(
@@ -62,6 +76,36 @@ async def test_lookup_then_verify_with_phone_digits(run_action, demo_db):
         slots={"pending": "phone_last4", "dossier_code": code}, sender_id=user,
     )  # fmt: skip
     assert "Quá trình xử lý" in turn.text or "Hình thức nộp" in turn.text
+    assert [p for p in private_parts(code) if p not in turn.text] == []
+    assert turn.slot("pending") is None
+
+
+async def test_rotating_senders_lock_the_code_and_the_bot_stops_asking_for_digits(
+    run_action, demo_db
+):
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    code = SHOWCASE[2]
+    wrong = "0000" if SHOWCASE_PHONE_LAST4 != "0000" else "1111"
+    for _ in range(5):  # five attackers, five wrong tries
+        turn = await run_action(
+            ActionFallback(), wrong, "nlu_fallback",
+            slots={"pending": "phone_last4", "dossier_code": code}, sender_id=sender(),
+        )  # fmt: skip
+        assert "không khớp" in turn.text
+    assert "tạm khóa" in turn.text and turn.slot("pending") is None
+    turn = await run_action(  # the owner, with the right digits
+        ActionFallback(), SHOWCASE_PHONE_LAST4, "nlu_fallback",
+        slots={"pending": "phone_last4", "dossier_code": code}, sender_id=sender(),
+    )  # fmt: skip
+    assert "tạm khóa" in turn.text and "Hình thức nộp" not in turn.text
+    assert [p for p in private_parts(code) if p in turn.text] == []
+    assert turn.slot("pending") is None  # no use asking for the digits again
+    turn = await run_action(
+        ActionCheckDossierStatus(), f"tra cứu hồ sơ {code}", "check_dossier_status",
+        code_entity(code), sender_id=sender(),
+    )  # fmt: skip
+    assert "Trạng thái" in turn.text and "tạm khóa" in turn.text and "4 số cuối" in turn.text
     assert turn.slot("pending") is None
 
 

@@ -61,6 +61,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     url = f"sqlite:///{tmp / 'dossiers.db'}"
     mp.setenv("DATABASE_URL", url)  # inherited by the action server
     mp.setenv("TROLYDVC_PHONE_KEY", "e2e-test-key")
+    # the dossier lookup counters go to the scratch database too, never to a real Redis
+    mp.delenv("REDIS_URL", raising=False)
     privacy._key.cache_clear()
     reset_engines()
     upgrade(url)

@@ -88,7 +88,40 @@ def test_dossier_lookup_asks_for_code_then_verifies(assistant, user):
 def test_dossier_code_alone(assistant, user):
     from trolydvc.tracking.demo import SHOWCASE
 
-    assert f"Hồ sơ {SHOWCASE[2]}" in text_of(assistant.say(user(), SHOWCASE[2]))
+    answer = text_of(assistant.say(user(), SHOWCASE[2]))
+    assert f"Hồ sơ {SHOWCASE[2]}" in answer and "Trạng thái" in answer
+    assert "Thủ tục" not in answer and "Người nộp" not in answer and "*" not in answer
+
+
+def test_a_brute_force_with_rotating_senders_is_stopped(assistant, user):
+    """The attack of issue #11: a new sender id per request, one guess of the phone's last four
+    digits each. The action server stops it after five wrong guesses, for everyone."""
+    from sqlalchemy import select
+
+    from trolydvc.db.base import get_engine
+    from trolydvc.db.models import Dossier
+    from trolydvc.tracking.demo import SHOWCASE
+
+    with get_engine().connect() as conn:  # a demo dossier no other test looks up
+        row = conn.execute(
+            select(
+                Dossier.code, Dossier.phone_last4, Dossier.applicant_name, Dossier.procedure_name
+            )
+            .where(Dossier.code.not_in(SHOWCASE), Dossier.phone_last4.is_not(None))
+            .order_by(Dossier.code)
+            .limit(1)
+        ).one()
+    first = text_of(assistant.say(user(), f"tra cứu hồ sơ {row.code}"))
+    assert "Trạng thái" in first and "4 số cuối" in first
+    assert row.procedure_name not in first and row.applicant_name.split()[-1] not in first
+    wrong = [f"{n:04d}" for n in range(30) if f"{n:04d}" != row.phone_last4][:12]
+    answers = [text_of(assistant.say(user(), f"hồ sơ {row.code} số cuối {w}")) for w in wrong]
+    compared = [a for a in answers if "không khớp" in a]
+    assert len(compared) == 5, answers  # five guesses were checked, whatever the sender
+    assert all("tạm khóa" in a for a in answers[4:])
+    right = text_of(assistant.say(user(), f"hồ sơ {row.code} số cuối {row.phone_last4}"))
+    assert "tạm khóa" in right and "kể cả khi nhập đúng" in right
+    assert row.applicant_name not in right and "Hình thức nộp" not in right
 
 
 @pytest.mark.parametrize(

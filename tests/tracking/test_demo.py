@@ -9,7 +9,7 @@ from trolydvc.tracking.demo import (
     load_demo_data,
 )
 from trolydvc.tracking.lookup import is_national_code, lookup
-from trolydvc.tracking.ratelimit import RateLimiter
+from trolydvc.tracking.lookup_guard import RateLimiter
 from trolydvc.tracking.stats import Period, compute_report
 
 TODAY = date(2026, 11, 2)

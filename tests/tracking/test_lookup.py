@@ -5,11 +5,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
+from trolydvc.db.base import get_engine
 from trolydvc.tracking.importer import import_file
 from trolydvc.tracking.lookup import describe_dossier, lookup, normalize_code
-from trolydvc.tracking.privacy import mask_name, normalize_phone
-from trolydvc.tracking.ratelimit import RateLimiter
+from trolydvc.tracking.lookup_guard import RateLimiter
+from trolydvc.tracking.privacy import normalize_phone
 
 HEADER = (
     "code,procedure_code,procedure_name,applicant_name,applicant_phone,received_at,due_at,"
@@ -31,7 +33,23 @@ ROWS = [
     "000.00.20.H50-221107-0004,1.001193,Đăng ký khai sinh,Phạm Minh Dũng,,"
     "07/11/2022 11:00,09/11/2022 17:00,08/11/2022 15:00,09/11/2022 09:00,Đã trả kết quả,"
     "Bưu chính,UBND xã A,Hộ tịch,",
+    # rejected, with the reason in the note
+    "000.00.20.H50-221107-0005,1.001022,Đăng ký khai tử,Võ Thị Hạnh,0933444555,"
+    "07/11/2022 14:00,10/11/2022 17:00,,,Từ chối,Trực tuyến,UBND xã A,Hộ tịch,"
+    "Người yêu cầu không có quyền đăng ký.",
 ]
+# What each dossier must not reveal before its phone digits matched: the procedure, the name
+# (whole, in part, or masked), the note, the agency, the sector, the channel.
+SECRETS = {
+    "0001": ["Đăng ký khai sinh", "1.001193", "Nguyễn", "Văn An", "UBND", "Hộ tịch", "Trực tiếp"],
+    "0002": ["Đăng ký kết hôn", "1.000894", "Trần", "Bình", "UBND", "Hộ tịch", "Trực tiếp"],
+    "0003": ["Đăng ký thường trú", "Lê Hoàng", "Châu", "chỗ ở hợp pháp", "UBND", "Cư trú",
+             "Trực tuyến"],
+    "0004": ["Đăng ký khai sinh", "Phạm", "Dũng", "UBND", "Hộ tịch", "Bưu chính", "bưu chính ngày"],
+    "0005": ["Đăng ký khai tử", "1.001022", "Võ Thị", "Hạnh", "không có quyền", "Lý do", "UBND",
+             "Hộ tịch", "Trực tuyến"],
+}  # fmt: skip
+PHONES = {"0001": "5678", "0002": "4321", "0003": "2333", "0005": "4555"}
 NOW_IN_TIME = datetime(2022, 11, 8, 12, 0)
 NOW_LATE = datetime(2022, 11, 12, 12, 0)
 
@@ -41,6 +59,8 @@ def loaded(db_url: str, tmp_path: Path) -> str:
     path = tmp_path / "d.csv"
     path.write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
     assert not import_file(path, url=db_url).errors
+    with get_engine(db_url).begin() as conn:  # no wrong digits left over from another test
+        conn.execute(text("DELETE FROM lookup_counters"))
     return db_url
 
 
@@ -66,29 +86,47 @@ def test_normalize_code(text: str, code: str | None) -> None:
     assert normalize_code(text) == code
 
 
-def test_mask_name_and_phone() -> None:
-    assert mask_name("Nguyễn Văn An") == "N*** V** A"
-    assert mask_name("Lê Thị Hồng Nhung") == "L* T** H*** N"
+def test_normalize_phone() -> None:
     assert normalize_phone("+84 912 345 678") == "0912345678"
     assert normalize_phone("912345678") == "0912345678"
     assert normalize_phone("12ab") is None
 
 
-def test_unverified_answer_masks_name_and_never_shows_phone(loaded: str) -> None:
+def test_unverified_answer_shows_only_status_dates_and_next_step(loaded: str) -> None:
     text = ask("000.00.20.h50-221107-0001", loaded)
-    assert "N*** V** A" in text and "Nguyễn Văn An" not in text
-    assert "0912345678" not in text and "5678" not in text
-    assert "Đang xử lý" in text and "Đăng ký khai sinh" in text and "1.001193" in text
-    assert "07/11/2022" in text and "09/11/2022" in text
+    assert "Đang xử lý" in text and "07/11/2022" in text and "09/11/2022" in text
     assert "Trong hạn: còn 1 ngày" in text
     assert "chưa cần làm gì thêm" in text
     assert "4 số cuối" in text
+    assert "0912345678" not in text and "5678" not in text
+    assert "*" not in text and "Người nộp" not in text and "Thủ tục:" not in text
+
+
+@pytest.mark.parametrize("last", sorted(SECRETS))
+@pytest.mark.parametrize("digits", [None, "0000"], ids=["code only", "wrong digits"])
+def test_nothing_but_the_status_before_verification(
+    loaded: str, last: str, digits: str | None
+) -> None:
+    code = f"000.00.20.H50-221107-{last}"
+    result = lookup(
+        code, sender_id=f"s-{last}", phone_last4=digits, now=NOW_IN_TIME, limiter=RateLimiter(),
+        url=loaded,
+    )  # fmt: skip
+    assert result.kind in ("found", "wrong_phone", "no_phone_on_file")
+    assert "Trạng thái" in result.text and "Việc cần làm" in result.text
+    shown = [secret for secret in SECRETS[last] if secret in result.text]
+    assert shown == [], result.text
+    assert "*" not in result.text  # no name mask either
+    if last in PHONES:  # and the right digits show them all
+        verified = ask(code, loaded, phone_last4=PHONES[last])
+        assert [secret for secret in SECRETS[last] if secret not in verified] == []
 
 
 def test_verified_answer_shows_more(loaded: str) -> None:
     text = ask("000.00.20.H50-221107-0001", loaded, phone_last4="5678")
     assert "Nguyễn Văn An" in text and "Quá trình xử lý" in text and "UBND xã A" in text
     assert "Trực tiếp" in text and "0912345678" not in text
+    assert "Đăng ký khai sinh (mã 1.001193)" in text
 
 
 def test_wrong_digits_show_only_the_basic_answer(loaded: str) -> None:
@@ -107,12 +145,21 @@ def test_wrong_digits_show_only_the_basic_answer(loaded: str) -> None:
 def test_overdue_and_late_and_next_steps(loaded: str) -> None:
     overdue = ask("000.00.20.H50-221107-0001", loaded, now=NOW_LATE)
     assert "Đã quá hạn 3 ngày" in overdue and "ngày hẹn trả mới" in overdue
+    assert "liên hệ Bộ phận Một cửa nơi Bạn đã nộp hồ sơ" in overdue
     late = ask("000.00.20.H50-221107-0002", loaded)
-    assert "trễ hạn 2 ngày" in late and "Mời Bạn đến Bộ phận Một cửa của UBND xã A" in late
+    assert "trễ hạn 2 ngày" in late and "Mời Bạn đến Bộ phận Một cửa nơi Bạn đã nộp hồ sơ" in late
+    late = ask("000.00.20.H50-221107-0002", loaded, phone_last4="4321")
+    assert "Mời Bạn đến Bộ phận Một cửa của UBND xã A" in late
     supplement = ask("000.00.20.H50-221107-0003", loaded)
+    assert "cần bổ sung giấy tờ" in supplement and "phiếu yêu cầu bổ sung" in supplement
+    supplement = ask("000.00.20.H50-221107-0003", loaded, phone_last4="2333")
     assert "chứng minh chỗ ở hợp pháp" in supplement and "Cổng Dịch vụ công" in supplement
     posted = ask("000.00.20.H50-221107-0004", loaded)
-    assert "đã được trả qua bưu chính ngày 09/11/2022" in posted and "đúng hạn" in posted
+    assert "Kết quả đã được trả ngày 09/11/2022" in posted and "đúng hạn" in posted
+    rejected = ask("000.00.20.H50-221107-0005", loaded)
+    assert "Hồ sơ không được giải quyết. Bạn có thể liên hệ" in rejected
+    rejected = ask("000.00.20.H50-221107-0005", loaded, phone_last4="4555")
+    assert "Lý do: Người yêu cầu không có quyền đăng ký." in rejected
 
 
 def test_unknown_and_malformed_codes_get_the_expected_format(loaded: str) -> None:
@@ -162,7 +209,7 @@ def test_cli_show(loaded: str) -> None:
 
     runner = CliRunner()
     ok = runner.invoke(main, ["dossiers", "show", "000.00.20.H50-221107-0002"])
-    assert ok.exit_code == 0 and "T*** T** B" in ok.output
+    assert ok.exit_code == 0 and "Đã có kết quả" in ok.output and "Trần" not in ok.output
     verified = runner.invoke(
         main, ["dossiers", "show", "000.00.20.H50-221107-0002", "--phone-last4", "4321"]
     )

@@ -1,4 +1,5 @@
-"""Dossier tracking tables: ``dossiers`` and their ``dossier_status_history``.
+"""Dossier tracking tables: ``dossiers``, their ``dossier_status_history`` and the
+``lookup_counters`` of the status lookup's guard.
 
 A dossier (hồ sơ) is one application received by a one-stop shop (Bộ phận Một cửa). Its times
 are Vietnam wall-clock times, naive, as exported. The applicant's phone number is never stored:
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trolydvc.db.base import Base, BigIntPK, UTCDateTime, utcnow
@@ -120,3 +121,21 @@ class DossierStatusHistory(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     dossier: Mapped[Dossier] = relationship(back_populates="history")
+
+
+class LookupCounter(Base):
+    """A counter shared by every process of the dossier lookup guard
+    (``trolydvc.tracking.lookup_guard``): wrong phone digits for one dossier code, or across all
+    codes, or unknown codes looked up. ``count`` counts within the fixed window that began at
+    ``window_start``; ``locked_until`` is set when a code's verification is locked. Both times
+    are seconds of the guard's clock (Unix time in production), so the counters need no
+    time-zone handling and the SQL and Redis stores share one arithmetic.
+    """
+
+    __tablename__ = "lookup_counters"
+
+    # "code:<dossier code>", "wrong", "unknown": no personal data.
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[float] = mapped_column(Double)
+    locked_until: Mapped[float | None] = mapped_column(Double)

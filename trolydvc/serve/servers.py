@@ -138,7 +138,7 @@ class Servers(Supervisor):
 def _redis_stores_yaml() -> str:
     """Tracker and lock stores in Redis (REDIS_URL), which several Rasa workers must share.
     Conversations expire after an hour of silence (nothing kept longer than needed)."""
-    url = urlparse(config.settings().redis_url)
+    url = urlparse(config.settings().redis_url or "redis://127.0.0.1:6379/0")
     common = {
         "type": "redis",
         "url": url.hostname or "127.0.0.1",

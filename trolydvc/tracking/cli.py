@@ -3,6 +3,8 @@
 - ``trolydvc dossiers import FILE [--dry-run]``: import a CSV/JSON export (exit status 1 when some
   records were rejected; they are listed with their line numbers).
 - ``trolydvc dossiers show CODE [--phone-last4 DDDD]``: the same answer the assistant gives.
+- ``trolydvc dossiers unlock CODE``: lift the lock on a code's phone verification (an official
+  who checked the citizen's papers).
 - ``trolydvc stats [--from D --to D | --month M | --quarter Q | --year Y] [--by agency|sector]
   [--agency A] [--sector S] [--chart FILE.png]``: the one-stop-shop report (default: year to date).
 - ``trolydvc demo-data [--count N] [--if-empty]``: fill the database with seeded demo dossiers
@@ -92,8 +94,23 @@ def show_cmd(code: str, phone_last4: str | None) -> None:
 
     result = lookup(code, sender_id="cli", phone_last4=phone_last4)
     click.echo(result.text)
-    if result.kind in ("malformed", "not_found", "rate_limited"):
+    if result.kind in ("malformed", "not_found", "rate_limited", "locked", "paused"):
         sys.exit(1)
+
+
+@dossiers.command("unlock")
+@click.argument("code")
+@_friendly_errors
+def unlock_cmd(code: str) -> None:
+    """Mở khóa xác minh số điện thoại của hồ sơ CODE (sau khi cán bộ đã kiểm tra giấy tờ)."""
+    from trolydvc.tracking.lookup import normalize_code
+    from trolydvc.tracking.lookup_guard import default_guard
+
+    canonical = normalize_code(code)
+    if canonical is None:
+        raise click.ClickException(f"Mã hồ sơ chưa đúng định dạng: {code}")
+    default_guard().unlock(canonical)
+    click.echo(f"Đã mở khóa xác minh hồ sơ {canonical}.")
 
 
 @click.command("stats")

@@ -10,24 +10,33 @@ Public API (used by the Rasa action ``check_dossier_status``, the Telegram bot a
   letters, digits, dots and dashes with at least one dash and four digits are accepted too.
 - ``EXPECTED_FORMAT``: an example code to show users.
 - ``describe_dossier(code, *, sender_id, phone_last4=None) -> str``: a plain Vietnamese answer.
-  Without ``phone_last4`` (or with wrong digits) it shows the status, procedure, received and due
-  dates, on time / overdue / resolved late and what to do next, with the applicant's name masked
-  ("N*** V** A") and never the phone. With the correct last four digits of the registered phone
-  it adds the full name, channel, agency, sector, times and the status history.
+  Without ``phone_last4`` (or with wrong digits) it shows only the status, the received and due
+  dates, on time / overdue / resolved late and what to do next: anyone who has or guesses a code
+  sees that much, so no procedure, no name (not even masked), no note, no agency or commune, no
+  channel, and never the phone. With the correct last four digits of the registered phone it
+  adds the procedure, the full name, channel, agency, sector, times, the one-stop shop's note and
+  the status history.
   Lookups are rate limited per ``sender_id`` (10 a minute; after 3 unknown codes or wrong digits
-  within 10 minutes each attempt must wait 30 s, doubling, up to 15 min).
+  within 10 minutes each attempt must wait 30 s, doubling, up to 15 min) and, whatever the
+  sender, by the shared ``LookupGuard`` (``trolydvc.tracking.lookup_guard``): a few wrong digits
+  lock a code's verification for everyone, too many wrong digits across all codes pause
+  verification, too many unknown codes pause every lookup. The citizen is then told to contact
+  the one-stop shop (``locality.yml``).
 - ``lookup(...) -> LookupResult``: the same, with ``kind`` ("found", "verified", "wrong_phone",
-  "no_phone_on_file", "not_found", "malformed", "rate_limited") and ``code`` for callers that
-  want to react (e.g. ask for the four digits).
+  "no_phone_on_file", "not_found", "malformed", "rate_limited", "locked", "paused") and ``code``
+  for callers that want to react (e.g. ask for the four digits).
 
 Keyword-only extras for tests and callers: ``now`` (Vietnam wall-clock datetime), ``limiter``
-(a ``RateLimiter``), ``url`` (database URL).
+(a ``RateLimiter``), ``guard`` (a ``LookupGuard``; default ``default_guard(url)``), ``url``
+(database URL).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,12 +44,20 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from trolydvc.db.base import get_engine
 from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
+from trolydvc.locality import load_locality
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
 from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS
-from trolydvc.tracking.privacy import mask_name
-from trolydvc.tracking.ratelimit import RateLimiter, default_limiter
+from trolydvc.tracking.lookup_guard import (
+    Attempt,
+    LookupGuard,
+    RateLimiter,
+    Verdict,
+    default_guard,
+    default_limiter,
+)
 from trolydvc.vietnam_time import VN_TZ
 
 log = logging.getLogger(__name__)
@@ -81,10 +98,60 @@ def _now_local() -> datetime:
 
 
 def _wait_text(seconds: float) -> str:
-    seconds = max(1, round(seconds))
+    seconds = max(1, math.ceil(seconds))
     if seconds < 60:
         return f"{seconds} giây"
-    return f"{(seconds + 59) // 60} phút"
+    if seconds <= 90 * 60:
+        return f"{(seconds + 59) // 60} phút"
+    return f"{(seconds + 3599) // 3600} giờ"
+
+
+def _contact() -> str:
+    """Where a citizen can get help in person, one item a line: the province's one-stop shop
+    (locality.yml), the hotline, the shop where the dossier was submitted. Never that shop by
+    name: the lookup is not verified, and the shop would tell where the applicant lives."""
+    loc = load_locality()
+    office = (loc.province_offices or loc.offices)[0]
+    lines = [
+        f"• {office.name}",
+        f"  Địa chỉ: {office.address}",
+        f"  Điện thoại: {office.phone}",
+        f"  Giờ làm việc: {office.hours}",
+    ]
+    if loc.hotline:
+        lines.append(f"• {loc.hotline.name}: {loc.hotline.phone}")
+    lines.append(f"• hoặc {_OWN_SHOP}")
+    if loc.example:
+        lines.append(
+            "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+        )
+    return "\n".join(lines)
+
+
+def _refusal(verdict: Verdict, code: str) -> str:
+    """Why the phone digits of ``code`` cannot be checked now, and what to do."""
+    wait = _wait_text(verdict.retry_after)
+    if verdict.reason == "locked":
+        return (
+            f"Vì đã có nhiều lần nhập sai 4 số cuối điện thoại, việc xác minh hồ sơ {code} được "
+            f"tạm khóa khoảng {wait} để bảo vệ thông tin của người nộp; trong thời gian này tôi "
+            "không thể hiển thị chi tiết, kể cả khi nhập đúng. Nếu đây là hồ sơ của Bạn, vui lòng "
+            "liên hệ (khi đến trực tiếp, Bạn mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân):\n"
+            + _contact()
+        )
+    return (
+        "Có quá nhiều lượt nhập sai số điện thoại trong thời gian ngắn, nên việc xác minh hồ sơ "
+        f"đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau {wait}, "
+        "hoặc liên hệ:\n" + _contact()
+    )
+
+
+def _probing_refusal(verdict: Verdict) -> str:
+    return (
+        "Có quá nhiều lượt tra cứu mã hồ sơ không tồn tại trong thời gian ngắn, nên việc tra cứu "
+        "hồ sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau "
+        f"{_wait_text(verdict.retry_after)}, hoặc liên hệ:\n" + _contact()
+    )
 
 
 def _days(delta_days: int) -> str:
@@ -117,46 +184,61 @@ def _timeliness(d: DossierRow, now: datetime) -> str:
     return f"Đã quá hạn {_days(late)}."
 
 
-def _where(d: DossierRow) -> str:
-    return f"Bộ phận Một cửa của {d.agency}" if d.agency else "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+_OWN_SHOP = "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
 
 
-def _next_step(d: DossierRow, now: datetime) -> str:
+def _where(d: DossierRow, verified: bool) -> str:
+    # Before verification the agency is not named: it would tell where the applicant lives.
+    return f"Bộ phận Một cửa của {d.agency}" if verified and d.agency else _OWN_SHOP
+
+
+def _next_step(d: DossierRow, now: datetime, *, verified: bool) -> str:
+    """What to do next. Before verification it says nothing the status does not already say:
+    no note (what to supplement, why rejected), no agency, no channel."""
     status = d.status
+    where = _where(d, verified)
     if status == DossierStatus.SUPPLEMENT_REQUESTED:
+        if not verified:
+            return (
+                "Hồ sơ cần bổ sung giấy tờ. Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ "
+                f"sung; Bạn nộp bổ sung tại {_OWN_SHOP}, hoặc trên Cổng Dịch vụ công nếu đã nộp "
+                "hồ sơ trực tuyến."
+            )
         what = (
             f"Nội dung cần bổ sung: {d.note.rstrip('. ')}."
             if d.note
             else "Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ sung, hoàn thiện hồ sơ."
         )
-        where = _where(d)
         if d.channel == Channel.ONLINE:
             where += " hoặc trên Cổng Dịch vụ công, tại hồ sơ Bạn đã nộp trực tuyến"
         return f"Hồ sơ cần bổ sung giấy tờ. {what} Nơi nộp bổ sung: {where}."
     if status in (DossierStatus.RECEIVED, DossierStatus.PROCESSING):
         if d.due_at is not None and now > d.due_at:
             return (
-                "Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ "
-                f"{_where(d)} để hỏi lý do và ngày hẹn trả mới."
+                f"Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ {where} để hỏi lý do và ngày "
+                "hẹn trả mới."
             )
         return "Hồ sơ đang được giải quyết, Bạn chưa cần làm gì thêm."
     if status == DossierStatus.RESOLVED:
+        if not verified:
+            return (
+                f"Mời Bạn đến {_OWN_SHOP} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
+                "trả kết quả cùng giấy tờ tùy thân (nếu Bạn đã đăng ký nhận kết quả qua bưu "
+                "chính, kết quả sẽ được gửi đến địa chỉ đã đăng ký)."
+            )
         if d.channel == Channel.POSTAL:
             return "Kết quả sẽ được gửi qua bưu chính đến địa chỉ Bạn đã đăng ký."
         return (
-            f"Mời Bạn đến {_where(d)} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
+            f"Mời Bạn đến {where} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
             "trả kết quả cùng giấy tờ tùy thân."
         )
     if status == DossierStatus.RETURNED:
         when = f" ngày {fmt_date(d.returned_at)}" if d.returned_at else ""
-        how = " qua bưu chính" if d.channel == Channel.POSTAL else ""
+        how = " qua bưu chính" if verified and d.channel == Channel.POSTAL else ""
         return f"Kết quả đã được trả{how}{when}. Bạn không cần làm gì thêm."
     if status == DossierStatus.REJECTED:
-        reason = f" Lý do: {d.note.rstrip('. ')}." if d.note else ""
-        return (
-            f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {_where(d)} "
-            "để được hướng dẫn."
-        )
+        reason = f" Lý do: {d.note.rstrip('. ')}." if verified and d.note else ""
+        return f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {where} để được hướng dẫn."
     if status == DossierStatus.WITHDRAWN:
         return "Hồ sơ đã được rút theo đề nghị. Nếu cần, Bạn có thể nộp hồ sơ mới."
     return ""
@@ -192,11 +274,13 @@ def _render(
     verified: bool,
     history: list[tuple[datetime, str]] | None = None,
 ) -> str:
+    """The answer for a dossier. Unverified: only the status, its dates and what to do next
+    (anyone who has or guesses a code sees this); the procedure, the applicant, the agency, the
+    channel, the note and the history only once the phone digits matched."""
     lines = [f"Hồ sơ {d.code}"]
-    lines.append(f"• Thủ tục: {_procedure(d)}")
-    name = (d.applicant_name or "(không có)") if verified else mask_name(d.applicant_name)
-    lines.append(f"• Người nộp: {name}")
     if verified:
+        lines.append(f"• Thủ tục: {_procedure(d)}")
+        lines.append(f"• Người nộp: {d.applicant_name or '(không có)'}")
         lines.append(f"• Tiếp nhận: {fmt_datetime(d.received_at)}")
         lines.append(f"• Hình thức nộp: {CHANNEL_LABELS.get(d.channel, d.channel)}")
         if d.agency:
@@ -216,12 +300,15 @@ def _render(
             lines.append(f"• Có kết quả lúc: {fmt_datetime(d.resolved_at)}")
         if d.returned_at:
             lines.append(f"• Trả kết quả lúc: {fmt_datetime(d.returned_at)}")
+        shown_in_step = (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.REJECTED)
+        if d.note and d.status not in shown_in_step:
+            lines.append(f"• Ghi chú của Bộ phận Một cửa: {d.note}")
         events = _timeline(d, history or [])
         if events:
             lines.append("• Quá trình xử lý:")
             for when, status in events[-8:]:
                 lines.append(f"  – {fmt_datetime(when)}: {STATUS_LABELS.get(status, status)}")
-    step = _next_step(d, now)
+    step = _next_step(d, now, verified=verified)
     if step:
         lines.append("")
         lines.append(f"Việc cần làm: {step}")
@@ -254,10 +341,9 @@ def lookup(
     phone_last4: str | None = None,
     now: datetime | None = None,
     limiter: RateLimiter | None = None,
+    guard: LookupGuard | None = None,
     url: str | None = None,
 ) -> LookupResult:
-    from trolydvc.db.base import get_engine
-
     limiter = limiter or default_limiter()
     sender = str(sender_id)
     decision = limiter.check(sender)
@@ -284,19 +370,28 @@ def lookup(
         )
     digits = None
     if phone_last4 is not None:
-        digits = re.sub(r"\D", "", str(phone_last4))
+        digits = re.sub(r"[^0-9]", "", str(phone_last4))  # ASCII only: compare_digest
         if len(digits) != 4:
             return LookupResult(
                 "wrong_phone",
                 "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký khi nộp hồ sơ.",
                 canonical,
             )
+    guard = guard or default_guard(url)
+    # While unknown codes are being probed every lookup is paused, known codes too: otherwise
+    # the refusal itself would tell which codes exist.
+    check = guard.check(canonical)
+    if not check.lookups.allowed:
+        return LookupResult("paused", _probing_refusal(check.lookups), canonical)
     now = now or _now_local()
     with get_engine(url).connect() as conn:
         dossier = get_dossier(conn, canonical)
         if dossier is None:
             limiter.record_failure(sender)
             log.info("dossier lookup: unknown code from sender %s", sender[:12])
+            verdict = guard.record_unknown()
+            if not verdict.allowed:
+                return LookupResult("paused", _probing_refusal(verdict), canonical)
             return LookupResult(
                 "not_found",
                 f"Không tìm thấy hồ sơ có mã {canonical}. Bạn vui lòng kiểm tra lại mã trên giấy "
@@ -306,10 +401,15 @@ def lookup(
             )
         if digits is None:
             text = _render(dossier, now, verified=False)
+            verdict = check.verification
+            if dossier.phone_last4 and not verdict.allowed:  # no use asking for the digits
+                return LookupResult(
+                    verdict.reason, text + "\n\n" + _refusal(verdict, canonical), canonical
+                )
             if dossier.phone_last4:
                 text += (
-                    "\n\nĐể xem chi tiết hơn, Bạn cho biết 4 số cuối của số điện thoại đã đăng ký "
-                    "khi nộp hồ sơ."
+                    "\n\nĐể xem thủ tục, người nộp, ghi chú và quá trình xử lý, Bạn cho biết 4 số "
+                    "cuối của số điện thoại đã đăng ký khi nộp hồ sơ."
                 )
             return LookupResult("found", text, canonical)
         if not dossier.phone_last4:
@@ -319,12 +419,37 @@ def lookup(
                 + _render(dossier, now, verified=False),
                 canonical,
             )
-        if digits != dossier.phone_last4:
+        # The try is reserved before the digits are compared, so concurrent guesses (any
+        # sender, any process) can never test more digits than the guard allows.
+        attempt = guard.begin_verification(canonical)
+        if not isinstance(attempt, Attempt):
+            return LookupResult(
+                attempt.reason,
+                _refusal(attempt, canonical) + "\n\n" + _render(dossier, now, verified=False),
+                canonical,
+            )
+        correct = secrets.compare_digest(digits, dossier.phone_last4)
+        verdict = guard.finish_verification(attempt, correct=correct)
+        if not correct:
             limiter.record_failure(sender)
+            if not verdict.allowed:
+                return LookupResult(
+                    "locked",
+                    "4 số cuối điện thoại không khớp với hồ sơ. "
+                    + _refusal(verdict, canonical)
+                    + "\n\n"
+                    + _render(dossier, now, verified=False),
+                    canonical,
+                )
+            left = (
+                f" Bạn còn {verdict.remaining} lần thử."
+                if verdict.remaining is not None and verdict.remaining <= 2
+                else ""
+            )
             return LookupResult(
                 "wrong_phone",
                 "4 số cuối điện thoại không khớp với hồ sơ, nên tôi chỉ hiển thị thông tin "
-                "cơ bản.\n\n" + _render(dossier, now, verified=False),
+                f"cơ bản.{left}\n\n" + _render(dossier, now, verified=False),
                 canonical,
             )
         history = get_history(conn, dossier.id)
@@ -340,8 +465,15 @@ def describe_dossier(
     phone_last4: str | None = None,
     now: datetime | None = None,
     limiter: RateLimiter | None = None,
+    guard: LookupGuard | None = None,
     url: str | None = None,
 ) -> str:
     return lookup(
-        code, sender_id=sender_id, phone_last4=phone_last4, now=now, limiter=limiter, url=url
+        code,
+        sender_id=sender_id,
+        phone_last4=phone_last4,
+        now=now,
+        limiter=limiter,
+        guard=guard,
+        url=url,
     ).text

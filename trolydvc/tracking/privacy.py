@@ -1,12 +1,10 @@
-"""Personal data handling for dossiers: phone numbers and applicant names.
+"""Personal data handling for dossiers: phone numbers.
 
 - ``normalize_phone(text) -> str | None``: digits of a Vietnamese phone number, ``+84``/``84``
   folded to a leading ``0``; None when it is not a plausible phone number.
 - ``phone_hash(digits) -> str``: keyed BLAKE2b-256 (a MAC; hex) of the normalised digits under the deployment
   key: ``TROLYDVC_PHONE_KEY`` if set, else a random key created once in ``var/phone_hash.key``
   (mode 0600). The database keeps only this hash and the last four digits.
-- ``mask_name("Nguyễn Văn An") -> "N*** V** A"``: each given word shows its initial and up to three
-  stars; the last word shows only its initial.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from trolydvc.config import settings
-from trolydvc.textnorm import nfc
 
 _NON_DIGITS = re.compile(r"\D+")
 
@@ -86,12 +83,3 @@ def phone_hasher() -> Callable[[str], str]:
 
 def phone_hash(digits: str) -> str:
     return phone_hasher()(digits)
-
-
-def mask_name(name: str | None) -> str:
-    if not name:
-        return "(không có)"
-    words = nfc(name).split(" ")
-    masked = [w[0] + "*" * min(len(w) - 1, 3) for w in words[:-1]]
-    masked.append(words[-1][0])
-    return " ".join(masked)
