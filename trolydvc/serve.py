@@ -79,6 +79,9 @@ class Servers:
         self.rasa: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # RASA_AUTH_TOKEN, RASA_REST_TOKEN, ACTION_SERVER_TOKEN: given to the children through
+        # their environment (never their command lines, which any local user can read)
+        self.secrets = config.ensure_secrets()
 
     @property
     def rasa_url(self) -> str:
@@ -93,7 +96,11 @@ class Servers:
             return ROOT / "endpoints.yml"
         self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
         path = Path(self._tmp.name) / "endpoints.yml"
-        text = f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+        # plain scalar: Rasa expands ${...} only there
+        text = (
+            f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        )
         if self.workers > 1:
             text += _redis_stores_yaml()
         path.write_text(text)
@@ -118,10 +125,11 @@ class Servers:
             if _port_busy(port):
                 raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
         env = _child_env()
+        env.update(self.secrets)
         if self.workers > 1:
             env["SANIC_WORKERS"] = str(self.workers)
         actions_cmd = [
-            sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+            sys.executable, "-m", "trolydvc.action_server", "--actions", "actions",
             "--port", str(self.actions_port),
         ]  # fmt: skip
         # `rasa run` through trolydvc.rasa_server: same arguments, one fix (see that module).
@@ -159,7 +167,7 @@ class Servers:
                 if not actions_ok:
                     actions_ok = _get_ok(http, f"{self.actions_url}/health")
                 if not rasa_ok:
-                    rasa_ok = _rasa_ready(http, self.rasa_url)
+                    rasa_ok = _rasa_ready(http, self.rasa_url, self.secrets["RASA_AUTH_TOKEN"])
                 if actions_ok and rasa_ok:
                     return
                 time.sleep(0.5)
@@ -243,9 +251,9 @@ def _get_ok(http: httpx.Client, url: str) -> bool:
         return False
 
 
-def _rasa_ready(http: httpx.Client, base_url: str) -> bool:
+def _rasa_ready(http: httpx.Client, base_url: str, auth_token: str) -> bool:
     try:
-        response = http.get(f"{base_url}/status")
+        response = http.get(f"{base_url}/status", headers={"Authorization": f"Bearer {auth_token}"})
         return response.status_code == 200 and bool(response.json().get("model_file"))
     except (httpx.HTTPError, ValueError):
         return False
