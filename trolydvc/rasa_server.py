@@ -18,6 +18,14 @@ what Rasa computes:
    connections that the client drops after 15 s idle, well before the action server's own
    120 s, so a reused connection is never one the server has just closed.
 
+Security (README "Security"), each a small patch installed before Rasa starts:
+
+4. HTTP API: ``--auth-token`` comes from RASA_AUTH_TOKEN (not the command line, which every
+   local user can read); ``--enable-api`` without it is refused. Besides Rasa's ``?token=``,
+   the API accepts ``Authorization: Bearer <token>``, so clients keep the token out of URLs
+   (and out of their request logs). ``PUT /model`` loads only a file under the project's
+   models/ directory (never a model server or remote storage).
+
 Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar.gz ...
 (the same arguments as the ``rasa`` command).
 """
@@ -25,10 +33,17 @@ Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar
 from __future__ import annotations
 
 import copy
+import hmac
+import os
 import re
 import sys
 from collections.abc import Callable
+from inspect import isawaitable
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
 
 
 def install_action_response_validator() -> None:
@@ -183,16 +198,116 @@ def install_shared_endpoint_sessions() -> None:
     EndpointConfig.session = session  # type: ignore[method-assign,assignment]
 
 
+def install_api_token_header() -> None:
+    """Rasa's ``requires_auth`` also accepting ``Authorization: Bearer <auth token>``."""
+    import rasa.server
+
+    original = rasa.server.requires_auth
+
+    def requires_auth(app: Any, token: str | None = None) -> Callable[[Any], Any]:
+        rasa_decorator = original(app, token)
+
+        def decorator(handler: Any) -> Any:
+            checked = rasa_decorator(handler)
+
+            async def decorated(request: Any, *args: Any, **kwargs: Any) -> Any:
+                if token and _bearer_matches(request.headers.get("authorization"), token):
+                    result = handler(request, *args, **kwargs)
+                    return await result if isawaitable(result) else result
+                return await checked(request, *args, **kwargs)
+
+            decorated.__name__ = checked.__name__  # Sanic names routes after their handler
+            decorated.__wrapped__ = handler  # type: ignore[attr-defined]
+            return decorated
+
+        return decorator
+
+    rasa.server.requires_auth = requires_auth  # type: ignore[assignment]
+
+
+def _bearer_matches(header: str | None, token: str) -> bool:
+    return header is not None and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def model_replacement_refusal(body: Any, models_dir: Path = MODELS_DIR) -> str | None:
+    """Why a ``PUT /model`` body may not be loaded, or None when it names a model file under
+    ``models_dir``. A model server or remote storage would run code from elsewhere."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object with model_file"
+    if set(body) - {"model_file"}:
+        return "only model_file is accepted (no model_server, no remote_storage)"
+    model_file = body.get("model_file")
+    if not isinstance(model_file, str) or not model_file:
+        return "model_file is missing"
+    path = Path(model_file)
+    if not path.is_absolute():
+        path = ROOT / path
+    path = path.resolve()
+    if not path.is_relative_to(models_dir.resolve()) or not path.is_file():
+        return f"model_file must be a file under {models_dir}"
+    return None
+
+
+def install_server_limits() -> None:
+    """The ``PUT /model`` check on the app Rasa builds."""
+    import rasa.core.run
+    from sanic import response
+
+    original = rasa.core.run.configure_app
+
+    async def guard_model_replacement(request: Any) -> Any:
+        if request.method == "PUT" and request.path.rstrip("/") == "/model":
+            reason = model_replacement_refusal(request.json)
+            if reason is not None:
+                return response.json(
+                    {"status": "failure", "reason": "Forbidden", "message": reason}, status=403
+                )
+        return None
+
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        app.register_middleware(guard_model_replacement, "request")
+        return app
+
+    rasa.core.run.configure_app = configure_app  # type: ignore[assignment]
+
+
+def _with_auth_token(argv: list[str]) -> list[str] | None:
+    """``argv`` with ``--auth-token`` from RASA_AUTH_TOKEN added; None when the API would be
+    open (``--enable-api`` and no token at all)."""
+    if "--auth-token" in argv:
+        return argv
+    token = os.environ.get("RASA_AUTH_TOKEN", "").strip()
+    if token:
+        return [*argv, "--auth-token", token]
+    return None if "--enable-api" in argv else argv
+
+
 def main() -> int:
+    argv = _with_auth_token(sys.argv[1:])
+    if argv is None:
+        print(
+            "--enable-api cần mã RASA_AUTH_TOKEN (biến môi trường) hoặc --auth-token: "
+            "HTTP API của Rasa không được mở cho mọi người.",
+            file=sys.stderr,
+        )
+        return 2
     install_action_response_validator()
     install_sequential_graph_runner()
     install_shared_endpoint_sessions()
+    install_api_token_header()
+    install_server_limits()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    sys.argv = [re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0]), *argv]
     rasa_main()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: trolydvc.rasa_channel reads the
+    # counters and the user-text variable of ``trolydvc.rasa_server``, which must be the ones the
+    # patches use.
+    from trolydvc import rasa_server
+
+    raise SystemExit(rasa_server.main())
