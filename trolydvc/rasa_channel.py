@@ -5,9 +5,12 @@ Same routes and JSON as Rasa's ``rest`` channel (``POST /webhooks/rest/webhook``
 - ``POST /webhook`` and ``GET /status`` require ``Authorization: Bearer <RASA_REST_TOKEN>``,
   which the project's front ends send (trolydvc.rasa_client: the bot and the terminal chat);
   without it: 401. ``GET /`` (health) stays open.
-- ``GET /status``: whether the model is loaded.
+- a message longer than :data:`MAX_MESSAGE_CHARS` gets :data:`TOO_LONG_REPLY` at once: it is
+  not parsed, not predicted on, and not stored in the tracker.
+- ``GET /status``: whether the model is loaded, and the running counts of failed action calls
+  and of refused long messages (per Rasa process).
 
-Runs inside Rasa (.venv-rasa); imports only Rasa and Sanic.
+Runs inside Rasa (.venv-rasa); imports only Rasa, Sanic and trolydvc.rasa_server.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from trolydvc.rasa_server import FAILED_ACTIONS, Counter
+
+# Real questions are short: the longest of the labelled questions and held-out NLU examples is
+# under 200 characters, and Telegram caps a message at 4,096. 2,000 characters is ten times the
+# longest question; the NLU's cost grows with the length (a 300,000-character message took 12 s
+# before this limit), so a message is refused above it rather than cut.
+MAX_MESSAGE_CHARS = 2000
+TOO_LONG_REPLY = (
+    f"Tin nhắn của Bạn dài quá (hơn {MAX_MESSAGE_CHARS:,} ký tự)".replace(",", ".")
+    + " nên trợ lý chưa đọc được. Bạn gửi lại câu hỏi ngắn gọn hơn nhé."
+)
+TOO_LONG_MESSAGES = Counter()
 
 
 class TokenRestInput(RestInput):
@@ -51,7 +67,15 @@ class TokenRestInput(RestInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        async def bounded(message: UserMessage) -> None:
+            text = message.text
+            if isinstance(text, str) and len(text) > MAX_MESSAGE_CHARS:
+                TOO_LONG_MESSAGES.increment()
+                await message.output_channel.send_text_message(message.sender_id, TOO_LONG_REPLY)
+                return
+            await on_new_message(message)
+
+        blueprint = super().blueprint(bounded)
 
         @blueprint.middleware("request")
         async def require_token(request: Request) -> HTTPResponse | None:
@@ -63,6 +87,12 @@ class TokenRestInput(RestInput):
         @blueprint.route("/status", methods=["GET"])
         async def status(request: Request) -> HTTPResponse:
             agent = getattr(request.app.ctx, "agent", None)
-            return response.json({"ready": bool(agent is not None and agent.is_ready())})
+            return response.json(
+                {
+                    "ready": bool(agent is not None and agent.is_ready()),
+                    "failed_actions": FAILED_ACTIONS.value,
+                    "too_long_messages": TOO_LONG_MESSAGES.value,
+                }
+            )
 
         return blueprint

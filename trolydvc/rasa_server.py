@@ -25,6 +25,10 @@ Security (README "Security"), each a small patch installed before Rasa starts:
    the API accepts ``Authorization: Bearer <token>``, so clients keep the token out of URLs
    (and out of their request logs). ``PUT /model`` loads only a file under the project's
    models/ directory (never a model server or remote storage).
+5. Bounded work: request bodies above :data:`MAX_REQUEST_BYTES` are refused (Sanic's default
+   is 100 MB); an action call times out after :data:`ACTION_TIMEOUT_SECONDS` (Rasa: 300 s)
+   and a failed or timed-out call gives the user :func:`apology` (with the hotline of
+   locality.yml) instead of nothing, is logged without user text and counted.
 
 Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar.gz ...
 (the same arguments as the ``rasa`` command).
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import hmac
+import logging
 import os
 import re
 import sys
@@ -44,6 +49,29 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
+# The REST channel takes messages of up to trolydvc.rasa_channel.MAX_MESSAGE_CHARS (2,000
+# characters, at most 12 KB as JSON); 1 MiB leaves room for any API call this project makes
+# while keeping a hostile body from costing more than a few milliseconds of parsing.
+MAX_REQUEST_BYTES = 1024 * 1024
+# The slowest action measured is a year's statistics over 1,000,000 dossiers with its chart
+# (bench/tracking_stats.py: 0.4 s); 10 s is 25 times that, for a busy machine, and still short
+# enough that a user whose action server is stuck gets the apology instead of waiting.
+ACTION_TIMEOUT_SECONDS = 10
+logger = logging.getLogger("trolydvc.rasa_server")
+
+
+class Counter:
+    """A running count (per process; Sanic workers count separately)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def increment(self) -> int:
+        self.value += 1
+        return self.value
+
+
+FAILED_ACTIONS = Counter()
 
 
 def install_action_response_validator() -> None:
@@ -249,7 +277,7 @@ def model_replacement_refusal(body: Any, models_dir: Path = MODELS_DIR) -> str |
 
 
 def install_server_limits() -> None:
-    """The ``PUT /model`` check on the app Rasa builds."""
+    """The body limit and the ``PUT /model`` check on the app Rasa builds."""
     import rasa.core.run
     from sanic import response
 
@@ -266,10 +294,73 @@ def install_server_limits() -> None:
 
     def configure_app(*args: Any, **kwargs: Any) -> Any:
         app = original(*args, **kwargs)
+        app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
         app.register_middleware(guard_model_replacement, "request")
         return app
 
     rasa.core.run.configure_app = configure_app  # type: ignore[assignment]
+
+
+def apology(locality_file: Path | None = None) -> str:
+    """What the user reads when an action fails: a short apology and who to call, from
+    locality.yml (its hotline, else its first provincial one-stop shop). Read here with plain
+    YAML because trolydvc.locality needs the main environment's pydantic 2."""
+    import yaml
+
+    path = locality_file or Path(os.environ.get("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml"))
+    text = "Xin lỗi Bạn, hệ thống đang gặp sự cố nên chưa trả lời được câu này. Bạn thử lại sau ít phút nhé."
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return text
+    contact = data.get("hotline") or next(
+        (o for o in data.get("offices") or [] if o.get("level") == "province"), None
+    )
+    if isinstance(contact, dict) and contact.get("phone"):
+        text += (
+            f" Nếu cần gấp, Bạn gọi {contact.get('name', 'đường dây hỗ trợ')}: {contact['phone']}."
+        )
+    return text
+
+
+def install_action_failure_reply() -> None:
+    """Action calls time out after ACTION_TIMEOUT_SECONDS; a failed call (action server down,
+    stuck, erroring, or an invalid reply) becomes the apology, one log line and a count."""
+    import rasa.core.actions.action as action_module
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.core.events import BotUttered
+
+    action_module.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_SECONDS  # read at each call
+    text = apology()
+    original = RemoteAction.run
+
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> Any:
+        try:
+            return await original(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # the action declined (a form's validation): Rasa predicts another one
+        except Exception as exc:  # noqa: BLE001 - every failure gets the same reply
+            count = FAILED_ACTIONS.increment()
+            logger.error(
+                "Custom action %s failed (%s); %d failed action call(s) since start.",
+                self.name(),
+                _failure_reason(exc),
+                count,
+            )
+            return [BotUttered(text)]
+
+    RemoteAction.run = run  # type: ignore[method-assign]
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """Exception type names and HTTP status, never the message (it can hold the tracker)."""
+    parts = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 4:
+        status = getattr(current, "status", None)
+        parts.append(type(current).__name__ + (f" {status}" if isinstance(status, int) else ""))
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
 
 
 def _with_auth_token(argv: list[str]) -> list[str] | None:
@@ -297,6 +388,7 @@ def main() -> int:
     install_shared_endpoint_sessions()
     install_api_token_header()
     install_server_limits()
+    install_action_failure_reply()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0]), *argv]
