@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from trolydvc.rasa_server import FAILED_ACTIONS, Counter
+from trolydvc.rasa_server import FAILED_ACTIONS, USER_TEXT, Counter
 
 # Real questions are short: the longest of the labelled questions and held-out NLU examples is
 # under 200 characters, and Telegram caps a message at 4,096. 2,000 characters is ten times the
@@ -73,6 +73,8 @@ class TokenRestInput(RestInput):
                 TOO_LONG_MESSAGES.increment()
                 await message.output_channel.send_text_message(message.sender_id, TOO_LONG_REPLY)
                 return
+            # kept for the rest of this request's handling, Rasa's failure log included
+            USER_TEXT.set(text if isinstance(text, str) else None)
             await on_new_message(message)
 
         blueprint = super().blueprint(bounded)

@@ -29,6 +29,10 @@ Security (README "Security"), each a small patch installed before Rasa starts:
    is 100 MB); an action call times out after :data:`ACTION_TIMEOUT_SECONDS` (Rasa: 300 s)
    and a failed or timed-out call gives the user :func:`apology` (with the hotline of
    locality.yml) instead of nothing, is logged without user text and counted.
+6. No user text in log lines at INFO and above: the structured events' text fields are
+   replaced, and while a message is handled (:data:`USER_TEXT`, set by trolydvc.rasa_channel)
+   its text and words are cut out of every other log line, traceback and warning
+   (:func:`redact`).
 
 Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar.gz ...
 (the same arguments as the ``rasa`` command).
@@ -38,11 +42,15 @@ from __future__ import annotations
 
 import copy
 import hmac
+import json
 import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from functools import lru_cache
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any
@@ -57,6 +65,9 @@ MAX_REQUEST_BYTES = 1024 * 1024
 # (bench/tracking_stats.py: 0.4 s); 10 s is 25 times that, for a busy machine, and still short
 # enough that a user whose action server is stuck gets the apology instead of waiting.
 ACTION_TIMEOUT_SECONDS = 10
+REDACTED = "<user text>"
+# The text of the message being handled, set by the REST channel for its handling task.
+USER_TEXT: ContextVar[str | None] = ContextVar("trolydvc_user_text", default=None)
 logger = logging.getLogger("trolydvc.rasa_server")
 
 
@@ -363,6 +374,76 @@ def _failure_reason(exc: BaseException) -> str:
     return " <- ".join(parts)
 
 
+# structured-event fields that hold what a user wrote (Rasa's own anonymizer list, trimmed to
+# the ones about messages)
+_TEXT_FIELDS = frozenset(
+    {
+        "text", "response_text", "user_text", "parse_data_text", "parse_data_entities",
+        "tracker_latest_message", "message", "user_message", "json_message", "rasa_event",
+        "rasa_events", "slot_values", "prefilled_slots", "entity", "token_text",
+        "current_entity", "next_entity", "slot_candidates",
+    }
+)  # fmt: skip
+
+
+def redact(message: str, text: str | None = None) -> str:
+    """``message`` without ``text`` (default: the message being handled): neither the whole text
+    nor any of its words of 3 or more characters or numbers of 2 or more digits, as written or
+    JSON-escaped. Word by word because Rasa also logs pieces of a message ("Expected the intent
+    to be one of [...] but found <the user's word>")."""
+    text = USER_TEXT.get() if text is None else text
+    if not text:
+        return message
+    return _fragments(text).sub(REDACTED, message)
+
+
+@lru_cache(maxsize=64)
+def _fragments(text: str) -> re.Pattern[str]:
+    parts = {text, *re.findall(r"\w{3,}|\d{2,}", text)}
+    forms = parts | {json.dumps(part)[1:-1] for part in parts}
+    # longest first, so that the whole text goes before its words
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
+def install_user_text_redaction() -> None:
+    import rasa.utils.log_utils
+
+    anonymizer = rasa.utils.log_utils._anonymizer
+
+    def redacting_anonymizer(wrapped: Any, method_name: str, event_dict: dict[str, Any]) -> Any:
+        event_dict = anonymizer(wrapped, method_name, event_dict)
+        if method_name != "debug":
+            for key in _TEXT_FIELDS & event_dict.keys():
+                event_dict[key] = REDACTED
+        return event_dict
+
+    # configure_structlog (run by rasa's main) puts the module's _anonymizer first in line
+    rasa.utils.log_utils._anonymizer = redacting_anonymizer  # type: ignore[assignment]
+
+    make_record = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.levelno >= logging.INFO and USER_TEXT.get():
+            try:
+                record.msg, record.args = redact(record.getMessage()), ()
+            except (TypeError, ValueError):  # a malformed call: keep only the format
+                record.msg, record.args = redact(str(record.msg)), ()
+            if record.exc_info:
+                record.exc_text = redact(formatter.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(record_factory)
+
+    show = warnings.showwarning
+
+    def showwarning(message: Any, *args: Any, **kwargs: Any) -> None:
+        show(redact(str(message)) if USER_TEXT.get() else message, *args, **kwargs)
+
+    warnings.showwarning = showwarning
+
+
 def _with_auth_token(argv: list[str]) -> list[str] | None:
     """``argv`` with ``--auth-token`` from RASA_AUTH_TOKEN added; None when the API would be
     open (``--enable-api`` and no token at all)."""
@@ -389,6 +470,7 @@ def main() -> int:
     install_api_token_header()
     install_server_limits()
     install_action_failure_reply()
+    install_user_text_redaction()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0]), *argv]
