@@ -186,3 +186,44 @@ def test_redact_takes_out_the_text_its_words_and_numbers():
     assert cleaned.startswith(f"Failed to parse arguments in line '{REDACTED}'")
     assert "['greet', 'inform']" in cleaned
     assert redact("nothing to hide", None) == "nothing to hide"  # no message being handled
+
+
+CLOSED_PORT_SCRIPT = r"""
+import asyncio, socket
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+from trolydvc import rasa_server
+
+rasa_server.install_action_failure_reply()
+with socket.socket() as s:  # a port nobody listens on
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+action = RemoteAction("action_check_dossier_status", EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+domain = Domain.empty()
+tracker = DialogueStateTracker("someone", domain.slots)
+events = asyncio.run(action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}), tracker, domain))
+assert len(events) == 1 and isinstance(events[0], BotUttered), events
+assert events[0].text == rasa_server.apology(), events[0].text
+assert rasa_server.FAILED_ACTIONS.value == 1
+print("ok")
+"""
+
+
+@pytest.mark.rasa
+def test_unreachable_action_server_gives_the_apology():
+    result = subprocess.run(
+        [str(config.ROOT / ".venv-rasa" / "bin" / "python"), "-c", CLOSED_PORT_SCRIPT],
+        cwd=config.ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "RASA_TELEMETRY_ENABLED": "false"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+    logged = "failed (RasaException <- ClientConnectorError <- ConnectionRefusedError); 1 failed"
+    assert logged in result.stdout + result.stderr
