@@ -28,10 +28,11 @@ from sanic.response import HTTPResponse
 
 from trolydvc.rasa_server import FAILED_ACTIONS, USER_TEXT, Counter
 
-# Real questions are short: the longest of the labelled questions and held-out NLU examples is
-# under 200 characters, and Telegram caps a message at 4,096. 2,000 characters is ten times the
-# longest question; the NLU's cost grows with the length (a 300,000-character message took 12 s
-# before this limit), so a message is refused above it rather than cut.
+# Real questions are short: the longest training, held-out or labelled catalog question is 76
+# characters. The longest procedure name in the catalog is 1,094 characters, and a user may paste
+# it whole: 2,000 leaves room for that and a question around it. The NLU's cost grows with the
+# length (a 300,000-character message took 12 s before this limit), so a longer message is
+# refused rather than cut (a cut could change what it asks). Telegram allows 4,096.
 MAX_MESSAGE_CHARS = 2000
 TOO_LONG_REPLY = (
     f"Tin nhắn của Bạn dài quá (hơn {MAX_MESSAGE_CHARS:,} ký tự)".replace(",", ".")
