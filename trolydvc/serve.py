@@ -80,8 +80,9 @@ class Servers:
         self._logs: list[IO[bytes]] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         # RASA_AUTH_TOKEN, RASA_REST_TOKEN, ACTION_SERVER_TOKEN: given to the children through
-        # their environment (never their command lines, which any local user can read)
-        self.secrets = config.ensure_secrets()
+        # their environment (never their command lines, which any local user can read); set by
+        # start(), so that a Servers that never starts writes no var/secrets.json
+        self.secrets: dict[str, str] = {}
 
     @property
     def rasa_url(self) -> str:
@@ -124,6 +125,7 @@ class Servers:
         for port in (self.actions_port, self.rasa_port):
             if _port_busy(port):
                 raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
+        self.secrets = config.ensure_secrets()
         env = _child_env()
         env.update(self.secrets)
         if self.workers > 1:
