@@ -117,7 +117,9 @@ async def run_level(url: str, users: int, messages: int) -> Level:
     level = Level(users)
     budget = itertools.count()
     limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
-    async with httpx.AsyncClient(timeout=60.0, limits=limits) as http:
+    # the REST channel's token (README "Security"): the environment's, else `serve`'s var/secrets.json
+    headers = {"Authorization": f"Bearer {config.rasa_rest_token()}"}
+    async with httpx.AsyncClient(timeout=60.0, limits=limits, headers=headers) as http:
         started = time.perf_counter()
         await asyncio.gather(
             *(simulated_user(http, url, budget, messages, level, seed=i) for i in range(users))
@@ -248,7 +250,11 @@ def main() -> int:
                     if Path(f"/proc/{v}").exists()
                 }
         try:
-            status = httpx.get(f"{url}/status", timeout=5.0)
+            status = httpx.get(
+                f"{url}/status",
+                timeout=5.0,
+                headers={"Authorization": f"Bearer {config.rasa_auth_token()}"},
+            )
             status.raise_for_status()
         except httpx.HTTPError:
             print(f"Rasa is not answering at {url}: run `make serve` first, or use --start.")

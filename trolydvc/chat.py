@@ -14,10 +14,11 @@ from typing import Any
 import click
 
 from trolydvc.config import rasa_url
-from trolydvc.rasa_client import RasaClient, RasaUnavailable
+from trolydvc.rasa_client import RasaClient, RasaRefused, RasaUnavailable
 
 QUIT_WORDS = {"/thoat", "/thoát", "/quit", "/exit"}
-MAX_INPUT_CHARS = 4000  # longer messages are cut (and the user told so)
+# A message longer than the REST channel takes is answered by Rasa itself (a short "too long"
+# reply); only a body Rasa refuses outright (over 1 MiB) is answered here.
 
 
 def render(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -47,7 +48,16 @@ def choose(text: str, buttons: list[dict[str, Any]]) -> str:
 
 async def _chat(url: str, sender: str) -> None:
     async with RasaClient(url, timeout=60.0) as client:
-        if not await client.is_ready():
+        try:
+            ready = await client.is_ready()
+        except RasaRefused:
+            click.echo(
+                f"Trợ lý tại {url} từ chối kết nối: thiếu hoặc sai mã RASA_REST_TOKEN "
+                "(đặt giống như cho `trolydvc serve`).",
+                err=True,
+            )
+            return
+        if not ready:
             click.echo(
                 f"Không kết nối được trợ lý tại {url}. Hãy chạy `make serve` trước.", err=True
             )
@@ -65,12 +75,17 @@ async def _chat(url: str, sender: str) -> None:
                 return
             if text.strip().lower() in QUIT_WORDS:
                 return
-            if len(text) > MAX_INPUT_CHARS:
-                click.echo(f"(Tin nhắn dài quá nên chỉ gửi {MAX_INPUT_CHARS} ký tự đầu.)")
-                text = text[:MAX_INPUT_CHARS]
             message = choose(text, buttons)
             try:
                 replies = await client.send(sender, message)
+            except RasaRefused as exc:
+                if exc.status == 413:
+                    click.echo(
+                        "Trợ lý: Tin nhắn của Bạn dài quá. Bạn gửi câu hỏi ngắn gọn hơn nhé."
+                    )
+                else:
+                    click.echo("Trợ lý: Xin lỗi, trợ lý từ chối kết nối (sai mã RASA_REST_TOKEN).")
+                continue
             except RasaUnavailable:
                 click.echo("Trợ lý: Xin lỗi, hệ thống đang bận hoặc đã dừng. Bạn thử lại sau nhé.")
                 continue

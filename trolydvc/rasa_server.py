@@ -18,6 +18,22 @@ what Rasa computes:
    connections that the client drops after 15 s idle, well before the action server's own
    120 s, so a reused connection is never one the server has just closed.
 
+Security (README "Security"), each a small patch installed before Rasa starts:
+
+4. HTTP API: ``--auth-token`` comes from RASA_AUTH_TOKEN (not the command line, which every
+   local user can read); ``--enable-api`` without it is refused. Besides Rasa's ``?token=``,
+   the API accepts ``Authorization: Bearer <token>``, so clients keep the token out of URLs
+   (and out of their request logs). ``PUT /model`` loads only a file under the project's
+   models/ directory (never a model server or remote storage).
+5. Bounded work: request bodies above :data:`MAX_REQUEST_BYTES` are refused (Sanic's default
+   is 100 MB); an action call times out after :data:`ACTION_TIMEOUT_SECONDS` (Rasa: 300 s)
+   and a failed or timed-out call gives the user :func:`apology` (with the hotline of
+   locality.yml) instead of nothing, is logged without user text and counted.
+6. No user text in log lines at INFO and above: the structured events' text fields are
+   replaced, and while a message is handled (:data:`USER_TEXT`, set by trolydvc.rasa_channel)
+   its text and words are cut out of every other log line, traceback and warning
+   (:func:`redact`).
+
 Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar.gz ...
 (the same arguments as the ``rasa`` command).
 """
@@ -25,10 +41,48 @@ Usage: .venv-rasa/bin/python -m trolydvc.rasa_server run -m models/assistant.tar
 from __future__ import annotations
 
 import copy
+import hmac
+import json
+import logging
+import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from functools import lru_cache
+from inspect import isawaitable
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
+# The REST channel takes messages of up to trolydvc.rasa_channel.MAX_MESSAGE_CHARS (2,000
+# characters, at most 12 KB as JSON); 1 MiB leaves room for any API call this project makes
+# while keeping a hostile body from costing more than a few milliseconds of parsing.
+MAX_REQUEST_BYTES = 1024 * 1024
+# The slowest action measured is a year's statistics over 1,000,000 dossiers with its chart
+# (bench/tracking_stats.py: 0.4 s); 10 s is 25 times that, for a busy machine, and still short
+# enough that a user whose action server is stuck gets the apology instead of waiting.
+ACTION_TIMEOUT_SECONDS = 10
+REDACTED = "<user text>"
+# The text of the message being handled, set by the REST channel for its handling task.
+USER_TEXT: ContextVar[str | None] = ContextVar("trolydvc_user_text", default=None)
+logger = logging.getLogger("trolydvc.rasa_server")
+
+
+class Counter:
+    """A running count (per process; Sanic workers count separately)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def increment(self) -> int:
+        self.value += 1
+        return self.value
+
+
+FAILED_ACTIONS = Counter()
 
 
 def install_action_response_validator() -> None:
@@ -183,16 +237,251 @@ def install_shared_endpoint_sessions() -> None:
     EndpointConfig.session = session  # type: ignore[method-assign,assignment]
 
 
+def install_api_token_header() -> None:
+    """Rasa's ``requires_auth`` also accepting ``Authorization: Bearer <auth token>``."""
+    import rasa.server
+
+    original = rasa.server.requires_auth
+
+    def requires_auth(app: Any, token: str | None = None) -> Callable[[Any], Any]:
+        rasa_decorator = original(app, token)
+
+        def decorator(handler: Any) -> Any:
+            checked = rasa_decorator(handler)
+
+            async def decorated(request: Any, *args: Any, **kwargs: Any) -> Any:
+                if token and _bearer_matches(request.headers.get("authorization"), token):
+                    result = handler(request, *args, **kwargs)
+                    return await result if isawaitable(result) else result
+                return await checked(request, *args, **kwargs)
+
+            decorated.__name__ = checked.__name__  # Sanic names routes after their handler
+            decorated.__wrapped__ = handler  # type: ignore[attr-defined]
+            return decorated
+
+        return decorator
+
+    rasa.server.requires_auth = requires_auth  # type: ignore[assignment]
+
+
+def _bearer_matches(header: str | None, token: str) -> bool:
+    return header is not None and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def model_replacement_refusal(body: Any, models_dir: Path = MODELS_DIR) -> str | None:
+    """Why a ``PUT /model`` body may not be loaded, or None when it names a model file under
+    ``models_dir``. A model server or remote storage would run code from elsewhere."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object with model_file"
+    if set(body) - {"model_file"}:
+        return "only model_file is accepted (no model_server, no remote_storage)"
+    model_file = body.get("model_file")
+    if not isinstance(model_file, str) or not model_file:
+        return "model_file is missing"
+    path = Path(model_file)
+    if not path.is_absolute():
+        path = ROOT / path
+    path = path.resolve()
+    if not path.is_relative_to(models_dir.resolve()) or not path.is_file():
+        return f"model_file must be a file under {models_dir}"
+    return None
+
+
+def install_server_limits() -> None:
+    """The body limit and the ``PUT /model`` check on the app Rasa builds."""
+    import rasa.core.run
+    from sanic import response
+
+    original = rasa.core.run.configure_app
+
+    async def guard_model_replacement(request: Any) -> Any:
+        if request.method == "PUT" and request.path.rstrip("/") == "/model":
+            reason = model_replacement_refusal(request.json)
+            if reason is not None:
+                return response.json(
+                    {"status": "failure", "reason": "Forbidden", "message": reason}, status=403
+                )
+        return None
+
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+        app.register_middleware(guard_model_replacement, "request")
+        return app
+
+    rasa.core.run.configure_app = configure_app  # type: ignore[assignment]
+
+
+def apology(locality_file: Path | None = None) -> str:
+    """What the user reads when an action fails: a short apology and who to call, from
+    locality.yml (its hotline, else its first provincial one-stop shop). Read here with plain
+    YAML because trolydvc.locality needs the main environment's pydantic 2."""
+    import yaml
+
+    path = locality_file or Path(os.environ.get("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml"))
+    text = "Xin lỗi Bạn, hệ thống đang gặp sự cố nên chưa trả lời được câu này. Bạn thử lại sau ít phút nhé."
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return text
+    contact = data.get("hotline") or next(
+        (o for o in data.get("offices") or [] if o.get("level") == "province"), None
+    )
+    if isinstance(contact, dict) and contact.get("phone"):
+        text += (
+            f" Nếu cần gấp, Bạn gọi {contact.get('name', 'đường dây hỗ trợ')}: {contact['phone']}."
+        )
+    return text
+
+
+def install_action_failure_reply() -> None:
+    """Action calls time out after ACTION_TIMEOUT_SECONDS; a failed call (action server down,
+    stuck, erroring, or an invalid reply) becomes the apology, one log line and a count."""
+    import rasa.core.actions.action as action_module
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.core.events import BotUttered
+
+    action_module.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_SECONDS  # read at each call
+    text = apology()
+    original = RemoteAction.run
+
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> Any:
+        try:
+            return await original(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # the action declined (a form's validation): Rasa predicts another one
+        except Exception as exc:  # noqa: BLE001 - every failure gets the same reply
+            count = FAILED_ACTIONS.increment()
+            logger.error(
+                "Custom action %s failed (%s); %d failed action call(s) since start.",
+                self.name(),
+                _failure_reason(exc),
+                count,
+            )
+            return [BotUttered(text)]
+
+    RemoteAction.run = run  # type: ignore[method-assign]
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """Exception type names and HTTP status, never the message (it can hold the tracker)."""
+    parts = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 4:
+        status = getattr(current, "status", None)
+        parts.append(type(current).__name__ + (f" {status}" if isinstance(status, int) else ""))
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
+
+
+# structured-event fields that hold what a user wrote (Rasa's own anonymizer list, trimmed to
+# the ones about messages)
+_TEXT_FIELDS = frozenset(
+    {
+        "text", "response_text", "user_text", "parse_data_text", "parse_data_entities",
+        "tracker_latest_message", "message", "user_message", "json_message", "rasa_event",
+        "rasa_events", "slot_values", "prefilled_slots", "entity", "token_text",
+        "current_entity", "next_entity", "slot_candidates",
+    }
+)  # fmt: skip
+
+
+def redact(message: str, text: str | None = None) -> str:
+    """``message`` without ``text`` (default: the message being handled): neither the whole text
+    nor any of its words of 3 or more characters or numbers of 2 or more digits, as written or
+    JSON-escaped. Word by word because Rasa also logs pieces of a message ("Expected the intent
+    to be one of [...] but found <the user's word>")."""
+    text = USER_TEXT.get() if text is None else text
+    if not text:
+        return message
+    return _fragments(text).sub(REDACTED, message)
+
+
+@lru_cache(maxsize=64)
+def _fragments(text: str) -> re.Pattern[str]:
+    parts = {text, *re.findall(r"\w{3,}|\d{2,}", text)}
+    forms = parts | {json.dumps(part)[1:-1] for part in parts}
+    # longest first, so that the whole text goes before its words
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
+def install_user_text_redaction() -> None:
+    import rasa.utils.log_utils
+
+    anonymizer = rasa.utils.log_utils._anonymizer
+
+    def redacting_anonymizer(wrapped: Any, method_name: str, event_dict: dict[str, Any]) -> Any:
+        event_dict = anonymizer(wrapped, method_name, event_dict)
+        if method_name != "debug":
+            for key in _TEXT_FIELDS & event_dict.keys():
+                event_dict[key] = REDACTED
+        return event_dict
+
+    # configure_structlog (run by rasa's main) puts the module's _anonymizer first in line
+    rasa.utils.log_utils._anonymizer = redacting_anonymizer  # type: ignore[assignment]
+
+    make_record = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.levelno >= logging.INFO and USER_TEXT.get():
+            try:
+                record.msg, record.args = redact(record.getMessage()), ()
+            except (TypeError, ValueError):  # a malformed call: keep only the format
+                record.msg, record.args = redact(str(record.msg)), ()
+            if record.exc_info:
+                record.exc_text = redact(formatter.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(record_factory)
+
+    show = warnings.showwarning
+
+    def showwarning(message: Any, *args: Any, **kwargs: Any) -> None:
+        show(redact(str(message)) if USER_TEXT.get() else message, *args, **kwargs)
+
+    warnings.showwarning = showwarning
+
+
+def _with_auth_token(argv: list[str]) -> list[str] | None:
+    """``argv`` with ``--auth-token`` from RASA_AUTH_TOKEN added; None when the API would be
+    open (``--enable-api`` and no token at all)."""
+    if "--auth-token" in argv:
+        return argv
+    token = os.environ.get("RASA_AUTH_TOKEN", "").strip()
+    if token:
+        return [*argv, "--auth-token", token]
+    return None if "--enable-api" in argv else argv
+
+
 def main() -> int:
+    argv = _with_auth_token(sys.argv[1:])
+    if argv is None:
+        print(
+            "--enable-api cần mã RASA_AUTH_TOKEN (biến môi trường) hoặc --auth-token: "
+            "HTTP API của Rasa không được mở cho mọi người.",
+            file=sys.stderr,
+        )
+        return 2
     install_action_response_validator()
     install_sequential_graph_runner()
     install_shared_endpoint_sessions()
+    install_api_token_header()
+    install_server_limits()
+    install_action_failure_reply()
+    install_user_text_redaction()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    sys.argv = [re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0]), *argv]
     rasa_main()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: trolydvc.rasa_channel reads the
+    # counters and the user-text variable of ``trolydvc.rasa_server``, which must be the ones the
+    # patches use.
+    from trolydvc import rasa_server
+
+    raise SystemExit(rasa_server.main())

@@ -1,12 +1,14 @@
 """Conversation tests through the REST channel of a real Rasa + action server pair.
 
 The pair is started once per test session on non-default ports (Rasa 5305, actions 5355), with
-a scratch SQLite database holding the demo dossiers, and stopped at the end. It needs the
+a scratch SQLite database holding the demo dossiers and fresh secrets (RASA_AUTH_TOKEN,
+RASA_REST_TOKEN, ACTION_SERVER_TOKEN) in the environment, and stopped at the end. It needs the
 trained model models/assistant.tar.gz (`make test` trains it first when an input changed).
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,16 +29,29 @@ class Assistant:
     url: str
     log_dir: Path
     http: httpx.Client
+    servers: Any  # trolydvc.serve.Servers: its processes, ports and secrets
+
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.servers.secrets['RASA_REST_TOKEN']}"}
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.servers.secrets['RASA_AUTH_TOKEN']}"}
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
         response = self.http.post(
-            f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            headers=self.rest_headers,
         )
         assert response.status_code == 200, response.text
         return response.json()
 
     def parse(self, text: str) -> dict[str, Any]:
-        response = self.http.post(f"{self.url}/model/parse", json={"text": text})
+        response = self.http.post(
+            f"{self.url}/model/parse", json={"text": text}, headers=self.api_headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -63,6 +78,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     mp.setenv("TROLYDVC_PHONE_KEY", "e2e-test-key")
     # the dossier lookup counters go to the scratch database too, never to a real Redis
     mp.delenv("REDIS_URL", raising=False)
+    for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN"):
+        mp.setenv(name, secrets.token_urlsafe(16))  # nothing written under var/
     privacy._key.cache_clear()
     reset_engines()
     upgrade(url)
@@ -77,7 +94,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         pytest.fail(str(exc))
     http = httpx.Client(timeout=60.0)
     try:
-        yield Assistant(servers.rasa_url, tmp / "logs", http)
+        yield Assistant(servers.rasa_url, tmp / "logs", http, servers)
     finally:
         http.close()
         servers.stop()

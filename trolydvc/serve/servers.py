@@ -63,6 +63,10 @@ class Servers(Supervisor):
         self.cors = cors
         self.workers = max(1, workers)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # RASA_AUTH_TOKEN, RASA_REST_TOKEN, ACTION_SERVER_TOKEN: given to the children through
+        # their environment (never their command lines, which any local user can read); set by
+        # start(), so that a Servers that never starts writes no var/secrets.json
+        self.secrets: dict[str, str] = {}
 
     @property
     def rasa_url(self) -> str:
@@ -77,7 +81,11 @@ class Servers(Supervisor):
             return ROOT / "endpoints.yml"
         self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
         path = Path(self._tmp.name) / "endpoints.yml"
-        text = f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+        # plain scalar: Rasa expands ${...} only there
+        text = (
+            f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        )
         if self.workers > 1:
             text += _redis_stores_yaml()
         path.write_text(text)
@@ -86,7 +94,7 @@ class Servers(Supervisor):
     def _commands(self) -> tuple[list[str], list[str]]:
         """The command lines of the action server and of Rasa (and nothing else)."""
         actions = [
-            sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+            sys.executable, "-m", "trolydvc.action_server", "--actions", "actions",
             "--port", str(self.actions_port),
         ]  # fmt: skip
         # `rasa run` through trolydvc.rasa_server: same arguments, one fix (see that module).
@@ -112,7 +120,9 @@ class Servers(Supervisor):
         for port in (self.actions_port, self.rasa_port):
             if _port_busy(port):
                 raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
+        self.secrets = config.ensure_secrets()
         env = _child_env(self.workers)
+        env.update(self.secrets)
         actions, rasa = self._commands()
         self.children = [
             Child("actions", "Máy chủ action", actions, f"{self.actions_url}/health", env=env),
@@ -123,7 +133,10 @@ class Servers(Supervisor):
 
     def _rasa_ready(self, http: httpx.Client) -> bool:
         try:
-            response = http.get(f"{self.rasa_url}/status")
+            response = http.get(
+                f"{self.rasa_url}/status",
+                headers={"Authorization": f"Bearer {self.secrets['RASA_AUTH_TOKEN']}"},
+            )
             return response.status_code == 200 and bool(response.json().get("model_file"))
         except (httpx.HTTPError, ValueError):
             return False
