@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import pending
 from actions.common import (
     MAX_QUERY_CHARS,
     catalog,
@@ -17,18 +18,12 @@ from actions.common import (
     menu_buttons,
     procedure_buttons,
     short_name,
-    topic_buttons,
     user_text,
 )
 from actions.dossiers import handle_pending_dossier
-from actions.procedures import (
-    answer_topic,
-    ask_which_procedure,
-    asks_the_same_again,
-    last_topic,
-    pending_topic,
-)
+from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
 from actions.resolve import plausible_hits, resolve_procedure
+from actions.topics import OVERVIEW, topic_buttons
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc
 
@@ -39,14 +34,16 @@ CAPABILITIES = (
 )
 
 
-def complete_pending(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType] | None:
+async def complete_pending(
+    tracker: Tracker, dispatcher: CollectingDispatcher
+) -> list[EventType] | None:
     """Finish what the bot asked for (a dossier code, phone digits, which procedure)."""
-    events = handle_pending_dossier(tracker, dispatcher)
+    events = await handle_pending_dossier(tracker, dispatcher)
     if events is not None:
         return events
-    pending = tracker.get_slot("pending") or ""
-    if isinstance(pending, str) and pending.startswith("procedure:"):
-        topic = pending_topic(tracker)
+    waiting = pending.pending_of(tracker)
+    if waiting is not None and waiting.kind == "procedure":
+        topic = waiting.topic
         resolution = resolve_procedure(tracker, use_context=False)
         if resolution.procedure is not None:
             return answer_topic(topic or "", resolution.procedure, tracker, dispatcher)
@@ -64,19 +61,17 @@ class ActionInform(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = complete_pending(tracker, dispatcher)
+        events = await complete_pending(tracker, dispatcher)
         if events is not None:
             return events
         resolution = resolve_procedure(tracker, use_context=False)
-        topic = "overview"
+        topic = OVERVIEW
         if asks_the_same_again(user_text(tracker)):
             topic = last_topic(tracker)
         if resolution.procedure is not None:
             return answer_topic(topic, resolution.procedure, tracker, dispatcher)
         if resolution.candidates:
-            return ask_which_procedure(
-                None if topic == "overview" else topic, resolution, dispatcher
-            )
+            return ask_which_procedure(None if topic == OVERVIEW else topic, resolution, dispatcher)
         return fallback(tracker, dispatcher)
 
 
@@ -135,7 +130,7 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
             text="Tôi chưa hiểu rõ câu hỏi. Có phải Bạn muốn hỏi về một trong các thủ tục sau?",
             buttons=procedure_buttons([h.procedure for h in candidates]),
         )
-        return [SlotSet("pending", "procedure:")]
+        return [SlotSet("pending", pending.encode(pending.WHICH_PROCEDURE))]
     dispatcher.utter_message(
         text="Xin lỗi, tôi chưa hiểu ý Bạn. "
         + CAPABILITIES
@@ -152,7 +147,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = complete_pending(tracker, dispatcher)
+        events = await complete_pending(tracker, dispatcher)
         if events is not None:
             return events
         return fallback(tracker, dispatcher)
@@ -188,7 +183,7 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = handle_pending_dossier(tracker, dispatcher)
+        events = await handle_pending_dossier(tracker, dispatcher)
         if events is not None:
             return events
         raw = nfc(str(tracker.latest_message.get("text") or ""))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from actions.common import MAX_ANSWER_CHARS, short_name, truncate
 from trolydvc.catalog import Document, Fee, Procedure, ProcessingTime, SubmissionMethod
@@ -20,6 +21,14 @@ from trolydvc.textnorm import fold
 NATIONAL_PORTAL = "https://dichvucong.gov.vn"
 _STEP_MARKER = re.compile(r"^(bước\s*\d|[-+•*–]|\(?[ivx]+\)|\d+[.)/]|[a-zđ]\))", re.IGNORECASE)
 MAX_NOTE_CHARS = 400
+
+
+@dataclass
+class Answer:
+    """A reply's text and its own buttons (shown before the follow-up topic buttons)."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
 
 
 def footer(proc: Procedure) -> str:
@@ -104,6 +113,10 @@ def documents_answer(proc: Procedure) -> str:
         lines.append("Lưu ý:")
         lines += [f"- {_clip(note)}" for note in proc.document_notes]
     return _finish(lines, proc)
+
+
+def documents_reply(proc: Procedure, case: str = "") -> Answer:
+    return Answer(documents_answer(proc))
 
 
 # --- fee and processing time -----------------------------------------------------------
