@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import pending, render
-from actions.common import locality, procedure_buttons, user_text
+from actions.common import entity_values, locality, procedure_buttons, user_text
 from actions.resolve import Resolution, popular_procedures, resolve_procedure
 from actions.topics import OVERVIEW, TOPICS, Question, phrase, topic_buttons
 from trolydvc.catalog import Procedure
@@ -31,7 +31,8 @@ def answer_topic(
         topic = OVERVIEW
         answer = render.Answer(render.overview_answer(proc))
     else:
-        answer = entry.render(proc, Question(user_text(tracker), locality()))
+        case = next(iter(entity_values(tracker, "case")), "")  # a checklist button's case
+        answer = entry.render(proc, Question(user_text(tracker), locality(), case))
     dispatcher.utter_message(
         text=answer.text, buttons=answer.buttons + topic_buttons(proc, exclude=topic)
     )
