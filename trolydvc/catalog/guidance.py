@@ -274,10 +274,7 @@ def _checklist(proc: Procedure) -> Checklist:
             condition = None
         if condition or label_override:
             kind, label, channels = _case_of(condition or label_override or "", proc.name)
-            if label_override:
-                label = label_override
-                if kind == "other" or label_override not in (PROXY_LABEL,):
-                    kind = "other" if not channels else kind
+            label = label_override or label  # the curated wording, same kind of case
             if kind == "proxy":
                 case = Case("proxy", kind, label)
             elif kind == "channel":
@@ -396,7 +393,7 @@ def _sentence(text: str, start: int, end: int, limit: int = 160) -> str:
     right = min(stops) if stops else len(text)
     right = min(right, end + limit // 2)
     quote = " ".join(text[left:right].split()).strip(" ,;:-+*•")
-    if right < len(text) and not text[right] in ".;\n":
+    if right < len(text) and text[right] not in ".;\n":
         quote += "…"
     return quote[:1].upper() + quote[1:]
 
