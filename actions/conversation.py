@@ -23,7 +23,7 @@ from actions.common import (
 from actions.dossiers import handle_pending_dossier
 from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
 from actions.resolve import plausible_hits, resolve_procedure
-from actions.topics import OVERVIEW, topic_buttons
+from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc
 
@@ -83,19 +83,29 @@ OFF_TOPIC_SUGGESTION_MIN_SCORE = 0.7
 
 
 def suggest_procedure(
-    raw: str, hits: list[SearchHit], dispatcher: CollectingDispatcher, min_score: float = 0.0
-) -> bool:
-    """Offers the procedure the message clearly names ("Có phải Bạn muốn hỏi về ...?")."""
+    raw: str,
+    hits: list[SearchHit],
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    min_score: float = 0.0,
+) -> list[EventType] | None:
+    """The message clearly names a procedure the intent model missed: when it also says what
+    it asks ("… qua mạng", "mất bao lâu"), answer that directly (the answer names the procedure;
+    a button corrects a wrong guess); else offer the procedure's topics. None: no suggestion."""
     if not (hits and is_clear(hits) and hits[0].score >= min_score):
-        return False
+        return None
     if not plausible_hits(raw, hits[:1]):
-        return False
+        return None
     proc = hits[0].procedure
+    topic = topic_in(raw)
+    if topic is not None:
+        others = [h.procedure for h in plausible_hits(raw, hits[1:3])]
+        return answer_topic(topic, proc, tracker, dispatcher, alternatives=others)
     dispatcher.utter_message(
         text=f"Có phải Bạn muốn hỏi về thủ tục «{short_name(proc)}»? Bạn chọn thông tin cần xem:",
         buttons=topic_buttons(proc),
     )
-    return True
+    return []
 
 
 def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
@@ -123,14 +133,17 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
         )
         return []
     hits = catalog().search(raw, limit=3) if user_text(tracker) else []
-    if suggest_procedure(raw, hits, dispatcher):
-        return []
+    if (events := suggest_procedure(raw, hits, tracker, dispatcher)) is not None:
+        return events
     if candidates := plausible_hits(raw, hits):
+        # The match is uncertain: confirm it, keeping the question so the tap answers it.
+        topic = topic_in(raw)
+        question = f"{phrase(topic)} của " if topic else "về "
         dispatcher.utter_message(
-            text="Tôi chưa hiểu rõ câu hỏi. Có phải Bạn muốn hỏi về một trong các thủ tục sau?",
+            text=f"Tôi chưa chắc Bạn hỏi thủ tục nào. Bạn muốn hỏi {question}thủ tục nào dưới đây?",
             buttons=procedure_buttons([h.procedure for h in candidates]),
         )
-        return [SlotSet("pending", pending.encode(pending.WHICH_PROCEDURE))]
+        return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
     dispatcher.utter_message(
         text="Xin lỗi, tôi chưa hiểu ý Bạn. "
         + CAPABILITIES
@@ -189,8 +202,11 @@ class ActionOutOfScope(Action):
         raw = nfc(str(tracker.latest_message.get("text") or ""))
         if raw and len(raw) <= MAX_QUERY_CHARS and not raw.startswith("/"):
             hits = catalog().search(raw, limit=3)
-            if suggest_procedure(raw, hits, dispatcher, OFF_TOPIC_SUGGESTION_MIN_SCORE):
-                return []
+            events = suggest_procedure(
+                raw, hits, tracker, dispatcher, OFF_TOPIC_SUGGESTION_MIN_SCORE
+            )
+            if events is not None:
+                return events
             if _ADMINISTRATIVE.search(fold(raw)):
                 dispatcher.utter_message(text=not_in_catalog(), buttons=menu_buttons())
                 return []

@@ -16,7 +16,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import pending, render
-from actions.common import entity_values, locality, procedure_buttons, user_text
+from actions.common import (
+    button,
+    entity_values,
+    locality,
+    procedure_buttons,
+    short_name,
+    user_text,
+)
 from actions.resolve import Resolution, popular_procedures, resolve_procedure
 from actions.topics import OVERVIEW, TOPICS, Question, phrase, topic_buttons
 from trolydvc.catalog import Procedure
@@ -24,8 +31,14 @@ from trolydvc.textnorm import fold, nfc
 
 
 def answer_topic(
-    topic: str, proc: Procedure, tracker: Tracker, dispatcher: CollectingDispatcher
+    topic: str,
+    proc: Procedure,
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    alternatives: list[Procedure] | None = None,
 ) -> list[EventType]:
+    """Answer ``topic`` for ``proc``; ``alternatives`` (the procedure was a guess from the
+    message) become buttons asking the same about them, so a wrong guess is one tap away."""
     entry = TOPICS.get(topic)
     if entry is None:
         topic = OVERVIEW
@@ -33,8 +46,14 @@ def answer_topic(
     else:
         case = next(iter(entity_values(tracker, "case")), "")  # a checklist button's case
         answer = entry.render(proc, Question(user_text(tracker), locality(), case))
+    corrections = [
+        button(f"Không, ý tôi là: {short_name(other)}", TOPICS[topic].intent, procedure=other.code)
+        for other in (alternatives or [])
+        if other.code != proc.code and topic in TOPICS
+    ]
     dispatcher.utter_message(
-        text=answer.text, buttons=answer.buttons + topic_buttons(proc, exclude=topic)
+        text=answer.text,
+        buttons=answer.buttons + corrections + topic_buttons(proc, exclude=topic),
     )
     return [
         SlotSet("procedure", proc.code),
@@ -97,7 +116,9 @@ class ProcedureTopicAction(Action):
         resolution = resolve_procedure(tracker)
         if resolution.procedure is None:
             return ask_which_procedure(self.topic, resolution, dispatcher)
-        return answer_topic(self.topic, resolution.procedure, tracker, dispatcher)
+        return answer_topic(
+            self.topic, resolution.procedure, tracker, dispatcher, resolution.candidates
+        )
 
 
 class ActionRequiredDocuments(ProcedureTopicAction):

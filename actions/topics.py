@@ -8,6 +8,7 @@ the rules name the same intents and actions (tests/actions/test_topics.py checks
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from actions.common import button
 from actions.render import Answer
 from trolydvc.catalog import Procedure
 from trolydvc.locality import Locality
+from trolydvc.textnorm import fold
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Topic:
     label: str
     phrase: str
     render: Renderer
+    # Words that ask this topic, over the folded text: used only when the intent model did not
+    # recognise the question but the catalog clearly names a procedure (conversation.py).
+    cues: str = ""
 
 
 def _plain(fn: Callable[[Procedure], str]) -> Renderer:
@@ -54,8 +59,17 @@ TOPICS: dict[str, Topic] = {
             "Hồ sơ cần chuẩn bị",
             "hồ sơ cần chuẩn bị",
             lambda proc, q: render.documents_reply(proc, q.case),
+            r"\b(?:giay to|can nhung gi|can gi|mang gi|mang theo|chuan bi (?:gi|nhung)|ho so gom)\b",
         ),
-        Topic("fee", "ask_fee", "action_fee", "Lệ phí", "lệ phí", _plain(render.fee_answer)),
+        Topic(
+            "fee",
+            "ask_fee",
+            "action_fee",
+            "Lệ phí",
+            "lệ phí",
+            _plain(render.fee_answer),
+            r"\b(?:le phi|phi|bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu)\b",
+        ),
         Topic(
             "time",
             "ask_processing_time",
@@ -63,6 +77,7 @@ TOPICS: dict[str, Topic] = {
             "Thời hạn giải quyết",
             "thời hạn giải quyết",
             _plain(render.time_answer),
+            r"\b(?:bao lau|may ngay|bao nhieu ngay|thoi han|khi nao (?:co|xong|nhan))\b",
         ),
         Topic(
             "place",
@@ -71,6 +86,7 @@ TOPICS: dict[str, Topic] = {
             "Nơi nộp",
             "nơi nộp hồ sơ",
             lambda proc, q: Answer(render.place_answer(proc, q.loc, q.text)),
+            r"\b(?:o dau|noi nop|cho nao|nop tai dau|di dau)\b",
         ),
         Topic(
             "steps",
@@ -79,6 +95,7 @@ TOPICS: dict[str, Topic] = {
             "Các bước thực hiện",
             "các bước thực hiện",
             _plain(render.steps_answer),
+            r"\b(?:cac buoc|trinh tu|lam the nao|lam sao|the nao)\b",
         ),
         Topic(
             "online",
@@ -87,11 +104,25 @@ TOPICS: dict[str, Topic] = {
             "Nộp trực tuyến",
             "cách nộp trực tuyến",
             lambda proc, q: Answer(render.online_answer(proc, q.loc)),
+            r"\b(?:qua mang|online|truc tuyen|tren mang|dich vu cong|vneid)\b",
         ),
     )
 }
 OVERVIEW = "overview"  # the `topic` of an answer to a procedure named alone
 BY_INTENT: dict[str, Topic] = {t.intent: t for t in TOPICS.values()}
+
+
+# A question can name several topics ("làm sao để nộp … qua mạng"): the most specific wins.
+_CUE_ORDER = ("online", "fee", "time", "place", "documents", "steps")
+
+
+def topic_in(text: str) -> str | None:
+    """The topic a message asks about, by its words (see Topic.cues), else None."""
+    folded = fold(text)
+    for key in _CUE_ORDER:
+        if re.search(TOPICS[key].cues, folded):
+            return key
+    return None
 
 
 def phrase(key: str | None) -> str:
