@@ -184,18 +184,23 @@ def first_documents_reply(proc: Procedure) -> Answer:
     title = _title(proc)
     if not cl.papers:
         return Answer(documents_answer(proc))
-    submit = cl.core + cl.by_channel
+    core, heading = cl.core, f"Giấy tờ cần nộp — thủ tục {title}:"
+    if not core and (single := cl.single_case) is not None:
+        # every submitted paper is under one stated case: show them, with that case named
+        core = cl.papers_of(single.key)
+        heading = f"Giấy tờ cần nộp — thủ tục {title} (trường hợp {single.label}):"
+    submit = [(p, False) for p in core] + [(p, True) for p in cl.by_channel]
     body: list[str] = []
     if submit:
-        body.append(f"Giấy tờ cần nộp — thủ tục {title}:")
-        body += [_paper_line(p, i) for i, p in enumerate(submit, 1)]
+        body.append(heading)
+        body += [_paper_line(p, i, case) for i, (p, case) in enumerate(submit, 1)]
     else:
         body.append(f"Thủ tục {title}: giấy tờ cần nộp tùy từng trường hợp.")
     show = [p for p in cl.to_show if p.case is None]
     if show:
         body.append("Mang theo để xuất trình:")
         body += [_paper_line(p) for p in show]
-    special = [c for c in cl.cases if c.kind != "channel"]
+    special = [c for c in cl.cases if c.kind != "channel" and c is not cl.single_case]
     tail: list[str] = []
     if special:
         names = "; ".join(_case_title(c) for c in special)
@@ -291,6 +296,10 @@ def _personal_checklist(
         chosen.append(case.label if case else "không thuộc trường hợp riêng")
     papers = [p for p in cl.papers if applies(p, situation)]
     papers.sort(key=lambda p: p.case is not None and p.case.kind != "channel")  # core first
+    unique: dict[tuple[str, str], Paper] = {}  # a paper several cases ask for, listed once
+    for paper in papers:
+        unique.setdefault((paper.doc.group, fold(paper.short)), paper)
+    papers = list(unique.values())
     submit = [p for p in papers if not p.to_show]
     show = [p for p in papers if p.to_show]
     lines = [f"Giấy tờ của Bạn — thủ tục {_title(proc)} ({'; '.join(chosen)}):"]

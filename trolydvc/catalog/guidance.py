@@ -56,8 +56,30 @@ class Checklist:
 
     @property
     def core(self) -> list[Paper]:
-        """Submitted by everyone."""
-        return [p for p in self.papers if not p.to_show and p.case is None]
+        """Submitted by everyone: the papers without a condition or, when every paper has one,
+        those that every case (of kind "other") asks for alike (same short name)."""
+        plain = [p for p in self.papers if not p.to_show and p.case is None]
+        if plain:
+            return plain
+        groups: dict[str, set[str]] = {}
+        for p in self.papers:
+            if not p.to_show and p.case is not None and p.case.kind == "other":
+                groups.setdefault(p.case.key, set()).add(fold(p.short))
+        if len(groups) < 2:
+            return []
+        common = set.intersection(*groups.values())
+        first: dict[str, Paper] = {}
+        for p in self.papers:
+            if not p.to_show and p.case is not None and fold(p.short) in common:
+                first.setdefault(fold(p.short), p)
+        return list(first.values())
+
+    @property
+    def single_case(self) -> Case | None:
+        """The one case every submitted paper is conditioned on, if there is exactly one."""
+        cases = {p.case.key: p.case for p in self.papers if not p.to_show and p.case}
+        others = [c for c in cases.values() if c.kind == "other"]
+        return others[0] if len(cases) == 1 and len(others) == 1 else None
 
     @property
     def by_channel(self) -> list[Paper]:
@@ -270,8 +292,8 @@ def _checklist(proc: Procedure) -> Checklist:
                 short = ov.short or short
                 label_override = ov.case
                 break
-        if label_override == "":
-            condition = None
+        if label_override == "" or (condition and fold(condition).strip(" )") == "co"):
+            condition = None  # "(nếu có)": the paper if one has it, not a case
         if condition or label_override:
             kind, label, channels = _case_of(condition or label_override or "", proc.name)
             label = label_override or label  # the curated wording, same kind of case
@@ -389,7 +411,9 @@ def _sentence(text: str, start: int, end: int, limit: int = 160) -> str:
     left = 0 if left < 0 else left + 1
     if start - left > limit // 2:
         left = text.rfind(" ", 0, start - limit // 2) + 1
-    stops = [i for i in (text.find(". ", end), text.find("; ", end), text.find("\n", end)) if i >= 0]
+    stops = [
+        i for i in (text.find(". ", end), text.find("; ", end), text.find("\n", end)) if i >= 0
+    ]
     right = min(stops) if stops else len(text)
     right = min(right, end + limit // 2)
     quote = " ".join(text[left:right].split()).strip(" ,;:-+*•")
