@@ -8,6 +8,7 @@ remembers the question so the answer ("khai sinh", or a tapped button) completes
 
 from __future__ import annotations
 
+import abc
 import re
 from typing import Any
 
@@ -102,10 +103,13 @@ def ask_which_procedure(
     return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
 
 
-class ProcedureTopicAction(Action):
-    """Answers one topic of the registry (actions/topics.py); its name is the topic's action."""
+class ProcedureTopicAction(Action, abc.ABC):
+    """Answers one topic of the registry (actions/topics.py); its name is the topic's action.
+    Abstract (rasa_sdk registers only concrete actions): each subclass sets ``topic``."""
 
-    topic = ""
+    @property
+    @abc.abstractmethod
+    def topic(self) -> str: ...
 
     def name(self) -> str:
         return TOPICS[self.topic].action

@@ -38,7 +38,9 @@ async def test_documents_of_khai_sinh_from_entity(run_action):
         "ask_required_documents", ent(KHAI_SINH),
     )  # fmt: skip
     # the paper almost every parent needs comes first, the special cases after it
-    assert turn.text.startswith("Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»:\n1. Giấy chứng sinh")
+    assert turn.text.startswith(
+        "Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»:\n1. Giấy chứng sinh"
+    )
     assert turn.text.endswith(footer_of(KHAI_SINH))
     assert turn.slot("procedure") == KHAI_SINH
     assert turn.slot("pending") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import yaml
+from rasa_sdk.executor import ActionExecutor
 
 from actions import pending
 from actions.procedures import ProcedureTopicAction
@@ -25,9 +26,12 @@ def test_every_topic_is_in_the_domain_and_the_rules():
         assert (topic.intent, topic.action) in pairs, topic.key
 
 
-def test_one_action_per_topic():
+def test_one_action_per_topic_and_the_action_server_registers_them():
     names = {cls().name() for cls in ProcedureTopicAction.__subclasses__()}
     assert names == {t.action for t in TOPICS.values()}
+    executor = ActionExecutor()
+    executor.register_package("actions")  # what `python -m rasa_sdk --actions actions` does
+    assert names <= set(executor.actions)
 
 
 def test_topic_buttons_ask_each_other_topic_of_the_procedure():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from trolydvc.catalog.schema import Document, Procedure, ProcessingTime
@@ -241,7 +241,7 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
         last = top
     label = _without_name_words(_LABEL_LEAD.sub("", last).strip(), proc_name)
     label = label[:1].lower() + label[1:] if label[1:2].islower() else label
-    return "other", clip_words(label, MAX_CASE_LABEL), frozenset()
+    return "other", label, frozenset()  # clipped by _checklist, after _distinct
 
 
 # --- short names -----------------------------------------------------------------------
@@ -305,7 +305,32 @@ def _checklist(proc: Procedure) -> Checklist:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
         papers.append(Paper(doc, short, case))
-    return Checklist(papers)
+    labels = _distinct(list(other_keys))
+    return Checklist(
+        [
+            replace(p, case=replace(p.case, label=labels[p.case.label]))
+            if p.case is not None and p.case.kind == "other"
+            else p
+            for p in papers
+        ]
+    )
+
+
+def _distinct(labels: list[str]) -> dict[str, str]:
+    """Each case label, without the words all of them begin with ("thực hiện thủ tục đăng ký,
+    cấp Giấy chứng nhận cho hộ gia đình …" / "… lần đầu …": what tells them apart), clipped."""
+    words = [label.split() for label in labels]
+    common = 0
+    if len(words) > 1:
+        while all(len(w) > common + 2 for w in words) and len({w[common] for w in words}) == 1:
+            common += 1
+    out = {}
+    for label, split in zip(labels, words, strict=True):
+        rest = split[common:] if common >= 3 else split
+        while len(rest) > 2 and rest[0].lower() in _LINKS:
+            rest = rest[1:]
+        out[label] = clip_words(" ".join(rest), MAX_CASE_LABEL)
+    return out
 
 
 _cache: dict[str, tuple[Procedure, Checklist]] = {}
