@@ -432,10 +432,16 @@ class StatedTime:
 
 
 def _sentence(text: str, start: int, end: int, limit: int = 160) -> str:
-    left = max(text.rfind(". ", 0, start), text.rfind("; ", 0, start), text.rfind("\n", 0, start))
+    """The words around text[start:end], from the start of its sentence when it is near, with
+    "…" where the quote cuts the official text (it must never look complete when it is not)."""
+    dot, semi = text.rfind(". ", 0, start), text.rfind("; ", 0, start)
+    line = text.rfind("\n", 0, start)
+    left = max(dot, semi, line)
+    cut_left = left == semi and left >= 0  # "…; nếu tiếp nhận hồ sơ sau 15 giờ thì …"
     left = 0 if left < 0 else left + 1
     if start - left > limit // 2:
         left = text.rfind(" ", 0, start - limit // 2) + 1
+        cut_left = True
     stops = [
         i for i in (text.find(". ", end), text.find("; ", end), text.find("\n", end)) if i >= 0
     ]
@@ -444,7 +450,7 @@ def _sentence(text: str, start: int, end: int, limit: int = 160) -> str:
     quote = " ".join(text[left:right].split()).strip(" ,;:-+*•")
     if right < len(text) and text[right] not in ".;\n":
         quote += "…"
-    return quote[:1].upper() + quote[1:]
+    return "…" + quote if cut_left else quote[:1].upper() + quote[1:]
 
 
 def _texts(proc: Procedure) -> list[tuple[str, str]]:
