@@ -6,7 +6,9 @@ Prints, for all procedures and for the 100 most asked:
 - the first documents reply's length in characters (p50, p95, max); target ≤ 1,200 for p95 of
   all procedures and for every one of the 100 most asked (a phone screen);
 - the share of procedures (with documents) whose core papers (submitted by everyone: without
-  a condition, or asked alike by every case) are identified; target ≥ 95 %; the same counting
+  a condition, asked alike by every case, or one for each of the in-person and online
+  channels: the paper form or the e-form)
+  are identified; target ≥ 95 %; the same counting
   procedures whose papers all sit under one stated case (listed with that case named); and
   the share whose first reply lists core papers or offers the questions that decide them;
 - the share of processing times shown with a unit (table, or the official text for a bare
@@ -35,7 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 from actions import render  # noqa: E402
 from trolydvc.catalog import Procedure, load_catalog  # noqa: E402
-from trolydvc.catalog.guidance import checklist, questions_needed, stated_time  # noqa: E402
+from trolydvc.catalog.guidance import (  # noqa: E402
+    checklist,
+    papers_for_everyone,
+    questions_needed,
+    stated_time,
+)
 from trolydvc.locality import load_locality  # noqa: E402
 
 TARGET_FIRST_REPLY = render.FIRST_REPLY_CHARS
@@ -73,9 +80,10 @@ def measure(procs: list[Procedure], verbose: bool = False) -> dict[str, object]:
         if proc.documents:
             with_docs += 1
             cl = checklist(proc)
-            core += bool(cl.core)
-            core_or_single += bool(cl.core) or cl.single_case is not None
-            core_or_questions += bool(cl.core) or bool(questions_needed(cl, proc))
+            everyone = papers_for_everyone(cl, proc)
+            core += everyone
+            core_or_single += everyone or cl.single_case is not None
+            core_or_questions += everyone or bool(questions_needed(cl, proc))
         for method in proc.submission_methods:
             pt = method.processing_time
             if pt.value is None and pt.unit is None:

@@ -214,3 +214,14 @@ def test_every_procedures_checklist_replies_render_within_limits():
         reply = render.documents_reply(proc, "ask")
         assert reply.text and (reply.buttons or "Giấy tờ của Bạn" in reply.text), proc.code
         assert len(render.online_answer(proc, loc)) < 4096
+
+
+def test_papers_for_everyone_counts_the_form_of_each_channel():
+    from trolydvc.catalog.guidance import papers_for_everyone
+
+    catalog = load_catalog()
+    ket_hon = catalog.get("1.000894")  # Tờ khai (in person) or the e-form (online), no core
+    thuong_tru = catalog.get("1.004222")  # every paper under one of several situations
+    assert ket_hon is not None and thuong_tru is not None
+    assert not checklist(ket_hon).core and papers_for_everyone(checklist(ket_hon), ket_hon)
+    assert not papers_for_everyone(checklist(thuong_tru), thuong_tru)

@@ -396,6 +396,16 @@ def questions_needed(cl: Checklist, proc: Procedure) -> list[str]:
     return needed
 
 
+def papers_for_everyone(cl: Checklist, proc: Procedure) -> bool:
+    """Does the checklist name what every citizen submits: core papers, or a paper for each
+    of the in-person and online channels the procedure has (the paper form or the e-form)?
+    Postal is left out: the hộ tịch records name their paper form for "trực tiếp" only."""
+    if cl.core:
+        return True
+    covered = {c for p in cl.by_channel if p.case for c in p.case.channels}
+    return bool(covered) and set(proc.channels) - {"postal"} <= covered
+
+
 def applies(paper: Paper, situation: Situation) -> bool:
     case = paper.case
     if case is None:
