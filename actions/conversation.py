@@ -65,9 +65,12 @@ class ActionInform(Action):
         if events is not None:
             return events
         resolution = resolve_procedure(tracker, use_context=False)
+        text = user_text(tracker)
         topic = OVERVIEW
-        if asks_the_same_again(user_text(tracker)):
+        if asks_the_same_again(text):
             topic = last_topic(tracker)
+        elif asked := topic_in(text):  # "sổ đỏ qua mạng": a name and what is asked about it
+            topic = asked
         if resolution.procedure is not None:
             return answer_topic(topic, resolution.procedure, tracker, dispatcher)
         if resolution.candidates:

@@ -235,3 +235,11 @@ async def test_an_uncertain_match_keeps_the_question_for_the_confirmation(run_ac
         slots={"pending": "procedure:fee"},
     )  # fmt: skip
     assert turn.text.startswith("Lệ phí thủ tục «") and turn.slot("topic") == "fee"
+
+
+async def test_a_bare_name_with_its_question_is_answered(run_action):
+    turn = await run_action(ActionInform(), "cấp đổi sổ đỏ qua mạng", "inform")
+    assert turn.slot("topic") == "online" and "Bạn muốn biết thông tin nào" not in turn.text
+    # an uncertain name: the question is kept for the choice
+    turn = await run_action(ActionInform(), "khai sinh le phi", "inform")
+    assert turn.slot("pending") == "procedure:fee" and "lệ phí của thủ tục nào" in turn.text
