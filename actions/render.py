@@ -267,15 +267,17 @@ def situation_reply(proc: Procedure, situation: Situation) -> Answer:
         )
     others = [c for c in cl.cases if c.kind == "other"]
     if "other" in needed and situation.other is None:
-        lines = [f"Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?"]
+        if cl.core:  # the cases add papers to the core ones
+            lines = [f"Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?"]
+        else:  # the cases are the alternatives: each has its own papers
+            lines = [f"Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:"]
         lines += [f"{i}. {c.label}" for i, c in enumerate(others, 1)]
         buttons = [
             _docs_button(f"{i}. {c.label}", proc, replace(situation, other=c.key).encode())
             for i, c in enumerate(others[:MAX_CHOICES], 1)
         ]
-        buttons.append(
-            _docs_button("Không thuộc trường hợp nào", proc, replace(situation, other="").encode())
-        )
+        none = "Không thuộc trường hợp nào" if cl.core else "Trường hợp khác"
+        buttons.append(_docs_button(none, proc, replace(situation, other="").encode()))
         if len(others) > MAX_CHOICES:
             lines.append(f"(Các trường hợp khác: bấm «{FULL_TEXT_LABEL}».)")
             buttons.append(_docs_button(FULL_TEXT_LABEL, proc, "all"))
