@@ -400,7 +400,7 @@ def time_with_unit(proc: Procedure, pt: ProcessingTime) -> str | None:
     """The time as the table gives it, with the unit the official text states for a bare
     number (guidance.stated_time); None when the catalog has no time."""
     if _bare_number(pt) and (stated := stated_time(proc, pt)):
-        return time_text(ProcessingTime(value=stated.value, unit=stated.unit))  # type: ignore[arg-type]
+        return time_text(ProcessingTime(value=stated.value, unit=stated.unit))
     return time_text(pt)
 
 

@@ -109,7 +109,6 @@ TOPICS: dict[str, Topic] = {
     )
 }
 OVERVIEW = "overview"  # the `topic` of an answer to a procedure named alone
-BY_INTENT: dict[str, Topic] = {t.intent: t for t in TOPICS.values()}
 
 
 # A question can name several topics ("làm sao để nộp … qua mạng"): the most specific wins.

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from trolydvc.catalog.schema import Document, Procedure, ProcessingTime
+from trolydvc.catalog.schema import Document, Procedure, ProcessingTime, TimeUnit
 from trolydvc.textnorm import fold
 
 CaseKind = Literal["channel", "proxy", "other"]
@@ -424,7 +424,7 @@ _TIME_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _NEXT_WORKING_DAY = re.compile(r"ngày làm việc tiếp theo", re.IGNORECASE)
-_UNITS = {
+_UNITS: dict[str, TimeUnit] = {
     "ngày làm việc": "working_days",
     "ngày": "days",
     "giờ làm việc": "hours",
@@ -436,7 +436,7 @@ _UNITS = {
 @dataclass(frozen=True)
 class StatedTime:
     value: float
-    unit: str  # a schema TimeUnit
+    unit: TimeUnit
     quote: str  # the sentence part that states it
     place: str  # "Trình tự thực hiện", "Yêu cầu, điều kiện", …
 
