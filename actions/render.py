@@ -149,9 +149,12 @@ def _docs_button(title: str, proc: Procedure, case: str) -> dict[str, str]:
     return button(title, "ask_required_documents", procedure=proc.code, case=case)
 
 
-def _paper_line(paper: Paper, number: int | None = None, with_case: bool = True) -> str:
+def _paper_line(
+    paper: Paper, number: int | None = None, with_case: bool = True, long: bool = False
+) -> str:
     counts = _copies(paper.doc)
-    line = f"{number}. {paper.short}" if number else f"- {paper.short}"
+    name = paper.long if long and paper.long else paper.short
+    line = f"{number}. {name}" if number else f"- {name}"
     if counts:
         line += f" ({counts})"
     if with_case and paper.case is not None:
@@ -307,10 +310,10 @@ def _personal_checklist(
     lines = [f"Giấy tờ của Bạn — thủ tục {_title(proc)} ({'; '.join(chosen)}):"]
     if submit:
         lines.append("Cần nộp:")
-        lines += [_paper_line(p, i, with_case=False) for i, p in enumerate(submit, 1)]
+        lines += [_paper_line(p, i, False, long=True) for i, p in enumerate(submit, 1)]
     if show:
         lines.append("Mang theo để xuất trình:")
-        lines += [_paper_line(p, with_case=False) for p in show]
+        lines += [_paper_line(p, with_case=False, long=True) for p in show]
     if not papers:
         lines.append(
             "Dữ liệu chính thức không ghi giấy tờ riêng cho trường hợp này; Bạn xem toàn văn "

@@ -27,7 +27,8 @@ from trolydvc.catalog.schema import Document, Procedure, ProcessingTime, TimeUni
 from trolydvc.textnorm import fold
 
 CaseKind = Literal["channel", "proxy", "other"]
-MAX_SHORT_NAME = 70
+MAX_SHORT_NAME = 70  # one line of a phone screen
+MAX_LONG_NAME = 160  # the personal checklist, a few lines only, says more
 MAX_CASE_LABEL = 58
 
 
@@ -44,6 +45,7 @@ class Paper:
     doc: Document
     short: str
     case: Case | None
+    long: str = ""  # the same first clause, cut later (MAX_LONG_NAME)
 
     @property
     def to_show(self) -> bool:
@@ -254,14 +256,14 @@ _FORM = re.compile(r"\(\s*(?:theo\s+)?mẫu\s+(?:số\s+)?([A-Z0-9][\w./-]*)", r
 _SHORT_PAREN = re.compile(r"^\s\(([^()]{1,25})\)")
 
 
-def short_name(name: str) -> str:
+def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
     """The official name up to its first clause, a short parenthesis and a form number kept:
     "Văn bản ủy quyền (được chứng thực) theo quy định …" -> "Văn bản ủy quyền (được chứng
     thực)"; "Tờ khai … (mẫu CT01 ban hành kèm theo …)" -> "Tờ khai … (mẫu CT01)"."""
     text = " ".join(name.split()).lstrip("-+*•–. ")
     if called := _CALLED.search(text):
         named = called.group(1).strip()
-        return clip_words(named[:1].upper() + named[1:], MAX_SHORT_NAME)
+        return clip_words(named[:1].upper() + named[1:], limit)
     m = _CUT.search(text)
     head = text[: m.start()] if m else text
     rest = text[len(head) :]
@@ -273,7 +275,7 @@ def short_name(name: str) -> str:
     head = head.strip(" ,;:")
     if not head:
         head = text
-    return clip_words(head[:1].upper() + head[1:], MAX_SHORT_NAME)
+    return clip_words(head[:1].upper() + head[1:], limit)
 
 
 # --- the checklist ---------------------------------------------------------------------
@@ -284,12 +286,12 @@ def _checklist(proc: Procedure) -> Checklist:
     for doc in proc.documents:
         own, rest = _condition_in(doc.name)
         condition = doc.condition or own
-        short = short_name(rest)
+        short, long = short_name(rest), short_name(rest, MAX_LONG_NAME)
         case: Case | None = None
         label_override: str | None = None
         for ov in overrides:
             if fold(doc.name).startswith(fold(ov.starts_with)):
-                short = ov.short or short
+                short = long = ov.short or short
                 label_override = ov.case
                 break
         if label_override == "" or (condition and fold(condition).strip(" )") == "co"):
@@ -304,7 +306,7 @@ def _checklist(proc: Procedure) -> Checklist:
             else:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
-        papers.append(Paper(doc, short, case))
+        papers.append(Paper(doc, short, case, long))
     labels = _distinct(list(other_keys))
     return Checklist(
         [
