@@ -145,8 +145,18 @@ CHANNEL_PHRASES = {
 }
 
 
-def _docs_button(title: str, proc: Procedure, case: str) -> dict[str, str]:
-    return button(title, "ask_required_documents", procedure=proc.code, case=case)
+@dataclass(frozen=True)
+class DocsButtons:
+    """Buttons asking the documents topic (its intent comes from actions/topics.py) again about
+    one procedure, for a case ("" is the first reply: no case entity)."""
+
+    intent: str
+    proc: Procedure
+
+    def __call__(self, title: str, case: str = "") -> dict[str, str]:
+        if not case:
+            return button(title, self.intent, procedure=self.proc.code)
+        return button(title, self.intent, procedure=self.proc.code, case=case)
 
 
 def _paper_line(
@@ -180,7 +190,7 @@ def _fit(lines: list[str], tail: list[str], proc: Procedure, limit: int) -> list
     return out
 
 
-def first_documents_reply(proc: Procedure) -> Answer:
+def first_documents_reply(proc: Procedure, docs: DocsButtons) -> Answer:
     """Core papers one line each, papers to show, the special cases in one line with buttons,
     the official wording one tap away."""
     cl = checklist(proc)
@@ -211,21 +221,20 @@ def first_documents_reply(proc: Procedure) -> Answer:
     tail.append(f"Nguyên văn đầy đủ: bấm «{FULL_TEXT_LABEL}».")
     lines = _fit(body, tail, proc, FIRST_REPLY_CHARS) + tail
     buttons = [
-        _docs_button("Nếu " + _case_title(c)[4:], proc, f"open:{c.key}")
-        for c in special[:MAX_CASE_BUTTONS]
+        docs("Nếu " + _case_title(c)[4:], f"open:{c.key}") for c in special[:MAX_CASE_BUTTONS]
     ]
     if questions_needed(cl, proc):
-        buttons.append(_docs_button(MY_CASE_LABEL, proc, "ask"))
-    buttons.append(_docs_button(FULL_TEXT_LABEL, proc, "all"))
+        buttons.append(docs(MY_CASE_LABEL, "ask"))
+    buttons.append(docs(FULL_TEXT_LABEL, "all"))
     return Answer(_finish(lines, proc), buttons)
 
 
-def case_reply(proc: Procedure, key: str) -> Answer:
+def case_reply(proc: Procedure, key: str, docs: DocsButtons) -> Answer:
     """The papers of one case, with their official wording."""
     cl = checklist(proc)
     case = cl.case(key)
     if case is None:
-        return first_documents_reply(proc)
+        return first_documents_reply(proc, docs)
     lines = [f"Thủ tục {_title(proc)} — {_case_title(case)}, cần thêm:"]
     for i, paper in enumerate(cl.papers_of(key), 1):
         verb = "xuất trình" if paper.to_show else "nộp"
@@ -237,14 +246,14 @@ def case_reply(proc: Procedure, key: str) -> Answer:
     core = [p.short for p in cl.core]
     if core:
         lines.append("Cùng với giấy tờ mọi người đều nộp: " + "; ".join(core) + ".")
-    buttons = [_docs_button("Danh sách giấy tờ chung", proc, "")]
+    buttons = [docs("Danh sách giấy tờ chung", "")]
     if questions_needed(cl, proc):
-        buttons.append(_docs_button(MY_CASE_LABEL, proc, "ask"))
-    buttons.append(_docs_button(FULL_TEXT_LABEL, proc, "all"))
+        buttons.append(docs(MY_CASE_LABEL, "ask"))
+    buttons.append(docs(FULL_TEXT_LABEL, "all"))
     return Answer(_finish(lines, proc), buttons)
 
 
-def situation_reply(proc: Procedure, situation: Situation) -> Answer:
+def situation_reply(proc: Procedure, situation: Situation, docs: DocsButtons) -> Answer:
     """The next question that decides the papers, or the checklist for the citizen's case."""
     cl = checklist(proc)
     needed = questions_needed(cl, proc)
@@ -253,19 +262,14 @@ def situation_reply(proc: Procedure, situation: Situation) -> Answer:
         options = [c for c in proc.channels if c in CHANNEL_CHOICES]
         return Answer(
             f"Thủ tục {title}: giấy tờ phụ thuộc cách nộp. Bạn định nộp hồ sơ theo hình thức nào?",
-            [
-                _docs_button(CHANNEL_CHOICES[c], proc, replace(situation, channel=c).encode())
-                for c in options
-            ],
+            [docs(CHANNEL_CHOICES[c], replace(situation, channel=c).encode()) for c in options],
         )
     if "proxy" in needed and situation.proxy is None:
         return Answer(
             f"Thủ tục {title}: Bạn tự đi nộp hay nhờ người khác nộp thay?",
             [
-                _docs_button("Tôi tự nộp", proc, replace(situation, proxy=False).encode()),
-                _docs_button(
-                    "Nhờ người khác nộp thay", proc, replace(situation, proxy=True).encode()
-                ),
+                docs("Tôi tự nộp", replace(situation, proxy=False).encode()),
+                docs("Nhờ người khác nộp thay", replace(situation, proxy=True).encode()),
             ],
         )
     others = [c for c in cl.cases if c.kind == "other"]
@@ -276,20 +280,20 @@ def situation_reply(proc: Procedure, situation: Situation) -> Answer:
             lines = [f"Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:"]
         lines += [f"{i}. {c.label}" for i, c in enumerate(others, 1)]
         buttons = [
-            _docs_button(f"{i}. {c.label}", proc, replace(situation, other=c.key).encode())
+            docs(f"{i}. {c.label}", replace(situation, other=c.key).encode())
             for i, c in enumerate(others[:MAX_CHOICES], 1)
         ]
         none = "Không thuộc trường hợp nào" if cl.core else "Trường hợp khác"
-        buttons.append(_docs_button(none, proc, replace(situation, other="").encode()))
+        buttons.append(docs(none, replace(situation, other="").encode()))
         if len(others) > MAX_CHOICES:
             lines.append(f"(Các trường hợp khác: bấm «{FULL_TEXT_LABEL}».)")
-            buttons.append(_docs_button(FULL_TEXT_LABEL, proc, "all"))
+            buttons.append(docs(FULL_TEXT_LABEL, "all"))
         return Answer(_finish(lines, proc), buttons)
-    return Answer(*_personal_checklist(proc, cl, situation))
+    return Answer(*_personal_checklist(proc, cl, situation, docs))
 
 
 def _personal_checklist(
-    proc: Procedure, cl: Checklist, situation: Situation
+    proc: Procedure, cl: Checklist, situation: Situation, docs: DocsButtons
 ) -> tuple[str, list[dict[str, str]]]:
     chosen = []
     if situation.channel:
@@ -322,22 +326,24 @@ def _personal_checklist(
     if situation.channel == "online":
         lines.append('Cách nộp trực tuyến từng bước: hỏi "nộp online thế nào".')
     buttons = [
-        _docs_button("Chọn lại trường hợp", proc, "ask"),
-        _docs_button(FULL_TEXT_LABEL, proc, "all"),
+        docs("Chọn lại trường hợp", "ask"),
+        docs(FULL_TEXT_LABEL, "all"),
     ]
     return _finish(lines, proc), buttons
 
 
-def documents_reply(proc: Procedure, case: str = "") -> Answer:
+def documents_reply(proc: Procedure, case: str, intent: str) -> Answer:
     """The documents answer for a ``case`` value of a button: "" the first reply, "all" the
-    official wording, "open:<key>" one case, "ask;…" the questions deciding the checklist."""
+    official wording, "open:<key>" one case, "ask;…" the questions deciding the checklist;
+    ``intent`` asks the documents topic (its buttons repeat it with another case)."""
+    docs = DocsButtons(intent, proc)
     if case == "all":
-        return Answer(documents_answer(proc), [_docs_button("Danh sách giấy tờ chung", proc, "")])
+        return Answer(documents_answer(proc), [docs("Danh sách giấy tờ chung")])
     if case.startswith("open:"):
-        return case_reply(proc, case[len("open:") :])
+        return case_reply(proc, case[len("open:") :], docs)
     if (situation := Situation.decode(case)) is not None:
-        return situation_reply(proc, situation)
-    return first_documents_reply(proc)
+        return situation_reply(proc, situation, docs)
+    return first_documents_reply(proc, docs)
 
 
 # --- fee and processing time -----------------------------------------------------------

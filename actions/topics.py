@@ -49,16 +49,17 @@ def _plain(fn: Callable[[Procedure], str]) -> Renderer:
     return lambda proc, question: Answer(fn(proc))
 
 
+DOCUMENTS_INTENT = "ask_required_documents"  # its checklist buttons ask it again, with a case
 TOPICS: dict[str, Topic] = {
     t.key: t
     for t in (
         Topic(
             "documents",
-            "ask_required_documents",
+            DOCUMENTS_INTENT,
             "action_required_documents",
             "Hồ sơ cần chuẩn bị",
             "hồ sơ cần chuẩn bị",
-            lambda proc, q: render.documents_reply(proc, q.case),
+            lambda proc, q: render.documents_reply(proc, q.case, DOCUMENTS_INTENT),
             r"\b(?:giay to|can nhung gi|can gi|mang gi|mang theo|chuan bi (?:gi|nhung)|ho so gom)\b",
         ),
         Topic(

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions import render  # noqa: E402
+from actions.topics import TOPICS, Question  # noqa: E402
 from trolydvc.catalog import Procedure, load_catalog  # noqa: E402
 from trolydvc.catalog.guidance import (  # noqa: E402
     checklist,
@@ -67,13 +68,14 @@ def percentile(values: list[int], q: float) -> int:
 
 def measure(procs: list[Procedure], verbose: bool = False) -> dict[str, object]:
     loc = load_locality()
+    documents = TOPICS["documents"]
     lengths: list[int] = []
     long: list[str] = []
     with_docs = core = core_or_single = core_or_questions = 0
     times = times_with_unit = bare = bare_stated = 0
     online = walkthrough = 0
     for proc in procs:
-        text = render.documents_reply(proc).text
+        text = documents.render(proc, Question("", loc)).text
         lengths.append(len(text))
         if len(text) > TARGET_FIRST_REPLY:
             long.append(f"{proc.code} ({len(text)})")

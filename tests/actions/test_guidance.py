@@ -7,6 +7,7 @@ from typing import Any
 
 from actions import render
 from actions.procedures import ActionOnlineSubmission, ActionRequiredDocuments
+from actions.topics import TOPICS, Question
 from trolydvc.catalog import Document, Procedure, load_catalog
 from trolydvc.catalog.guidance import Situation, checklist, short_name, stated_time
 from trolydvc.locality import load_locality
@@ -20,6 +21,11 @@ def ent(code: str, case: str | None = None) -> list[dict[str, Any]]:
     if case is not None:
         entities.append({"entity": "case", "value": case})
     return entities
+
+
+def documents_reply(proc: Procedure, case: str = "") -> render.Answer:
+    """The documents topic's reply, as the action renders it (actions/topics.py)."""
+    return TOPICS["documents"].render(proc, Question("", load_locality(), case))
 
 
 def test_short_names_are_cut_from_the_official_text():
@@ -203,15 +209,13 @@ async def test_not_online_says_so_and_where_to_go(run_action):
 def test_every_procedures_checklist_replies_render_within_limits():
     loc = load_locality()
     for proc in load_catalog():
-        first = render.documents_reply(proc)
+        first = documents_reply(proc)
         assert len(first.text) < 4096 and first.text.endswith(render.footer(proc)), proc.code
         cl = checklist(proc)
         assert len(cl.papers) == len(proc.documents)
         for case in cl.cases:
-            assert render.documents_reply(proc, f"open:{case.key}").text.endswith(
-                render.footer(proc)
-            )
-        reply = render.documents_reply(proc, "ask")
+            assert documents_reply(proc, f"open:{case.key}").text.endswith(render.footer(proc))
+        reply = documents_reply(proc, "ask")
         assert reply.text and (reply.buttons or "Giấy tờ của Bạn" in reply.text), proc.code
         assert len(render.online_answer(proc, loc)) < 4096
 
