@@ -124,8 +124,11 @@ _PAREN = re.compile(
     r"(?P<cond>[^()]+)\)",
     re.IGNORECASE,
 )
+# "… còn giá trị sử dụng đối với người đã được cấp hộ chiếu": who the paper is for
 _INLINE = re.compile(
-    r"\s(?:trong trường hợp|đối với trường hợp|nếu)\s+(?P<cond>[^;.()]+)", re.IGNORECASE
+    r"\s(?:trong trường hợp|đối với trường hợp|nếu|đối với (?=(?:người|trẻ em|công dân)\s))"
+    r"\s*(?P<cond>[^;.()]+)",
+    re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r";|\.\s|\.$")
 _VERBS = r"(?:có|nộp lại|nộp|kèm theo|bổ sung|gửi kèm|xuất trình)"
@@ -218,12 +221,18 @@ def _without_name_words(label: str, proc_name: str) -> str:
     words = label.split()
     folded = [fold(w) for w in words]
     for k in range(len(name), 1, -1):
-        if folded[:k] == name[-k:] and len(words) > k + 1:
+        if folded[:k] == name[-k:] and len(words) > k + 1 and fold(words[k]) != "theo":
             rest = words[k:]
             while len(rest) > 2 and rest[0].lower() in _LINKS:
                 rest = rest[1:]
             return " ".join(rest)
     return label
+
+
+# "Đăng ký tạm trú theo danh sách, hồ sơ gồm": the heading's end says nothing of the case
+_HEADING_END = re.compile(
+    r"[,;:]?\s*(?:thì\s+)?(?:hồ sơ\s+)?(?:bao\s+)?gồm(?:\s+có)?\s*:?\s*$", re.I
+)
 
 
 def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozenset[str]]:
@@ -241,7 +250,8 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
     top = parts[0]
     if not (_PROXY.search(fold(top)) or _channels(fold(top))):
         last = top
-    label = _without_name_words(_LABEL_LEAD.sub("", last).strip(), proc_name)
+    label = _HEADING_END.sub("", _LABEL_LEAD.sub("", last).strip())
+    label = _without_name_words(label, proc_name)
     label = label[:1].lower() + label[1:] if label[1:2].islower() else label
     return "other", label, frozenset()  # clipped by _checklist, after _distinct
 
