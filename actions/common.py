@@ -20,25 +20,6 @@ MAX_BUTTON_TITLE = 60
 # Messages longer than this are not searched as a whole (a pasted page is not a question).
 MAX_QUERY_CHARS = 500
 
-# Topic of a procedure question -> (intent that asks it, short Vietnamese label for buttons).
-TOPICS: dict[str, tuple[str, str]] = {
-    "documents": ("ask_required_documents", "Hồ sơ cần chuẩn bị"),
-    "fee": ("ask_fee", "Lệ phí"),
-    "time": ("ask_processing_time", "Thời hạn giải quyết"),
-    "place": ("ask_where_to_submit", "Nơi nộp"),
-    "steps": ("ask_procedure_steps", "Các bước thực hiện"),
-    "online": ("ask_online_submission", "Nộp trực tuyến"),
-}
-# What the user asked about, in a sentence: "Bạn muốn hỏi {lệ phí} của thủ tục nào?"
-TOPIC_PHRASES: dict[str, str] = {
-    "documents": "hồ sơ cần chuẩn bị",
-    "fee": "lệ phí",
-    "time": "thời hạn giải quyết",
-    "place": "nơi nộp hồ sơ",
-    "steps": "các bước thực hiện",
-    "online": "cách nộp trực tuyến",
-}
-
 # Procedures citizens ask about most, offered when a question names none (filtered by the
 # catalog at run time, so a code missing from a deployment's catalog is simply skipped).
 POPULAR_CODES = ["1.001193", "1.000894", "1.004873", "2.000815", "1.004222", "1.001612"]
@@ -67,15 +48,6 @@ def button(title: str, intent: str, **entities: str) -> dict[str, str]:
 
 def procedure_buttons(procedures: list[Procedure], intent: str = "inform") -> list[dict[str, str]]:
     return [button(short_name(p), intent, procedure=p.code) for p in procedures]
-
-
-def topic_buttons(proc: Procedure, exclude: str | None = None) -> list[dict[str, str]]:
-    """Follow-up questions about the same procedure."""
-    return [
-        button(label, intent, procedure=proc.code)
-        for topic, (intent, label) in TOPICS.items()
-        if topic != exclude
-    ]
 
 
 def menu_buttons() -> list[dict[str, str]]:

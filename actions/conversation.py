@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import pending
 from actions.common import (
     MAX_QUERY_CHARS,
     catalog,
@@ -17,18 +18,12 @@ from actions.common import (
     menu_buttons,
     procedure_buttons,
     short_name,
-    topic_buttons,
     user_text,
 )
 from actions.dossiers import handle_pending_dossier
-from actions.procedures import (
-    answer_topic,
-    ask_which_procedure,
-    asks_the_same_again,
-    last_topic,
-    pending_topic,
-)
+from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
 from actions.resolve import plausible_hits, resolve_procedure
+from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc
 
@@ -39,14 +34,16 @@ CAPABILITIES = (
 )
 
 
-def complete_pending(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType] | None:
+async def complete_pending(
+    tracker: Tracker, dispatcher: CollectingDispatcher
+) -> list[EventType] | None:
     """Finish what the bot asked for (a dossier code, phone digits, which procedure)."""
-    events = handle_pending_dossier(tracker, dispatcher)
+    events = await handle_pending_dossier(tracker, dispatcher)
     if events is not None:
         return events
-    pending = tracker.get_slot("pending") or ""
-    if isinstance(pending, str) and pending.startswith("procedure:"):
-        topic = pending_topic(tracker)
+    waiting = pending.pending_of(tracker)
+    if waiting is not None and waiting.kind == "procedure":
+        topic = waiting.topic
         resolution = resolve_procedure(tracker, use_context=False)
         if resolution.procedure is not None:
             return answer_topic(topic or "", resolution.procedure, tracker, dispatcher)
@@ -64,19 +61,20 @@ class ActionInform(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = complete_pending(tracker, dispatcher)
+        events = await complete_pending(tracker, dispatcher)
         if events is not None:
             return events
         resolution = resolve_procedure(tracker, use_context=False)
-        topic = "overview"
-        if asks_the_same_again(user_text(tracker)):
+        text = user_text(tracker)
+        topic = OVERVIEW
+        if asks_the_same_again(text):
             topic = last_topic(tracker)
+        elif asked := topic_in(text):  # "sổ đỏ qua mạng": a name and what is asked about it
+            topic = asked
         if resolution.procedure is not None:
             return answer_topic(topic, resolution.procedure, tracker, dispatcher)
         if resolution.candidates:
-            return ask_which_procedure(
-                None if topic == "overview" else topic, resolution, dispatcher
-            )
+            return ask_which_procedure(None if topic == OVERVIEW else topic, resolution, dispatcher)
         return fallback(tracker, dispatcher)
 
 
@@ -88,19 +86,29 @@ OFF_TOPIC_SUGGESTION_MIN_SCORE = 0.7
 
 
 def suggest_procedure(
-    raw: str, hits: list[SearchHit], dispatcher: CollectingDispatcher, min_score: float = 0.0
-) -> bool:
-    """Offers the procedure the message clearly names ("Có phải Bạn muốn hỏi về ...?")."""
+    raw: str,
+    hits: list[SearchHit],
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    min_score: float = 0.0,
+) -> list[EventType] | None:
+    """The message clearly names a procedure the intent model missed: when it also says what
+    it asks ("… qua mạng", "mất bao lâu"), answer that directly (the answer names the procedure;
+    a button corrects a wrong guess); else offer the procedure's topics. None: no suggestion."""
     if not (hits and is_clear(hits) and hits[0].score >= min_score):
-        return False
+        return None
     if not plausible_hits(raw, hits[:1]):
-        return False
+        return None
     proc = hits[0].procedure
+    topic = topic_in(raw)
+    if topic is not None:
+        others = [h.procedure for h in plausible_hits(raw, hits[1:3])]
+        return answer_topic(topic, proc, tracker, dispatcher, alternatives=others)
     dispatcher.utter_message(
         text=f"Có phải Bạn muốn hỏi về thủ tục «{short_name(proc)}»? Bạn chọn thông tin cần xem:",
         buttons=topic_buttons(proc),
     )
-    return True
+    return []
 
 
 def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
@@ -128,14 +136,17 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
         )
         return []
     hits = catalog().search(raw, limit=3) if user_text(tracker) else []
-    if suggest_procedure(raw, hits, dispatcher):
-        return []
+    if (events := suggest_procedure(raw, hits, tracker, dispatcher)) is not None:
+        return events
     if candidates := plausible_hits(raw, hits):
+        # The match is uncertain: confirm it, keeping the question so the tap answers it.
+        topic = topic_in(raw)
+        question = f"{phrase(topic)} của " if topic else "về "
         dispatcher.utter_message(
-            text="Tôi chưa hiểu rõ câu hỏi. Có phải Bạn muốn hỏi về một trong các thủ tục sau?",
+            text=f"Tôi chưa chắc Bạn hỏi thủ tục nào. Bạn muốn hỏi {question}thủ tục nào dưới đây?",
             buttons=procedure_buttons([h.procedure for h in candidates]),
         )
-        return [SlotSet("pending", "procedure:")]
+        return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
     dispatcher.utter_message(
         text="Xin lỗi, tôi chưa hiểu ý Bạn. "
         + CAPABILITIES
@@ -152,7 +163,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = complete_pending(tracker, dispatcher)
+        events = await complete_pending(tracker, dispatcher)
         if events is not None:
             return events
         return fallback(tracker, dispatcher)
@@ -188,14 +199,17 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = handle_pending_dossier(tracker, dispatcher)
+        events = await handle_pending_dossier(tracker, dispatcher)
         if events is not None:
             return events
         raw = nfc(str(tracker.latest_message.get("text") or ""))
         if raw and len(raw) <= MAX_QUERY_CHARS and not raw.startswith("/"):
             hits = catalog().search(raw, limit=3)
-            if suggest_procedure(raw, hits, dispatcher, OFF_TOPIC_SUGGESTION_MIN_SCORE):
-                return []
+            events = suggest_procedure(
+                raw, hits, tracker, dispatcher, OFF_TOPIC_SUGGESTION_MIN_SCORE
+            )
+            if events is not None:
+                return events
             if _ADMINISTRATIVE.search(fold(raw)):
                 dispatcher.utter_message(text=not_in_catalog(), buttons=menu_buttons())
                 return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import date
@@ -11,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import pending
 from actions.common import entity_values, locality, user_text
 from trolydvc.textnorm import find_dossier_codes
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
@@ -38,13 +40,16 @@ def phone_last4_in(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def lookup(
+async def lookup(
     code: str, tracker: Tracker, dispatcher: CollectingDispatcher, phone_last4: str | None = None
 ) -> list[EventType]:
     from trolydvc.tracking.lookup import lookup as lookup_dossier
 
     try:
-        result = lookup_dossier(code, sender_id=tracker.sender_id, phone_last4=phone_last4)
+        # The database call runs in a worker thread, off the action server's event loop.
+        result = await asyncio.to_thread(
+            lookup_dossier, code, sender_id=tracker.sender_id, phone_last4=phone_last4
+        )
     except Exception:  # the DB is down or not migrated: say so, never crash the conversation
         logger.exception("dossier lookup failed")
         dispatcher.utter_message(
@@ -53,10 +58,10 @@ def lookup(
         return []
     dispatcher.utter_message(text=result.text)
     # After a basic answer the user may send the last four digits of the registered phone.
-    waiting = "phone_last4" if result.kind in ("found", "wrong_phone") else None
+    waiting = pending.PHONE_LAST4 if result.kind in ("found", "wrong_phone") else None
     if result.kind == "malformed":
-        waiting = "dossier_code"
-    return [SlotSet("dossier_code", result.code), SlotSet("pending", waiting)]
+        waiting = pending.DOSSIER_CODE
+    return [SlotSet("dossier_code", result.code), SlotSet("pending", pending.encode(waiting))]
 
 
 class ActionCheckDossierStatus(Action):
@@ -66,7 +71,7 @@ class ActionCheckDossierStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = handle_pending_dossier(tracker, dispatcher)
+        events = await handle_pending_dossier(tracker, dispatcher)
         if events is not None:
             return events
         dispatcher.utter_message(
@@ -75,30 +80,30 @@ class ActionCheckDossierStatus(Action):
                 f"có dạng {EXPECTED_FORMAT}."
             )
         )
-        return [SlotSet("pending", "dossier_code")]
+        return [SlotSet("pending", pending.encode(pending.DOSSIER_CODE))]
 
 
-def handle_pending_dossier(
+async def handle_pending_dossier(
     tracker: Tracker, dispatcher: CollectingDispatcher
 ) -> list[EventType] | None:
     """Look up a dossier code in the message, or complete the lookup the bot is waiting on
     (the four phone digits); None when the message is about neither."""
-    pending = tracker.get_slot("pending")
+    waiting = pending.pending_of(tracker)
     text = user_text(tracker)
     code = dossier_code_in(tracker)
     if code:  # a message carrying a dossier code is a lookup, whatever the NLU made of it
-        return lookup(code, tracker, dispatcher, phone_last4_in(text))
+        return await lookup(code, tracker, dispatcher, phone_last4_in(text))
     previous = tracker.get_slot("dossier_code")
-    if pending != "phone_last4" or not previous:
+    if waiting != pending.PHONE_LAST4 or not previous:
         return None
     if whole := whole_phone_in(text):  # the whole number, when only its end was asked for
         dispatcher.utter_message(
             text="Tôi chỉ dùng 4 số cuối của số điện thoại Bạn gửi. Lần sau Bạn chỉ cần gửi "
             "4 số cuối, không cần gửi cả số."
         )
-        return lookup(str(previous), tracker, dispatcher, whole[-4:])
+        return await lookup(str(previous), tracker, dispatcher, whole[-4:])
     if last4 := phone_last4_in(text):
-        return lookup(str(previous), tracker, dispatcher, last4)
+        return await lookup(str(previous), tracker, dispatcher, last4)
     return None
 
 
@@ -129,7 +134,8 @@ class ActionStatistics(Action):
     ) -> list[EventType]:
         question = user_text(tracker)
         try:
-            text = public_summary(period_in(question))
+            # A year's statistics take up to 0.4 s: off the event loop, in a worker thread.
+            text = await asyncio.to_thread(public_summary, period_in(question))
         except Exception:
             logger.exception("statistics failed")
             dispatcher.utter_message(

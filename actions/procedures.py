@@ -16,40 +16,51 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import render
+from actions import pending, render
 from actions.common import (
-    TOPIC_PHRASES,
+    button,
+    entity_values,
     locality,
     procedure_buttons,
-    topic_buttons,
+    short_name,
     user_text,
 )
 from actions.resolve import Resolution, popular_procedures, resolve_procedure
+from actions.topics import OVERVIEW, TOPICS, Question, phrase, topic_buttons
 from trolydvc.catalog import Procedure
 from trolydvc.textnorm import fold, nfc
 
-PENDING_PREFIX = "procedure:"
-
 
 def answer_topic(
-    topic: str, proc: Procedure, tracker: Tracker, dispatcher: CollectingDispatcher
+    topic: str,
+    proc: Procedure,
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    alternatives: list[Procedure] | None = None,
 ) -> list[EventType]:
-    if topic == "documents":
-        text = render.documents_answer(proc)
-    elif topic == "fee":
-        text = render.fee_answer(proc)
-    elif topic == "time":
-        text = render.time_answer(proc)
-    elif topic == "place":
-        text = render.place_answer(proc, locality(), user_text(tracker))
-    elif topic == "steps":
-        text = render.steps_answer(proc)
-    elif topic == "online":
-        text = render.online_answer(proc, locality())
+    """Answer ``topic`` for ``proc``; ``alternatives`` (the procedure was a guess from the
+    message) become buttons asking the same about them, so a wrong guess is one tap away."""
+    entry = TOPICS.get(topic)
+    if entry is None:
+        topic = OVERVIEW
+        answer = render.Answer(render.overview_answer(proc))
     else:
-        text = render.overview_answer(proc)
-    dispatcher.utter_message(text=text, buttons=topic_buttons(proc, exclude=topic))
-    return [SlotSet("procedure", proc.code), SlotSet("pending", None), SlotSet("topic", topic)]
+        case = next(iter(entity_values(tracker, "case")), "")  # a checklist button's case
+        answer = entry.render(proc, Question(user_text(tracker), locality(), case))
+    corrections = [
+        button(f"Không, ý tôi là: {short_name(other)}", TOPICS[topic].intent, procedure=other.code)
+        for other in (alternatives or [])
+        if other.code != proc.code and topic in TOPICS
+    ]
+    dispatcher.utter_message(
+        text=answer.text,
+        buttons=answer.buttons + corrections + topic_buttons(proc, exclude=topic),
+    )
+    return [
+        SlotSet("procedure", proc.code),
+        SlotSet("pending", pending.encode(None)),
+        SlotSet("topic", topic),
+    ]
 
 
 # "thế còn kết hôn thì sao?", "còn khai tử?", "vậy còn tạm trú": the same question about
@@ -63,13 +74,10 @@ _SAME_AGAIN_PLAIN = re.compile(
 )
 
 
-TOPICS = ("documents", "fee", "time", "place", "steps", "online", "overview")
-
-
 def last_topic(tracker: Tracker) -> str:
     """What the last answer about a procedure was about (the `topic` slot), else "overview"."""
     topic = tracker.get_slot("topic")
-    return topic if topic in TOPICS else "overview"
+    return topic if topic in TOPICS else OVERVIEW
 
 
 def asks_the_same_again(text: str) -> bool:
@@ -81,7 +89,7 @@ def asks_the_same_again(text: str) -> bool:
 def ask_which_procedure(
     topic: str | None, resolution: Resolution, dispatcher: CollectingDispatcher
 ) -> list[EventType]:
-    what = TOPIC_PHRASES.get(topic or "", "thông tin")
+    what = phrase(topic)
     if resolution.candidates:
         text = f"Bạn muốn hỏi {what} của thủ tục nào? Bạn chọn một thủ tục dưới đây hoặc gõ tên thủ tục."
         options = resolution.candidates
@@ -92,22 +100,19 @@ def ask_which_procedure(
         )
         options = popular_procedures()
     dispatcher.utter_message(text=text, buttons=procedure_buttons(options[:5]))
-    return [SlotSet("pending", PENDING_PREFIX + (topic or ""))]
-
-
-def pending_topic(tracker: Tracker) -> str | None:
-    """The topic of the question waiting for a procedure, if the bot asked "which one?"."""
-    pending = tracker.get_slot("pending") or ""
-    if isinstance(pending, str) and pending.startswith(PENDING_PREFIX):
-        return pending[len(PENDING_PREFIX) :] or None
-    return None
+    return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
 
 
 class ProcedureTopicAction(Action, abc.ABC):
-    topic = ""
+    """Answers one topic of the registry (actions/topics.py); its name is the topic's action.
+    Abstract (rasa_sdk registers only concrete actions): each subclass sets ``topic``."""
 
+    @property
     @abc.abstractmethod
-    def name(self) -> str: ...
+    def topic(self) -> str: ...
+
+    def name(self) -> str:
+        return TOPICS[self.topic].action
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -115,46 +120,30 @@ class ProcedureTopicAction(Action, abc.ABC):
         resolution = resolve_procedure(tracker)
         if resolution.procedure is None:
             return ask_which_procedure(self.topic, resolution, dispatcher)
-        return answer_topic(self.topic, resolution.procedure, tracker, dispatcher)
+        return answer_topic(
+            self.topic, resolution.procedure, tracker, dispatcher, resolution.candidates
+        )
 
 
 class ActionRequiredDocuments(ProcedureTopicAction):
     topic = "documents"
 
-    def name(self) -> str:
-        return "action_required_documents"
-
 
 class ActionFee(ProcedureTopicAction):
     topic = "fee"
-
-    def name(self) -> str:
-        return "action_fee"
 
 
 class ActionProcessingTime(ProcedureTopicAction):
     topic = "time"
 
-    def name(self) -> str:
-        return "action_processing_time"
-
 
 class ActionWhereToSubmit(ProcedureTopicAction):
     topic = "place"
-
-    def name(self) -> str:
-        return "action_where_to_submit"
 
 
 class ActionProcedureSteps(ProcedureTopicAction):
     topic = "steps"
 
-    def name(self) -> str:
-        return "action_procedure_steps"
-
 
 class ActionOnlineSubmission(ProcedureTopicAction):
     topic = "online"
-
-    def name(self) -> str:
-        return "action_online_submission"

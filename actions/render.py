@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
-from actions.common import MAX_ANSWER_CHARS, short_name, truncate
+from actions.common import MAX_ANSWER_CHARS, button, short_name, truncate
 from trolydvc.catalog import Document, Fee, Procedure, ProcessingTime, SubmissionMethod
+from trolydvc.catalog.guidance import (
+    Case,
+    Checklist,
+    Paper,
+    Situation,
+    applies,
+    checklist,
+    clip_words,
+    questions_needed,
+    stated_time,
+)
 from trolydvc.catalog.schema import CHANNEL_LABELS, TIME_UNIT_LABELS
 from trolydvc.formatting import fmt_int
 from trolydvc.locality import Locality, Office
@@ -20,6 +32,14 @@ from trolydvc.textnorm import fold
 NATIONAL_PORTAL = "https://dichvucong.gov.vn"
 _STEP_MARKER = re.compile(r"^(bước\s*\d|[-+•*–]|\(?[ivx]+\)|\d+[.)/]|[a-zđ]\))", re.IGNORECASE)
 MAX_NOTE_CHARS = 400
+
+
+@dataclass
+class Answer:
+    """A reply's text and its own buttons (shown before the follow-up topic buttons)."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
 
 
 def footer(proc: Procedure) -> str:
@@ -106,6 +126,226 @@ def documents_answer(proc: Procedure) -> str:
     return _finish(lines, proc)
 
 
+# --- documents as a checklist (trolydvc.catalog.guidance) ------------------------------
+# The first documents reply fits a phone screen (bench/guidance.py measures it).
+FIRST_REPLY_CHARS = 1200
+FULL_TEXT_LABEL = "Toàn văn thành phần hồ sơ"
+MY_CASE_LABEL = "Giấy tờ theo trường hợp của tôi"
+MAX_CASE_BUTTONS = 6
+MAX_CHOICES = 10
+CHANNEL_CHOICES = {
+    "direct": "Nộp trực tiếp",
+    "online": "Nộp trực tuyến",
+    "postal": "Gửi qua bưu điện",
+}
+CHANNEL_PHRASES = {
+    "direct": "nộp trực tiếp",
+    "online": "nộp trực tuyến",
+    "postal": "gửi qua bưu điện",
+}
+
+
+@dataclass(frozen=True)
+class DocsButtons:
+    """Buttons asking the documents topic (its intent comes from actions/topics.py) again about
+    one procedure, for a case ("" is the first reply: no case entity)."""
+
+    intent: str
+    proc: Procedure
+
+    def __call__(self, title: str, case: str = "") -> dict[str, str]:
+        if not case:
+            return button(title, self.intent, procedure=self.proc.code)
+        return button(title, self.intent, procedure=self.proc.code, case=case)
+
+
+def _paper_line(
+    paper: Paper, number: int | None = None, with_case: bool = True, long: bool = False
+) -> str:
+    counts = _copies(paper.doc)
+    name = paper.long if long and paper.long else paper.short
+    line = f"{number}. {name}" if number else f"- {name}"
+    if counts:
+        line += f" ({counts})"
+    if with_case and paper.case is not None:
+        line += f" — {paper.case.label}"
+    return line
+
+
+def _case_title(case: Case) -> str:
+    return case.label if case.label.startswith("nếu") else f"nếu {case.label}"
+
+
+def _fit(lines: list[str], tail: list[str], proc: Procedure, limit: int) -> list[str]:
+    """``lines`` cut (saying how many are left out) so that lines + tail + footer fit."""
+    budget = limit - sum(len(x) + 1 for x in tail) - len(footer(proc)) - 2
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        if used + len(line) + 1 > budget - 60:
+            out.append(f"… và {len(lines) - i} giấy tờ khác (bấm «{FULL_TEXT_LABEL}»)")
+            break
+        out.append(line)
+        used += len(line) + 1
+    return out
+
+
+def first_documents_reply(proc: Procedure, docs: DocsButtons) -> Answer:
+    """Core papers one line each, papers to show, the special cases in one line with buttons,
+    the official wording one tap away."""
+    cl = checklist(proc)
+    title = _title(proc)
+    if not cl.papers:
+        return Answer(documents_answer(proc))
+    core, heading = cl.core, f"Giấy tờ cần nộp — thủ tục {title}:"
+    if not core and (single := cl.single_case) is not None:
+        # every submitted paper is under one stated case: show them, with that case named
+        core = cl.papers_of(single.key)
+        heading = f"Giấy tờ cần nộp — thủ tục {title} (trường hợp {single.label}):"
+    submit = [(p, False) for p in core] + [(p, True) for p in cl.by_channel]
+    body: list[str] = []
+    if submit:
+        body.append(heading)
+        body += [_paper_line(p, i, case) for i, (p, case) in enumerate(submit, 1)]
+    else:
+        body.append(f"Thủ tục {title}: giấy tờ cần nộp tùy từng trường hợp.")
+    show = [p for p in cl.to_show if p.case is None]
+    if show:
+        body.append("Mang theo để xuất trình:")
+        body += [_paper_line(p) for p in show]
+    special = [c for c in cl.cases if c.kind != "channel" and c is not cl.single_case]
+    tail: list[str] = []
+    if special:
+        names = "; ".join(_case_title(c) for c in special)
+        tail.append(f"Cần thêm giấy tờ {clip_words(names, 300)} — bấm nút bên dưới để xem.")
+    tail.append(f"Nguyên văn đầy đủ: bấm «{FULL_TEXT_LABEL}».")
+    lines = _fit(body, tail, proc, FIRST_REPLY_CHARS) + tail
+    buttons = [
+        docs("Nếu " + _case_title(c)[4:], f"open:{c.key}") for c in special[:MAX_CASE_BUTTONS]
+    ]
+    if questions_needed(cl, proc):
+        buttons.append(docs(MY_CASE_LABEL, "ask"))
+    buttons.append(docs(FULL_TEXT_LABEL, "all"))
+    return Answer(_finish(lines, proc), buttons)
+
+
+def case_reply(proc: Procedure, key: str, docs: DocsButtons) -> Answer:
+    """The papers of one case, with their official wording."""
+    cl = checklist(proc)
+    case = cl.case(key)
+    if case is None:
+        return first_documents_reply(proc, docs)
+    lines = [f"Thủ tục {_title(proc)} — {_case_title(case)}, cần thêm:"]
+    for i, paper in enumerate(cl.papers_of(key), 1):
+        verb = "xuất trình" if paper.to_show else "nộp"
+        lines.append(
+            f"{i}. {paper.short} ({verb}{', ' + _copies(paper.doc) if _copies(paper.doc) else ''})"
+        )
+        if fold(paper.short).rstrip("…") != fold(paper.doc.name):
+            lines.append(f"   Nguyên văn: {_clip(paper.doc.name, 600)}")
+    core = [p.short for p in cl.core]
+    if core:
+        lines.append("Cùng với giấy tờ mọi người đều nộp: " + "; ".join(core) + ".")
+    buttons = [docs("Danh sách giấy tờ chung", "")]
+    if questions_needed(cl, proc):
+        buttons.append(docs(MY_CASE_LABEL, "ask"))
+    buttons.append(docs(FULL_TEXT_LABEL, "all"))
+    return Answer(_finish(lines, proc), buttons)
+
+
+def situation_reply(proc: Procedure, situation: Situation, docs: DocsButtons) -> Answer:
+    """The next question that decides the papers, or the checklist for the citizen's case."""
+    cl = checklist(proc)
+    needed = questions_needed(cl, proc)
+    title = _title(proc)
+    if "channel" in needed and situation.channel is None:
+        options = [c for c in proc.channels if c in CHANNEL_CHOICES]
+        return Answer(
+            f"Thủ tục {title}: giấy tờ phụ thuộc cách nộp. Bạn định nộp hồ sơ theo hình thức nào?",
+            [docs(CHANNEL_CHOICES[c], replace(situation, channel=c).encode()) for c in options],
+        )
+    if "proxy" in needed and situation.proxy is None:
+        return Answer(
+            f"Thủ tục {title}: Bạn tự đi nộp hay nhờ người khác nộp thay?",
+            [
+                docs("Tôi tự nộp", replace(situation, proxy=False).encode()),
+                docs("Nhờ người khác nộp thay", replace(situation, proxy=True).encode()),
+            ],
+        )
+    others = [c for c in cl.cases if c.kind == "other"]
+    if "other" in needed and situation.other is None:
+        if cl.core:  # the cases add papers to the core ones
+            lines = [f"Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?"]
+        else:  # the cases are the alternatives: each has its own papers
+            lines = [f"Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:"]
+        lines += [f"{i}. {c.label}" for i, c in enumerate(others, 1)]
+        buttons = [
+            docs(f"{i}. {c.label}", replace(situation, other=c.key).encode())
+            for i, c in enumerate(others[:MAX_CHOICES], 1)
+        ]
+        none = "Không thuộc trường hợp nào" if cl.core else "Trường hợp khác"
+        buttons.append(docs(none, replace(situation, other="").encode()))
+        if len(others) > MAX_CHOICES:
+            lines.append(f"(Các trường hợp khác: bấm «{FULL_TEXT_LABEL}».)")
+            buttons.append(docs(FULL_TEXT_LABEL, "all"))
+        return Answer(_finish(lines, proc), buttons)
+    return Answer(*_personal_checklist(proc, cl, situation, docs))
+
+
+def _personal_checklist(
+    proc: Procedure, cl: Checklist, situation: Situation, docs: DocsButtons
+) -> tuple[str, list[dict[str, str]]]:
+    chosen = []
+    if situation.channel:
+        chosen.append(CHANNEL_PHRASES[situation.channel])
+    if situation.proxy is not None:
+        chosen.append("nhờ người khác nộp thay" if situation.proxy else "tự nộp")
+    if situation.other is not None:
+        case = cl.case(situation.other) if situation.other else None
+        chosen.append(case.label if case else "không thuộc trường hợp riêng")
+    papers = [p for p in cl.papers if applies(p, situation)]
+    papers.sort(key=lambda p: p.case is not None and p.case.kind != "channel")  # core first
+    unique: dict[tuple[str, str], Paper] = {}  # a paper several cases ask for, listed once
+    for paper in papers:
+        unique.setdefault((paper.doc.group, fold(paper.short)), paper)
+    papers = list(unique.values())
+    submit = [p for p in papers if not p.to_show]
+    show = [p for p in papers if p.to_show]
+    lines = [f"Giấy tờ của Bạn — thủ tục {_title(proc)} ({'; '.join(chosen)}):"]
+    if submit:
+        lines.append("Cần nộp:")
+        lines += [_paper_line(p, i, False, long=True) for i, p in enumerate(submit, 1)]
+    if show:
+        lines.append("Mang theo để xuất trình:")
+        lines += [_paper_line(p, with_case=False, long=True) for p in show]
+    if not papers:
+        lines.append(
+            "Dữ liệu chính thức không ghi giấy tờ riêng cho trường hợp này; Bạn xem toàn văn "
+            "hoặc hỏi bộ phận một cửa."
+        )
+    if situation.channel == "online":
+        lines.append('Cách nộp trực tuyến từng bước: hỏi "nộp online thế nào".')
+    buttons = [
+        docs("Chọn lại trường hợp", "ask"),
+        docs(FULL_TEXT_LABEL, "all"),
+    ]
+    return _finish(lines, proc), buttons
+
+
+def documents_reply(proc: Procedure, case: str, intent: str) -> Answer:
+    """The documents answer for a ``case`` value of a button: "" the first reply, "all" the
+    official wording, "open:<key>" one case, "ask;…" the questions deciding the checklist;
+    ``intent`` asks the documents topic (its buttons repeat it with another case)."""
+    docs = DocsButtons(intent, proc)
+    if case == "all":
+        return Answer(documents_answer(proc), [docs("Danh sách giấy tờ chung")])
+    if case.startswith("open:"):
+        return case_reply(proc, case[len("open:") :], docs)
+    if (situation := Situation.decode(case)) is not None:
+        return situation_reply(proc, situation, docs)
+    return first_documents_reply(proc, docs)
+
+
 # --- fee and processing time -----------------------------------------------------------
 def fee_text(fee: Fee) -> str | None:
     if fee.exempt:
@@ -165,15 +405,38 @@ def fee_answer(proc: Procedure) -> str:
     return _finish(lines, proc)
 
 
+def time_with_unit(proc: Procedure, pt: ProcessingTime) -> str | None:
+    """The time as the table gives it, with the unit the official text states for a bare
+    number (guidance.stated_time); None when the catalog has no time."""
+    if _bare_number(pt) and (stated := stated_time(proc, pt)):
+        return time_text(ProcessingTime(value=stated.value, unit=stated.unit))
+    return time_text(pt)
+
+
+def unit_source_lines(proc: Procedure, methods: list[SubmissionMethod]) -> list[str]:
+    """Where the unit of a bare-number time comes from (a quote), else the honest note."""
+    bare = [m.processing_time for m in methods if _bare_number(m.processing_time)]
+    if not bare:
+        return []
+    quotes: list[str] = []
+    for pt in bare:
+        stated = stated_time(proc, pt)
+        if stated is None:
+            return [BARE_NUMBER_NOTE]
+        quote = f'(Đơn vị theo mục «{stated.place}»: "{stated.quote}")'
+        if quote not in quotes:
+            quotes.append(quote)
+    return quotes
+
+
 def time_answer(proc: Procedure) -> str:
     lines = [f"Thời hạn giải quyết thủ tục {_title(proc)}:"]
-    rows = _per_channel(proc.submission_methods, lambda m: time_text(m.processing_time))
+    rows = _per_channel(proc.submission_methods, lambda m: time_with_unit(proc, m.processing_time))
     if not rows:
         lines.append(_missing("thời hạn giải quyết"))
         return _finish(lines, proc)
     lines += rows
-    if any(_bare_number(m.processing_time) for m in proc.submission_methods):
-        lines.append(BARE_NUMBER_NOTE)
+    lines += unit_source_lines(proc, proc.submission_methods)
     return _finish(lines, proc)
 
 
@@ -255,9 +518,85 @@ def steps_answer(proc: Procedure) -> str:
 
 
 AVAILABILITY_TEXT = {
-    "full": "Thủ tục này có thể nộp trực tuyến toàn trình (từ nộp hồ sơ đến nhận kết quả).",
-    "partial": "Thủ tục này có thể nộp hồ sơ trực tuyến một phần (một số bước vẫn thực hiện trực tiếp).",
+    "full": "Thủ tục này nộp trực tuyến được toàn trình (từ nộp hồ sơ đến nhận kết quả).",
+    "partial": (
+        "Thủ tục này nộp hồ sơ trực tuyến được; một số bước (nhận kết quả, xuất trình bản "
+        "chính) có thể vẫn phải làm trực tiếp."
+    ),
 }
+PHOTO_TIPS = (
+    "Mẹo: chụp thẳng từng trang trên nền phẳng, đủ sáng, không lóa, thấy đủ 4 góc và đọc rõ "
+    "từng chữ; mỗi giấy tờ một tệp (PDF hoặc JPG)."
+)
+MAX_LISTED_PAPERS = 6
+
+
+def _online_papers(proc: Procedure) -> tuple[list[Paper], list[Paper]]:
+    """(papers to attach, papers whose originals to keep) for an online submission by the
+    citizen themself, in no special case (the online-only papers are the e-form itself)."""
+    cl = checklist(proc)
+    keep = [p for p in cl.to_show if p.case is None]
+    return cl.core, keep
+
+
+def online_walkthrough(proc: Procedure, loc: Locality) -> list[str]:
+    """Numbered steps of an online submission on the national portal, from catalog data."""
+    link = proc.online.submit_url or proc.source_url or loc.portals.province or loc.portals.national
+    steps = [
+        loc.portals.login_help
+        or "Đăng nhập Cổng Dịch vụ công quốc gia bằng tài khoản định danh điện tử VNeID (mức độ 2).",
+        f"Mở trang của thủ tục: {link} và bấm «Nộp trực tuyến».",
+    ]
+    where = "; ".join(proc.agencies) if proc.agencies else ", ".join(proc.levels)
+    steps.append(
+        f"Chọn tỉnh/thành phố ({loc.province.name}) và cơ quan nhận hồ sơ"
+        + (f" ({_clip(where, 120)})" if where else "")
+        + "; thủ tục cấp xã thì chọn xã/phường nơi Bạn cư trú."
+    )
+    forms = [p.short for p in checklist(proc).by_channel if p.case and "online" in p.case.channels]
+    steps.append("Điền tờ khai điện tử trên trang" + (f" ({'; '.join(forms)})." if forms else "."))
+    attach, keep = _online_papers(proc)
+    if attach:
+        names = "; ".join(p.short for p in attach[:MAX_LISTED_PAPERS])
+        more = (
+            f" và {len(attach) - MAX_LISTED_PAPERS} giấy tờ khác"
+            if len(attach) > MAX_LISTED_PAPERS
+            else ""
+        )
+        steps.append(f"Đính kèm ảnh chụp hoặc bản quét: {names}{more}. {PHOTO_TIPS}")
+    else:
+        steps.append(f"Đính kèm ảnh chụp hoặc bản quét các giấy tờ trong hồ sơ. {PHOTO_TIPS}")
+    if keep:
+        steps.append(
+            "Giữ bản chính để xuất trình khi cần đối chiếu hoặc khi nhận kết quả: "
+            + "; ".join(p.short for p in keep[:MAX_LISTED_PAPERS])
+            + "."
+        )
+    fees = [fee_text(m.fee) for m in proc.methods("online")]
+    fee = next((f for f in fees if f), None)
+    if fee and fee != "Miễn phí":
+        steps.append(
+            f"Nộp lệ phí ({fee}) trực tuyến"
+            + (f": {loc.portals.payment_help}" if loc.portals.payment_help else ".")
+        )
+    elif fee == "Miễn phí":
+        steps.append("Thủ tục miễn phí: không phải thanh toán.")
+    steps.append(
+        "Bấm «Nộp hồ sơ» và ghi lại mã hồ sơ. Để xem tình trạng, Bạn gửi cho tôi: "
+        '"tra cứu hồ sơ <mã hồ sơ>".'
+    )
+    return [f"{i}. {step}" for i, step in enumerate(steps, 1)]
+
+
+def _office_line(proc: Procedure, loc: Locality) -> str | None:
+    """The one office of locality.yml that takes the procedure, or where to ask for it."""
+    offices = loc.offices_for_levels(proc.levels)
+    if not offices:
+        return None
+    if len(offices) > 1:
+        return 'bộ phận một cửa nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ từng nơi)'
+    office = offices[0]
+    return f"{office.name}, {office.address} ({office.hours}; {office.phone})"
 
 
 def online_answer(proc: Procedure, loc: Locality) -> str:
@@ -265,31 +604,34 @@ def online_answer(proc: Procedure, loc: Locality) -> str:
     online_methods = proc.methods("online")
     availability = proc.online.availability
     if availability == "none" and not online_methods:
-        lines.append("Theo dữ liệu chính thức, thủ tục này chưa hỗ trợ nộp trực tuyến.")
+        lines.append("Theo dữ liệu chính thức, thủ tục này chưa nộp trực tuyến được.")
         others = [CHANNEL_LABELS[c].lower() for c in proc.channels if c != "online"]
         if others:
-            lines.append(
-                "Bạn có thể nộp: " + ", ".join(others) + '. Hỏi "nộp ở đâu" để xem địa chỉ.'
-            )
+            lines.append("Bạn có thể nộp: " + ", ".join(others) + ".")
+        if office := _office_line(proc, loc):
+            lines.append(f"Nơi nộp: {office}")
+            if loc.example:
+                lines.append(
+                    "(Địa chỉ, số điện thoại trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+                )
+        lines.append('Tiếp theo: hỏi "cần giấy tờ gì" để chuẩn bị hồ sơ trước khi đi nộp.')
         return _finish(lines, proc)
     lines.append(
         AVAILABILITY_TEXT.get(
             availability, "Theo dữ liệu chính thức, thủ tục này có hình thức nộp trực tuyến."
         )
     )
-    link = proc.online.submit_url or loc.portals.province or loc.portals.national
-    lines.append(f"Nộp tại: {link}")
-    if loc.portals.login_help:
-        lines.append(f"Tài khoản: {loc.portals.login_help}")
+    lines.append("Các bước:")
+    lines += online_walkthrough(proc, loc)
     for method in online_methods[:1]:
-        if fee := fee_text(method.fee):
-            lines.append(f"Lệ phí khi nộp trực tuyến: {fee}")
-        if duration := time_text(method.processing_time):
+        if duration := time_with_unit(proc, method.processing_time):
             lines.append(f"Thời hạn giải quyết: {duration}")
-            if _bare_number(method.processing_time):
-                lines.append(BARE_NUMBER_NOTE)
-    if loc.portals.payment_help:
-        lines.append(f"Thanh toán: {loc.portals.payment_help}")
+            lines += unit_source_lines(proc, [method])
+    if availability == "partial" and (office := _office_line(proc, loc)):
+        lines.append(f"Phần phải làm trực tiếp (nếu được yêu cầu): {office}")
+    lines.append(
+        'Tiếp theo: chuẩn bị ảnh các giấy tờ (hỏi "cần giấy tờ gì"), rồi làm theo các bước trên.'
+    )
     return _finish(lines, proc)
 
 

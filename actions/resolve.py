@@ -77,6 +77,7 @@ def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:
 @dataclass
 class Resolution:
     procedure: Procedure | None = None
+    # without a procedure: the ones to offer; with one guessed from the message: the runners-up
     candidates: list[Procedure] = field(default_factory=list)
     source: str = ""  # "entity" | "message" | "context" | ""
 
@@ -100,7 +101,9 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     if text and len(text) <= MAX_QUERY_CHARS:
         hits = cat.search(text, limit=3)
         if hits and is_clear(hits) and plausible_hits(text, hits[:1]):
-            return Resolution(hits[0].procedure, source="message")
+            # the runners-up that share words with the message: a wrong guess is one tap away
+            others = [h.procedure for h in plausible_hits(text, hits[1:])]
+            return Resolution(hits[0].procedure, candidates=others, source="message")
         for hit in plausible_hits(text, hits):
             if hit.procedure not in candidates:
                 candidates.append(hit.procedure)

@@ -198,3 +198,48 @@ async def test_telegram_users_get_channel_actions(run_action):
         sender_id="tg:12345",
     )  # fmt: skip
     assert [m.get("custom") for m in turn.messages] == [{"channel_action": "unsubscribe"}]
+
+
+SO_DO = "1.012783"  # Cấp đổi Giấy chứng nhận quyền sử dụng đất … (sổ đỏ)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "làm sao để nộp hồ sơ cấp đổi sổ đỏ qua mạng",
+        "lam sao de nop ho so cap doi so do qua mang",
+    ],
+)
+async def test_a_clear_procedure_and_question_are_answered_directly(run_action, text):
+    # The intent model missed the question, but both the procedure and the topic are clear:
+    # answer it (naming the procedure) instead of asking to pick the topic again.
+    turn = await run_action(ActionFallback(), text, "nlu_fallback")
+    assert turn.text.startswith("Nộp trực tuyến thủ tục «Cấp đổi Giấy chứng nhận")
+    assert "1. " in turn.text and turn.slot("procedure") == SO_DO
+    assert turn.slot("topic") == "online"
+    # a wrong guess is one tap away: the runner-up, asked the same question
+    fixes = [b for b in turn.buttons if b["title"].startswith("Không, ý tôi là: ")]
+    assert fixes and all(b["payload"].startswith("/ask_online_submission") for b in fixes)
+
+
+async def test_an_uncertain_match_keeps_the_question_for_the_confirmation(run_action):
+    turn = await run_action(ActionFallback(), "phí đăng ký giấy phép bao nhiêu", "nlu_fallback")
+    if turn.slot("pending") is None:  # the catalog found it clearly: answered directly
+        assert turn.slot("topic") == "fee"
+        return
+    assert turn.slot("pending") == "procedure:fee" and "lệ phí của" in turn.text
+    choice = turn.buttons[0]["payload"]
+    code = choice[choice.index('"procedure": "') + 14 :].split('"')[0]
+    turn = await run_action(
+        ActionInform(), "", "inform", [{"entity": "procedure", "value": code}],
+        slots={"pending": "procedure:fee"},
+    )  # fmt: skip
+    assert turn.text.startswith("Lệ phí thủ tục «") and turn.slot("topic") == "fee"
+
+
+async def test_a_bare_name_with_its_question_is_answered(run_action):
+    turn = await run_action(ActionInform(), "cấp đổi sổ đỏ qua mạng", "inform")
+    assert turn.slot("topic") == "online" and "Bạn muốn biết thông tin nào" not in turn.text
+    # an uncertain name: the question is kept for the choice
+    turn = await run_action(ActionInform(), "khai sinh le phi", "inform")
+    assert turn.slot("pending") == "procedure:fee" and "lệ phí của thủ tục nào" in turn.text

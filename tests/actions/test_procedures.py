@@ -37,15 +37,18 @@ async def test_documents_of_khai_sinh_from_entity(run_action):
         ActionRequiredDocuments(), "làm giấy khai sinh cần giấy tờ gì",
         "ask_required_documents", ent(KHAI_SINH),
     )  # fmt: skip
-    assert "Giấy chứng sinh" in turn.text
-    assert "Giấy tờ phải nộp:" in turn.text and "\n1. " in turn.text
+    # the paper almost every parent needs comes first, the special cases after it
+    assert turn.text.startswith(
+        "Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»:\n1. Giấy chứng sinh"
+    )
     assert turn.text.endswith(footer_of(KHAI_SINH))
     assert turn.slot("procedure") == KHAI_SINH
     assert turn.slot("pending") is None
-    # follow-up buttons carry the procedure code
+    # follow-up buttons carry the procedure code; the documents buttons carry a case
     payloads = [b["payload"] for b in turn.buttons]
     assert f'/ask_fee{{"procedure": "{KHAI_SINH}"}}' in payloads
-    assert all("ask_required_documents" not in p for p in payloads)
+    assert f'/ask_required_documents{{"procedure": "{KHAI_SINH}"}}' not in payloads
+    assert f'/ask_required_documents{{"procedure": "{KHAI_SINH}", "case": "all"}}' in payloads
 
 
 async def test_follow_up_fee_keeps_the_procedure_in_context(run_action):
@@ -93,7 +96,13 @@ async def test_processing_time_of_tinh_trang_hon_nhan(run_action):
         ActionProcessingTime(), "xác nhận độc thân mất mấy ngày", "ask_processing_time",
         ent(HON_NHAN),
     )  # fmt: skip
-    assert "Thời hạn giải quyết" in turn.text and ": 3" in turn.text
+    # the table says "3"; the official steps say "Trong thời hạn 03 ngày làm việc …"
+    assert "Thời hạn giải quyết" in turn.text and ": 3 ngày làm việc" in turn.text
+    assert (
+        '(Đơn vị theo mục «Trình tự thực hiện»: "Trong thời hạn 03 ngày làm việc kể từ ngày '
+        "tiếp nhận hồ sơ" in turn.text
+    )
+    assert "không ghi đơn vị" not in turn.text
     assert turn.text.endswith(footer_of(HON_NHAN))
 
 
@@ -109,17 +118,23 @@ async def test_steps_and_online(run_action):
     assert online.text.endswith(footer_of(KHAI_SINH))
 
 
+# "1" in the table and no phrase of its text that states the unit of that number
+NO_STATED_UNIT = "1.000014"
+
+
 async def test_a_time_without_unit_is_never_shown_bare(run_action):
-    # The official data gives khai sinh's processing time as "1", without a unit: both answers
-    # that show it say so instead of letting "1" pass for a unit the data does not give.
-    proc = load_catalog().get(KHAI_SINH)
-    assert proc is not None and proc.methods("online")[0].processing_time.text == "1"
-    assert proc.methods("online")[0].processing_time.unit is None
+    # The official data gives this procedure's processing time as "1", without a unit, and its
+    # text states none: both answers that show it say so instead of guessing the unit.
+    proc = load_catalog().get(NO_STATED_UNIT)
+    assert proc is not None and proc.submission_methods[0].processing_time.text == "1"
+    assert proc.submission_methods[0].processing_time.unit is None
     for action, intent in (
         (ActionOnlineSubmission(), "ask_online_submission"),
         (ActionProcessingTime(), "ask_processing_time"),
     ):
-        turn = await run_action(action, "?", intent, ent(KHAI_SINH))
+        turn = await run_action(action, "?", intent, ent(NO_STATED_UNIT))
+        if intent == "ask_online_submission" and "Thời hạn" not in turn.text:
+            continue  # not submitted online: no time in that answer
         lines = turn.text.splitlines()
         shown = next(i for i, line in enumerate(lines) if line.rstrip().endswith(": 1"))
         assert "không ghi đơn vị thời gian" in lines[shown + 1]

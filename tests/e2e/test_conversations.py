@@ -30,7 +30,7 @@ def test_parse_dossier_code_upper_cased(assistant):
 def test_documents_then_fee_then_place_keep_the_procedure(assistant, user):
     me = user()
     answer = text_of(assistant.say(me, "làm giấy khai sinh cần giấy tờ gì"))
-    assert "Hồ sơ thủ tục «Đăng ký khai sinh»" in answer
+    assert "Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»" in answer
     assert "Giấy chứng sinh" in answer and f"Mã thủ tục: {KHAI_SINH}" in answer
     answer = text_of(assistant.say(me, "còn lệ phí?"))
     assert "Lệ phí thủ tục «Đăng ký khai sinh»" in answer and "Miễn phí" in answer
@@ -62,7 +62,7 @@ def test_question_without_procedure_then_typed_name(assistant, user):
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("đăng ký kết hôn cần những giấy tờ gì", "Hồ sơ thủ tục «Đăng ký kết hôn»"),
+        ("đăng ký kết hôn cần những giấy tờ gì", "Giấy tờ cần nộp — thủ tục «Đăng ký kết hôn»"),
         ("chứng thực bản sao mất phí bao nhiêu", "2.000 đồng/trang"),
         ("xác nhận tình trạng hôn nhân mất mấy ngày", "Thời hạn giải quyết thủ tục"),
         ("đăng ký khai sinh nộp ở đâu", "Nơi nộp hồ sơ thủ tục «Đăng ký khai sinh»"),
@@ -157,7 +157,7 @@ def test_a_wish_names_the_procedure_and_follow_ups_stay_on_it(assistant, user, w
     reply = assistant.say(me, wish)
     assert "«Cấp hộ chiếu phổ thông ở trong nước" in text_of(reply) and buttons_of(reply)
     answer = text_of(assistant.say(me, "cần mang gì"))
-    assert answer.startswith("Hồ sơ thủ tục «Cấp hộ chiếu phổ thông ở trong nước")
+    assert answer.startswith("Giấy tờ cần nộp — thủ tục «Cấp hộ chiếu phổ thông ở trong nước")
     assert "Mã thủ tục: 1.001456" in answer
 
 

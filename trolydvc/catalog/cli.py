@@ -112,10 +112,11 @@ def import_cmd(
             for line in diff.lines(names, details=details):
                 click.echo(line)
         click.echo(f"Thay đổi: {diff.summary()}.")
-    lost = sorted(p.code for p in old if p.aliases and p.code in diff.removed)
+    lost = sorted(p.code for p in old if (p.aliases or p.checklist) and p.code in diff.removed)
     if lost:
         click.echo(
-            f"Cảnh báo: bỏ tên gọi khác đã biên tập của các thủ tục bị loại: {', '.join(lost)}",
+            "Cảnh báo: bỏ tên gọi khác và danh sách giấy tờ đã biên tập của các thủ tục bị loại: "
+            + ", ".join(lost),
             err=True,
         )
     if dry_run:

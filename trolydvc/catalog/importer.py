@@ -151,12 +151,14 @@ def read_export(
 
 
 def keep_aliases(new: list[Procedure], old: Iterable[Procedure]) -> list[Procedure]:
-    """Copy curated aliases from the current catalog onto the freshly imported procedures."""
-    old_aliases = {p.code: p.aliases for p in old if p.aliases}
-    return [
-        p.model_copy(update={"aliases": list(old_aliases[p.code])}) if p.code in old_aliases else p
-        for p in new
-    ]
+    """Copy curated aliases (and checklist overrides) from the current catalog onto the
+    freshly imported procedures."""
+    curated = {
+        p.code: {"aliases": list(p.aliases), "checklist": list(p.checklist)}
+        for p in old
+        if p.aliases or p.checklist
+    }
+    return [p.model_copy(update=curated[p.code]) if p.code in curated else p for p in new]
 
 
 def _short(value: Any, width: int = 70) -> str:

@@ -30,6 +30,9 @@ database gives no value, never a guess):
     source_url         the procedure's page on dichvucong.gov.vn
     source_date        ``"YYYY-MM"`` the data was published/crawled
     aliases            curated ways people say it ("làm giấy khai sinh"); kept across re-imports
+    checklist          curated :class:`PaperOverride` entries for the short checklist of papers
+                       (:mod:`trolydvc.catalog.guidance`) where the general rule is not good
+                       enough; kept across re-imports, omitted from the file when empty
 
 ``SubmissionMethod``: channel ``direct`` | ``online`` | ``postal``; label (source text, e.g.
 "Trực tiếp"); processing_time (:class:`ProcessingTime`); fee (:class:`Fee`); description.
@@ -117,6 +120,15 @@ class Document(_Model):
     condition: str | None = None
 
 
+class PaperOverride(_Model):
+    """A curated short name and/or case for the document whose official name starts with
+    ``starts_with`` (the first one that does), used by the checklist instead of the rule."""
+
+    starts_with: str
+    short: str | None = None  # "Giấy tờ tùy thân (CCCD, hộ chiếu…)"
+    case: str | None = None  # "nếu cơ quan không tra cứu được nơi cư trú"; "" = no case (core)
+
+
 class LegalDocument(_Model):
     number: str | None = None
     title: str
@@ -147,6 +159,7 @@ class Procedure(_Model):
     source_url: str | None = None
     source_date: str | None = None
     aliases: list[str] = Field(default_factory=list)
+    checklist: list[PaperOverride] = Field(default_factory=list)
 
     # --- convenience for the dialogue -------------------------------------------------
     def methods(self, channel: Channel) -> list[SubmissionMethod]:

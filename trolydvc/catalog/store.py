@@ -65,6 +65,8 @@ _CatalogDumper.add_representer(str, _str_representer)
 def dump_procedure(proc: Procedure) -> str:
     """YAML text of one procedure, keys in schema order (stable diffs)."""
     data = proc.model_dump(mode="json")
+    if not data["checklist"]:  # curated for a few procedures only: no empty key in the others
+        del data["checklist"]
     return yaml.dump(
         data,
         Dumper=_CatalogDumper,

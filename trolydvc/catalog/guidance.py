@@ -1,0 +1,505 @@
+"""A procedure's papers as a checklist, and its processing time with the unit its text states.
+
+Derived from the catalog data by general rules (once per procedure, cached), with curated
+overrides from the procedure's ``checklist`` entries in the YAML:
+
+* every official document becomes a :class:`Paper` with a short name (the official name up to
+  its first clause: "Giấy chứng sinh; trường hợp không có …" -> "Giấy chứng sinh") and, when
+  it applies only in some case, that :class:`Case` ("nếu nhờ người khác nộp thay", "nếu nộp
+  trực tuyến", "trẻ em bị bỏ rơi"), from the document's condition or a condition clause of its
+  own text ("… trong trường hợp ủy quyền …", "(nếu … nộp hồ sơ theo hình thức trực tiếp)");
+* papers are core (everyone submits them), for a case, or to show (xuất trình);
+* :func:`stated_time` finds where the official text states a bare-number processing time with
+  its unit ("Trong thời hạn 03 ngày làm việc kể từ …") and returns the phrase and its place.
+
+Nothing here invents a fact: short names and case labels are cut from the official wording,
+which stays available in full (the renderers show it one tap away).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from trolydvc.catalog.schema import Document, Procedure, ProcessingTime, TimeUnit
+from trolydvc.textnorm import fold
+
+CaseKind = Literal["channel", "proxy", "other"]
+MAX_SHORT_NAME = 70  # one line of a phone screen
+MAX_LONG_NAME = 160  # the personal checklist, a few lines only, says more
+MAX_CASE_LABEL = 58
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str  # "online" | "direct" | "proxy" | "c1", "c2", … (stable for one catalog version)
+    kind: CaseKind
+    label: str  # short Vietnamese condition: "nếu nộp trực tuyến", "trẻ em bị bỏ rơi"
+    channels: frozenset[str] = frozenset()  # kind "channel": the channels it applies to
+
+
+@dataclass(frozen=True)
+class Paper:
+    doc: Document
+    short: str
+    case: Case | None
+    long: str = ""  # the same first clause, cut later (MAX_LONG_NAME)
+
+    @property
+    def to_show(self) -> bool:
+        return self.doc.group == "present"
+
+
+@dataclass
+class Checklist:
+    papers: list[Paper] = field(default_factory=list)  # every official document, in order
+
+    @property
+    def core(self) -> list[Paper]:
+        """Submitted by everyone: the papers without a condition or, when every paper has one,
+        those that every case (of kind "other") asks for alike (same short name)."""
+        plain = [p for p in self.papers if not p.to_show and p.case is None]
+        if plain:
+            return plain
+        groups: dict[str, set[str]] = {}
+        for p in self.papers:
+            if not p.to_show and p.case is not None and p.case.kind == "other":
+                groups.setdefault(p.case.key, set()).add(fold(p.short))
+        if len(groups) < 2:
+            return []
+        common = set.intersection(*groups.values())
+        first: dict[str, Paper] = {}
+        for p in self.papers:
+            if not p.to_show and p.case is not None and fold(p.short) in common:
+                first.setdefault(fold(p.short), p)
+        return list(first.values())
+
+    @property
+    def single_case(self) -> Case | None:
+        """The one case every submitted paper is conditioned on, if there is exactly one."""
+        cases = {p.case.key: p.case for p in self.papers if not p.to_show and p.case}
+        others = [c for c in cases.values() if c.kind == "other"]
+        return others[0] if len(cases) == 1 and len(others) == 1 else None
+
+    @property
+    def by_channel(self) -> list[Paper]:
+        """Submitted by everyone who uses a given channel (a form for paper, one online)."""
+        return [p for p in self.papers if not p.to_show and p.case and p.case.kind == "channel"]
+
+    @property
+    def to_show(self) -> list[Paper]:
+        return [p for p in self.papers if p.to_show]
+
+    @property
+    def special(self) -> list[Paper]:
+        """Papers for a case other than the channel (someone submits for you, a situation)."""
+        return [p for p in self.papers if p.case is not None and p.case.kind != "channel"]
+
+    @property
+    def cases(self) -> list[Case]:
+        """The distinct cases, in order of first appearance (channel cases included)."""
+        seen: dict[str, Case] = {}
+        for paper in self.papers:
+            if paper.case is not None and paper.case.key not in seen:
+                seen[paper.case.key] = paper.case
+        return list(seen.values())
+
+    def case(self, key: str) -> Case | None:
+        return next((c for c in self.cases if c.key == key), None)
+
+    def papers_of(self, key: str) -> list[Paper]:
+        return [p for p in self.papers if p.case is not None and p.case.key == key]
+
+
+# --- conditions ------------------------------------------------------------------------
+_LEAD = re.compile(
+    r"^[\s\-+*•(]*(?:đối với trường hợp|trong trường hợp|trường hợp|đối với|nếu)\s+(?P<cond>.+?)"
+    r"(?:\s+thì\b|,|:|(?<!không)\s+(?:phải|cần)\s|\s+hồ sơ gồm\b|$)(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_PAREN = re.compile(
+    r"\((?:[^()]*?,\s*)?(?:nếu|trong trường hợp|đối với trường hợp|trường hợp|áp dụng)\s+"
+    r"(?P<cond>[^()]+)\)",
+    re.IGNORECASE,
+)
+# "… còn giá trị sử dụng đối với người đã được cấp hộ chiếu": who the paper is for
+_INLINE = re.compile(
+    r"\s(?:trong trường hợp|đối với trường hợp|nếu|đối với (?=(?:người|trẻ em|công dân)\s))"
+    r"\s*(?P<cond>[^;.()]+)",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r";|\.\s|\.$")
+_VERBS = r"(?:có|nộp lại|nộp|kèm theo|bổ sung|gửi kèm|xuất trình)"
+_REST_VERB = re.compile(rf"^\s*(?:thì\s+)?(?:(?:phải|cần)\s+)?(?:{_VERBS}\s+)?", re.IGNORECASE)
+# "…, kèm theo hồ sơ … phải có bản sao X": the paper is what must be had
+_MUST_HAVE = re.compile(rf"\b(?<!không )(?:phải|cần)\s+{_VERBS}\s+(?P<paper>.+)$", re.IGNORECASE)
+# "(sau đây gọi tắt là giấy tờ tùy thân)": the official text names the paper itself
+_CALLED = re.compile(r"\(sau đây gọi (?:tắt )?là ([^()]{3,60})\)", re.IGNORECASE)
+
+
+def _first_clause(text: str) -> str:
+    m = _CLAUSE_END.search(text)
+    return text[: m.start()] if m else text
+
+
+def _condition_in(name: str) -> tuple[str | None, str]:
+    """(condition clause, the name without a leading condition) from a document's own text."""
+    first = _first_clause(name)
+    if m := _LEAD.match(first):
+        rest = m.group("rest")
+        rest = must.group("paper") if (must := _MUST_HAVE.search(rest)) else rest
+        rest = _REST_VERB.sub("", rest).strip(" ,:")
+        tail = name[len(first) :]
+        return m.group("cond").strip(), (rest + tail) if rest else name
+    if m := _PAREN.search(first):
+        return m.group("cond").strip(), name
+    # a parenthesis later in the text that names the channel still conditions the paper
+    # ("Tờ khai … theo mẫu, có đủ thông tin … (nếu … nộp hồ sơ theo hình thức trực tiếp)")
+    for m in _PAREN.finditer(name):
+        if _channels(fold(m.group("cond"))):
+            return m.group("cond").strip(), name
+    if m := _INLINE.search(first):
+        return m.group("cond").strip(), name
+    return None, name
+
+
+_ONLINE = re.compile(r"\b(?:truc tuyen|qua mang|moi truong dien tu|dich vu cong)\b")
+_DIRECT = re.compile(r"\btruc tiep\b")
+_POSTAL = re.compile(r"\bbuu chinh\b")
+_SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|dang ky|thuc hien)\b")
+_PROXY = re.compile(r"\buy quyen\b")
+
+
+def _channels(folded: str) -> frozenset[str]:
+    if not _SUBMIT.search(folded):
+        return frozenset()
+    found = set()
+    if _ONLINE.search(folded):
+        found.add("online")
+    if _DIRECT.search(folded):
+        found.add("direct")
+    if _POSTAL.search(folded):
+        found.add("postal")
+    if found == {"online", "direct", "postal"}:
+        return frozenset()  # every channel: not a condition on the channel
+    return frozenset(found)
+
+
+_CHANNEL_LABEL = {
+    frozenset({"online"}): ("online", "nếu nộp trực tuyến"),
+    frozenset({"direct"}): ("direct", "nếu nộp trực tiếp"),
+    frozenset({"postal"}): ("postal", "nếu gửi qua bưu chính"),
+    frozenset({"direct", "postal"}): ("direct", "nếu nộp trực tiếp hoặc qua bưu chính"),
+    frozenset({"online", "postal"}): ("online", "nếu nộp trực tuyến hoặc qua bưu chính"),
+    frozenset({"online", "direct"}): ("direct", "nếu nộp trực tiếp hoặc trực tuyến"),
+}
+PROXY_LABEL = "nếu nhờ người khác nộp thay (ủy quyền)"
+_LABEL_LEAD = re.compile(
+    r"^(?:đối với trường hợp|trong trường hợp|trường hợp|đối với|nếu|khi)\s+", re.IGNORECASE
+)
+
+
+def clip_words(text: str, limit: int) -> str:
+    """The text cut at a word boundary to at most ``limit`` characters (… when cut)."""
+    text = " ".join(text.split()).strip(" ,;:.")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return cut + "…"
+
+
+_LINKS = frozenset(["cho", "vào", "tại", "ở", "đối", "với", "của"])
+
+
+def _without_name_words(label: str, proc_name: str) -> str:
+    """The label without the end of the procedure's own name it starts with: for "Đăng ký
+    thường trú", "đăng ký thường trú vào chỗ ở hợp pháp …" is "chỗ ở hợp pháp …"; for
+    "Đăng ký khai sinh", "khai sinh cho trẻ em sinh ra do mang thai hộ" is "trẻ em sinh ra …"."""
+    name = fold(re.sub(r"^thủ tục\s+", "", proc_name, flags=re.IGNORECASE)).split()
+    words = label.split()
+    folded = [fold(w) for w in words]
+    for k in range(len(name), 1, -1):
+        if folded[:k] == name[-k:] and len(words) > k + 1 and fold(words[k]) != "theo":
+            rest = words[k:]
+            while len(rest) > 2 and rest[0].lower() in _LINKS:
+                rest = rest[1:]
+            return " ".join(rest)
+    return label
+
+
+# "Đăng ký tạm trú theo danh sách, hồ sơ gồm": the heading's end says nothing of the case
+_HEADING_END = re.compile(
+    r"[,;:]?\s*(?:thì\s+)?(?:hồ sơ\s+)?(?:bao\s+)?gồm(?:\s+có)?\s*:?\s*$", re.I
+)
+
+
+def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozenset[str]]:
+    """Kind, label and channels of a condition ("Trường hợp ủy quyền …; Trường hợp …")."""
+    parts = [p.strip() for p in condition.split(";") if p.strip()] or [condition]
+    last = parts[-1]
+    folded = fold(last)
+    if _PROXY.search(folded):
+        return "proxy", PROXY_LABEL, frozenset()
+    channels = _channels(folded)
+    if channels and len(folded.split()) <= 25:
+        return "channel", _CHANNEL_LABEL[channels][1], channels
+    # A nested condition ("Đăng ký … tại cơ sở tôn giáo; Trường hợp quy định tại điểm d …")
+    # belongs to the case of its first part, unless that part is about a proxy or a channel.
+    top = parts[0]
+    if not (_PROXY.search(fold(top)) or _channels(fold(top))):
+        last = top
+    label = _HEADING_END.sub("", _LABEL_LEAD.sub("", last).strip())
+    label = _without_name_words(label, proc_name)
+    label = label[:1].lower() + label[1:] if label[1:2].islower() else label
+    return "other", label, frozenset()  # clipped by _checklist, after _distinct
+
+
+# --- short names -----------------------------------------------------------------------
+_CUT = re.compile(
+    r"\s\((?!mẫu\b)|;|\.\s|\.$|:|\s(?:theo mẫu|theo quy định|trong trường hợp|đối với trường hợp"
+    r"|nếu|trường hợp)\b|,\s(?:trường hợp|trừ|nếu)\b",
+    re.IGNORECASE,
+)
+_FORM = re.compile(r"\(\s*(?:theo\s+)?mẫu\s+(?:số\s+)?([A-Z0-9][\w./-]*)", re.IGNORECASE)
+_SHORT_PAREN = re.compile(r"^\s\(([^()]{1,25})\)")
+
+
+def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
+    """The official name up to its first clause, a short parenthesis and a form number kept:
+    "Văn bản ủy quyền (được chứng thực) theo quy định …" -> "Văn bản ủy quyền (được chứng
+    thực)"; "Tờ khai … (mẫu CT01 ban hành kèm theo …)" -> "Tờ khai … (mẫu CT01)"."""
+    text = " ".join(name.split()).lstrip("-+*•–. ")
+    if called := _CALLED.search(text):
+        named = called.group(1).strip()
+        return clip_words(named[:1].upper() + named[1:], limit)
+    m = _CUT.search(text)
+    head = text[: m.start()] if m else text
+    rest = text[len(head) :]
+    if (p := _SHORT_PAREN.match(rest)) and not re.search(r"\b(?:nếu|trường hợp)\b", p.group(1)):
+        head += f" ({p.group(1)})"
+    elif form := _FORM.search(text[: len(head) + 40]):
+        head = _FORM.split(head)[0].rstrip() if _FORM.search(head) else head
+        head += f" (mẫu {form.group(1).rstrip('.,;')})"
+    head = head.strip(" ,;:")
+    if not head:
+        head = text
+    return clip_words(head[:1].upper() + head[1:], limit)
+
+
+# --- the checklist ---------------------------------------------------------------------
+def _checklist(proc: Procedure) -> Checklist:
+    overrides = list(proc.checklist)
+    other_keys: dict[str, str] = {}  # label -> c1, c2, …
+    papers: list[Paper] = []
+    for doc in proc.documents:
+        own, rest = _condition_in(doc.name)
+        condition = doc.condition or own
+        short, long = short_name(rest), short_name(rest, MAX_LONG_NAME)
+        case: Case | None = None
+        label_override: str | None = None
+        for ov in overrides:
+            if fold(doc.name).startswith(fold(ov.starts_with)):
+                short = long = ov.short or short
+                label_override = ov.case
+                break
+        if label_override == "" or (condition and fold(condition).strip(" )") == "co"):
+            condition = None  # "(nếu có)": the paper if one has it, not a case
+        if condition or label_override:
+            kind, label, channels = _case_of(condition or label_override or "", proc.name)
+            label = label_override or label  # the curated wording, same kind of case
+            if kind == "proxy":
+                case = Case("proxy", kind, label)
+            elif kind == "channel":
+                case = Case(_CHANNEL_LABEL[channels][0], kind, label, channels)
+            else:
+                key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
+                case = Case(key, kind, label)
+        papers.append(Paper(doc, short, case, long))
+    labels = _distinct(list(other_keys))
+    return Checklist(
+        [
+            replace(p, case=replace(p.case, label=labels[p.case.label]))
+            if p.case is not None and p.case.kind == "other"
+            else p
+            for p in papers
+        ]
+    )
+
+
+def _distinct(labels: list[str]) -> dict[str, str]:
+    """Each case label, without the words all of them begin with ("thực hiện thủ tục đăng ký,
+    cấp Giấy chứng nhận cho hộ gia đình …" / "… lần đầu …": what tells them apart), clipped."""
+    words = [label.split() for label in labels]
+    common = 0
+    if len(words) > 1:
+        while all(len(w) > common + 2 for w in words) and len({w[common] for w in words}) == 1:
+            common += 1
+    out = {}
+    for label, split in zip(labels, words, strict=True):
+        rest = split[common:] if common >= 3 else split
+        while len(rest) > 2 and rest[0].lower() in _LINKS:
+            rest = rest[1:]
+        out[label] = clip_words(" ".join(rest), MAX_CASE_LABEL)
+    return out
+
+
+_cache: dict[str, tuple[Procedure, Checklist]] = {}
+_lock = threading.Lock()
+
+
+def checklist(proc: Procedure) -> Checklist:
+    """The procedure's checklist (derived once per loaded procedure, then cached)."""
+    cached = _cache.get(proc.code)
+    if cached is not None and cached[0] is proc:
+        return cached[1]
+    result = _checklist(proc)
+    with _lock:
+        _cache[proc.code] = (proc, result)
+    return result
+
+
+# --- the personal checklist: the case the citizen is in --------------------------------
+@dataclass(frozen=True)
+class Situation:
+    """The citizen's answers: channel ("online" | "direct" | "postal"), whether someone else
+    submits for them, and which other case applies ("" = none of them)."""
+
+    channel: str | None = None
+    proxy: bool | None = None
+    other: str | None = None
+
+    def encode(self) -> str:
+        parts = ["ask"]
+        if self.channel:
+            parts.append(f"ch={self.channel}")
+        if self.proxy is not None:
+            parts.append(f"px={int(self.proxy)}")
+        if self.other is not None:
+            parts.append(f"sc={self.other or '-'}")
+        return ";".join(parts)
+
+    @classmethod
+    def decode(cls, value: str) -> Situation | None:
+        """The situation of a ``case`` value "ask;ch=online;px=0", None for other values."""
+        parts = value.split(";")
+        if parts[0] != "ask":
+            return None
+        found: dict[str, str] = {}
+        for part in parts[1:]:
+            key, _, val = part.partition("=")
+            found[key] = val
+        channel = found.get("ch") if found.get("ch") in ("online", "direct", "postal") else None
+        proxy = {"1": True, "0": False}.get(found.get("px", ""))
+        other = found.get("sc")
+        return cls(channel, proxy, None if other is None else ("" if other == "-" else other))
+
+
+def questions_needed(cl: Checklist, proc: Procedure) -> list[str]:
+    """Which of "channel", "proxy", "other" decide this procedure's papers."""
+    needed = []
+    if any(p.case and p.case.kind == "channel" for p in cl.papers) and len(proc.channels) > 1:
+        needed.append("channel")
+    if any(p.case and p.case.kind == "proxy" for p in cl.papers):
+        needed.append("proxy")
+    if any(p.case and p.case.kind == "other" for p in cl.papers):
+        needed.append("other")
+    return needed
+
+
+def papers_for_everyone(cl: Checklist, proc: Procedure) -> bool:
+    """Does the checklist name what every citizen submits: core papers, or a paper for each
+    of the in-person and online channels the procedure has (the paper form or the e-form)?
+    Postal is left out: the hộ tịch records name their paper form for "trực tiếp" only."""
+    if cl.core:
+        return True
+    covered = {c for p in cl.by_channel if p.case for c in p.case.channels}
+    return bool(covered) and set(proc.channels) - {"postal"} <= covered
+
+
+def applies(paper: Paper, situation: Situation) -> bool:
+    case = paper.case
+    if case is None:
+        return True
+    if case.kind == "channel":
+        return situation.channel is None or situation.channel in case.channels
+    if case.kind == "proxy":
+        return bool(situation.proxy)
+    return situation.other == case.key
+
+
+# --- processing time with its unit -----------------------------------------------------
+_TIME_PHRASE = re.compile(
+    r"(?P<num>\d{1,3})\s*(?:\([^)]{1,20}\)\s*)?(?P<unit>ngày làm việc|ngày|giờ làm việc|giờ|tháng)"
+    r"(?!\s*(?:/|tuổi|kể từ ngày hết))",
+    re.IGNORECASE,
+)
+_NEXT_WORKING_DAY = re.compile(r"ngày làm việc tiếp theo", re.IGNORECASE)
+_UNITS: dict[str, TimeUnit] = {
+    "ngày làm việc": "working_days",
+    "ngày": "days",
+    "giờ làm việc": "hours",
+    "giờ": "hours",
+    "tháng": "months",
+}
+
+
+@dataclass(frozen=True)
+class StatedTime:
+    value: float
+    unit: TimeUnit
+    quote: str  # the sentence part that states it
+    place: str  # "Trình tự thực hiện", "Yêu cầu, điều kiện", …
+
+
+def _sentence(text: str, start: int, end: int, limit: int = 160) -> str:
+    """The words around text[start:end], from the start of its sentence when it is near, with
+    "…" where the quote cuts the official text (it must never look complete when it is not)."""
+    dot, semi = text.rfind(". ", 0, start), text.rfind("; ", 0, start)
+    line = text.rfind("\n", 0, start)
+    left = max(dot, semi, line)
+    cut_left = left == semi and left >= 0  # "…; nếu tiếp nhận hồ sơ sau 15 giờ thì …"
+    left = 0 if left < 0 else left + 1
+    if start - left > limit // 2:
+        left = text.rfind(" ", 0, start - limit // 2) + 1
+        cut_left = True
+    stops = [
+        i for i in (text.find(". ", end), text.find("; ", end), text.find("\n", end)) if i >= 0
+    ]
+    right = min(stops) if stops else len(text)
+    right = min(right, end + limit // 2)
+    quote = " ".join(text[left:right].split()).strip(" ,;:-+*•")
+    if right < len(text) and text[right] not in ".;\n":
+        quote += "…"
+    return "…" + quote if cut_left else quote[:1].upper() + quote[1:]
+
+
+def _texts(proc: Procedure) -> list[tuple[str, str]]:
+    places = [("Trình tự thực hiện", step) for step in proc.steps]
+    places += [("Cách thức thực hiện", m.description or "") for m in proc.submission_methods]
+    places.append(("Yêu cầu, điều kiện", proc.conditions or ""))
+    places += [("Thành phần hồ sơ, lưu ý", note) for note in proc.document_notes]
+    return [(place, text) for place, text in places if text]
+
+
+def stated_time(proc: Procedure, pt: ProcessingTime) -> StatedTime | None:
+    """Where the official text states the unit of a bare-number time (``pt.unit`` None): the
+    phrases with that number, only when all of them give the same unit (never a guess)."""
+    if pt.unit is not None or pt.value is None:
+        return None
+    found: list[StatedTime] = []
+    for place, text in _texts(proc):
+        for m in _TIME_PHRASE.finditer(text):
+            if float(m.group("num")) != pt.value:
+                continue
+            unit = _UNITS[m.group("unit").lower()]
+            found.append(StatedTime(pt.value, unit, _sentence(text, m.start(), m.end()), place))
+        if pt.value == 1:  # "… trả kết quả … trong ngày làm việc tiếp theo": one working day
+            for m in _NEXT_WORKING_DAY.finditer(text):
+                quote = _sentence(text, m.start(), m.end())
+                if "kết quả" in quote.lower():
+                    found.append(StatedTime(1, "working_days", quote, place))
+    if not found or len({f.unit for f in found}) > 1:
+        return None
+    return found[0]
