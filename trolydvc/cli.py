@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("trolydvc.tracking.cli", "stats"),
     ("trolydvc.tracking.cli", "demo_data"),
     ("trolydvc.tracking.cli", "db"),
+    ("trolydvc.locality_gen", "locality_cli"),
     ("trolydvc.chat", "chat"),
     ("trolydvc.serve", "serve"),
     ("trolydvc.serve", "run"),
