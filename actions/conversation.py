@@ -255,7 +255,8 @@ class ActionRequestHuman(Action):
             hours = f" ({loc.hotline.hours})" if loc.hotline.hours else ""
             lines.append(f"- {loc.hotline.name}: {loc.hotline.phone}{hours}")
         for office in loc.province_offices:
-            lines.append(f"- {office.name}: {office.phone}, {office.address}")
+            contact = ", ".join(x for x in (office.phone, office.address) if x)
+            lines.append(f"- {office.name}: {contact or 'chưa có số điện thoại trong dữ liệu'}")
         lines.append(
             '- Bộ phận một cửa của xã/phường nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ).'
         )

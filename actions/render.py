@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from actions import places
 from actions.common import MAX_ANSWER_CHARS, button, short_name, truncate
 from trolydvc.catalog import Document, Fee, Procedure, ProcessingTime, SubmissionMethod
 from trolydvc.catalog.guidance import (
@@ -26,7 +27,7 @@ from trolydvc.catalog.guidance import (
 )
 from trolydvc.catalog.schema import CHANNEL_LABELS, TIME_UNIT_LABELS
 from trolydvc.formatting import fmt_int
-from trolydvc.locality import Locality, Office
+from trolydvc.locality import Locality
 from trolydvc.textnorm import fold
 
 NATIONAL_PORTAL = "https://dichvucong.gov.vn"
@@ -457,36 +458,28 @@ def _bare_number(pt: ProcessingTime) -> bool:
 
 
 # --- where to submit -------------------------------------------------------------------
-def _office_lines(offices: list[Office]) -> list[str]:
-    lines: list[str] = []
-    for i, office in enumerate(offices, 1):
-        lines.append(f"{i}. {office.name}")
-        lines.append(f"   Địa chỉ: {office.address}")
-        lines.append(f"   Giờ làm việc: {office.hours}")
-        lines.append(f"   Điện thoại: {office.phone}")
-    return lines
-
-
 def place_answer(proc: Procedure, loc: Locality, user_text: str = "") -> str:
     lines = [f"Nơi nộp hồ sơ thủ tục {_title(proc)}:"]
     if proc.agencies:
         lines.append("Cơ quan thực hiện: " + "; ".join(proc.agencies))
     if proc.levels:
         lines.append("Cấp thực hiện: " + ", ".join(proc.levels))
-    offices = loc.offices_for_levels(proc.levels)
-    commune = loc.find_commune(user_text) if user_text else None
-    if commune and any(o.level == "commune" for o in offices):
-        own = loc.office(commune.office)
-        offices = [o for o in offices if o.level == "province"] + ([own] if own else [])
-    if offices:
-        lines.append(f"Bộ phận một cửa tại {loc.province.name}:")
+    place = places.place_in(loc, user_text)
+    if place is not None and place.note:
+        lines.append(place.note)
+    offices, ask_commune = places.offices_for(loc, proc.levels, place)
+    if offices or ask_commune:
+        if offices:
+            lines.append(f"Bộ phận một cửa tại {loc.province.name}:")
         if (
-            not commune
-            and len(loc.commune_offices) > 1
-            and any(o.level == "commune" for o in offices)
+            not ask_commune
+            and (place is None or place.commune is None)
+            and (sum(o.level == "commune" for o in offices) > 1)
         ):
             lines.append("(thủ tục cấp xã: Bạn nộp tại xã/phường nơi mình cư trú)")
-        lines += _office_lines(offices)
+        lines += places.office_lines(offices)
+        if ask_commune:
+            lines.append(places.ASK_COMMUNE)
     else:
         lines.append(
             "Thủ tục này không do bộ phận một cửa cấp xã hoặc cấp tỉnh tiếp nhận; "
@@ -595,8 +588,7 @@ def _office_line(proc: Procedure, loc: Locality) -> str | None:
         return None
     if len(offices) > 1:
         return 'bộ phận một cửa nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ từng nơi)'
-    office = offices[0]
-    return f"{office.name}, {office.address} ({office.hours}; {office.phone})"
+    return places.office_summary(offices[0])
 
 
 def online_answer(proc: Procedure, loc: Locality) -> str:

@@ -14,6 +14,7 @@ import click
 from bot.cli import bot, officials
 from trolydvc.catalog.cli import catalog
 from trolydvc.chat import chat
+from trolydvc.locality_gen import locality_cli
 from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
 from trolydvc.tracking.cli import db, demo_data, dossiers, stats
@@ -29,7 +30,20 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (catalog, nlu, dossiers, stats, demo_data, db, chat, serve, run, bot, officials):
+for command in (
+    catalog,
+    nlu,
+    dossiers,
+    stats,
+    demo_data,
+    db,
+    locality_cli,
+    chat,
+    serve,
+    run,
+    bot,
+    officials,
+):
     main.add_command(command)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -36,24 +37,59 @@ class _Model(BaseModel):
 
 class Province(_Model):
     name: str
+    short_name: str | None = None
     code: str | None = None
 
 
 class Office(_Model):
-    """A one-stop shop (bộ phận một cửa / trung tâm phục vụ hành chính công)."""
+    """A one-stop shop (bộ phận một cửa / trung tâm phục vụ hành chính công).
+
+    Address, hours and phone may be empty in a generated file until the operator fills them;
+    answers then say that they are missing (:meth:`missing`)."""
 
     id: str
     level: Literal["province", "commune"]
     name: str
-    address: str
-    hours: str
-    phone: str
+    address: str = ""
+    hours: str = ""
+    phone: str = ""
     email: str | None = None
+
+    @property
+    def missing(self) -> bool:
+        return not (self.address and self.phone)
+
+
+class FormerUnit(_Model):
+    """A pre-2025 commune merged (``partly``: in part) into the commune that lists it."""
+
+    commune: str
+    district: str
+    province: str | None = None  # when it was in another province (e.g. Quảng Bình)
+    partly: bool = False
 
 
 class Commune(_Model):
     name: str
     office: str
+    code: str | None = None
+    former: list[FormerUnit] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormerMatch:
+    """An old (pre-2025) commune named in a message and the commune that serves it now."""
+
+    former: FormerUnit
+    commune: Commune
+
+
+@dataclass(frozen=True)
+class DistrictMatch:
+    """An old district named in a message and the communes its territory now belongs to."""
+
+    district: str
+    communes: tuple[Commune, ...]
 
 
 class Portals(_Model):
@@ -122,12 +158,48 @@ class Locality(_Model):
         for commune in self.communes:
             full = word_keys(commune.name)
             for name in (full, full[1:]):  # "xa hoa an", then "hoa an"
-                n = len(name)
-                at = next((i for i in range(len(keys) - n + 1) if keys[i : i + n] == name), None)
-                if n and at is not None:
+                at = _find_run(keys, name)
+                if at is not None:
                     if best is None or len(commune.name) > len(best[0].name):
-                        best = (commune, at, at + n)
+                        best = (commune, at, at + len(name))
                     break
+        return best
+
+    def find_former(self, text: str) -> list[FormerMatch]:
+        """Old communes named in ``text`` ("tôi ở xã Gio Mỹ, huyện Gio Linh cũ") with the commune
+        serving each now. A bare name ("Gio Mỹ") counts only where it is not a commune of today;
+        a district named next to it narrows same-named old communes of several districts."""
+        keys = word_keys(text)
+        current = self.find_commune_words(keys)
+        taken = range(current[1], current[2]) if current else range(0)
+        matches: list[FormerMatch] = []
+        for commune in self.communes:
+            for unit in commune.former:
+                full = word_keys(unit.commune)
+                for name in (full, full[2:] if full[:2] == ["thi", "tran"] else full[1:]):
+                    at = _find_run(keys, name)
+                    if at is not None and (name is full or at not in taken):
+                        matches.append(FormerMatch(unit, commune))
+                        break
+        districts = {m.former.district for m in matches}
+        named = {d for d in districts if _find_run(keys, word_keys(d)) is not None}
+        if named:
+            matches = [m for m in matches if m.former.district in named]
+        return matches
+
+    def find_former_district(self, text: str) -> DistrictMatch | None:
+        """An old district named with its type ("huyện Gio Linh", "thị xã Quảng Trị") and the
+        communes of today that took in its communes."""
+        keys = word_keys(text)
+        best: DistrictMatch | None = None
+        for district in sorted({u.district for c in self.communes for u in c.former}):
+            if _find_run(keys, word_keys(district)) is None:
+                continue
+            communes = tuple(
+                c for c in self.communes if any(u.district == district for u in c.former)
+            )
+            if best is None or len(district) > len(best.district):
+                best = DistrictMatch(district, communes)
         return best
 
     def offices_for_levels(self, levels: list[str]) -> list[Office]:
@@ -139,6 +211,14 @@ class Locality(_Model):
         if "cap xa" in folded:
             offices += self.commune_offices
         return offices
+
+
+def _find_run(keys: list[str], name: list[str]) -> int | None:
+    """Where the words ``name`` stand in ``keys`` as a run (None: nowhere, or ``name`` empty)."""
+    n = len(name)
+    if not n:
+        return None
+    return next((i for i in range(len(keys) - n + 1) if keys[i : i + n] == name), None)
 
 
 _cache: dict[Path, Locality] = {}

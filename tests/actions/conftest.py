@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 SLOTS = ("procedure", "dossier_code", "pending")
+# The documented sample locality (four communes with contact details): these tests check how
+# answers use every field. The shipped locality.yml (a real province, contact details still to
+# be filled) is tested in test_places.py.
+EXAMPLE_LOCALITY = Path(__file__).resolve().parent.parent / "fixtures" / "locality_example.yml"
+
+
+@pytest.fixture(autouse=True)
+def example_locality(monkeypatch: pytest.MonkeyPatch) -> Path:
+    from trolydvc import config
+
+    monkeypatch.setattr(config, "LOCALITY_FILE", EXAMPLE_LOCALITY)
+    return EXAMPLE_LOCALITY
 
 
 @dataclass

@@ -35,7 +35,14 @@ def test_documents_then_fee_then_place_keep_the_procedure(assistant, user):
     answer = text_of(assistant.say(me, "còn lệ phí?"))
     assert "Lệ phí thủ tục «Đăng ký khai sinh»" in answer and "Miễn phí" in answer
     answer = text_of(assistant.say(me, "thế nộp ở đâu?"))
-    assert "Nơi nộp hồ sơ thủ tục «Đăng ký khai sinh»" in answer and "Địa chỉ:" in answer
+    # a commune-level procedure in a province of 78 communes: which commune is asked
+    assert (
+        "Nơi nộp hồ sơ thủ tục «Đăng ký khai sinh»" in answer and "Bạn ở xã/phường nào?" in answer
+    )
+    answer = text_of(assistant.say(me, "tôi ở xã Gio Mỹ, huyện Gio Linh cũ"))
+    assert "Xã Gio Mỹ (Huyện Gio Linh) nay thuộc Xã Gio Linh." in answer
+    assert "Trung tâm Phục vụ hành chính công xã Gio Linh" in answer
+    assert f"Mã thủ tục: {KHAI_SINH}" in answer
     answer = text_of(assistant.say(me, "còn lệ phí thì sao?"))
     assert "Lệ phí thủ tục «Đăng ký khai sinh»" in answer
 
@@ -195,3 +202,9 @@ def test_nothing_identifying_is_logged(assistant, user):
     assistant.say(me, "cảm ơn")
     logs = assistant.logs()
     assert secret_name not in logs and secret_phone not in logs
+
+
+def test_old_commune_without_a_procedure(assistant, user):
+    answer = text_of(assistant.say(user(), "toi o xa gio my huyen gio linh cu"))
+    assert "Xã Gio Mỹ (Huyện Gio Linh) nay thuộc Xã Gio Linh." in answer
+    assert "Bạn cần làm thủ tục gì?" in answer

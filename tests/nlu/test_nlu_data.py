@@ -30,7 +30,7 @@ INTENTS = {
     "greet", "goodbye", "thank", "affirm", "deny", "bot_capabilities", "ask_required_documents",
     "ask_fee", "ask_processing_time", "ask_where_to_submit", "ask_procedure_steps",
     "ask_online_submission", "check_dossier_status", "ask_statistics", "subscribe_notifications",
-    "unsubscribe_notifications", "request_human", "give_feedback", "inform", "out_of_scope",
+    "unsubscribe_notifications", "request_human", "give_feedback", "inform", "tell_location", "out_of_scope",
     "restart",
 }  # fmt: skip
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
