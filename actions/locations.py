@@ -13,7 +13,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import places, render
-from actions.common import catalog, locality, topic_buttons, user_text
+from actions.common import catalog, locality, user_text
+from actions.topics import topic_buttons
 
 
 class ActionTellLocation(Action):
