@@ -46,6 +46,14 @@ REDO_A_PAPER = {
     "lam lai so do mat bao lau": "ask_processing_time",
     "làm lại hộ chiếu bị mất thế nào": "ask_procedure_steps",
 }
+# The intent comes from the form of the question, known procedure or not (issue #17.1: the
+# first two were inform and fallback)
+BY_THE_FORM = {
+    "Việc cấp phép vận tải hành khách bằng xe ô tô do cơ quan nào thực hiện?": "ask_where_to_submit",
+    "Cho tôi hỏi thủ tục gia hạn giấy phép lái tàu bay thực hiện ở đâu?": "ask_where_to_submit",
+    "cần giấy tờ gì để xin giấy phép nhập khẩu hóa chất": "ask_required_documents",
+    "Thời hạn cấp giấy phép nhập khẩu thuốc thú y là bao lâu?": "ask_processing_time",
+}
 
 
 def _bench():
@@ -77,7 +85,7 @@ def evaluation():
     model = _model(bench)
     heldout = bench.load_heldout()
     probe = "tra cứu hồ sơ 000.00.20.h50-221107-0001"
-    extra = [probe, *RESTART_ASKED, *REDO_A_PAPER]
+    extra = [probe, *RESTART_ASKED, *REDO_A_PAPER, *BY_THE_FORM]
     results = bench.parse_inprocess(model, [ex.text for ex in heldout] + extra)
     preds = [bench.from_rasa(r) for r in results[: len(heldout)]]
     parsed = dict(zip(extra, results[len(heldout) :], strict=True))
@@ -104,6 +112,12 @@ def test_dossier_code_message(evaluation) -> None:
     assert parsed["intent"]["name"] == "check_dossier_status"
     codes = [e["value"] for e in parsed["entities"] if e["entity"] == "dossier_code"]
     assert codes == ["000.00.20.H50-221107-0001"]
+
+
+def test_intent_from_the_form_of_the_question(evaluation) -> None:
+    *_, parses = evaluation
+    for text, intent in BY_THE_FORM.items():
+        assert parses[text]["intent"]["name"] == intent, (text, parses[text]["intent"])
 
 
 def test_restart_only_when_asked(evaluation) -> None:
