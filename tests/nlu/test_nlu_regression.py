@@ -46,6 +46,13 @@ REDO_A_PAPER = {
     "lam lai so do mat bao lau": "ask_processing_time",
     "làm lại hộ chiếu bị mất thế nào": "ask_procedure_steps",
 }
+# English questions: the same intents, the procedure found by the catalog's English aliases
+IN_ENGLISH = {
+    "I lost my ID card, how do I get a new one?": ("ask_procedure_steps", "1.014064"),
+    "How much is the fee for marriage registration?": ("ask_fee", "1.000894"),
+    "Where do I submit a birth registration?": ("ask_where_to_submit", "1.001193"),
+    "What documents do I need for temporary residence?": ("ask_required_documents", "1.004194"),
+}
 # The intent comes from the form of the question, known procedure or not (issue #17.1: the
 # first two were inform and fallback)
 BY_THE_FORM = {
@@ -85,7 +92,7 @@ def evaluation():
     model = _model(bench)
     heldout = bench.load_heldout()
     probe = "tra cứu hồ sơ 000.00.20.h50-221107-0001"
-    extra = [probe, *RESTART_ASKED, *REDO_A_PAPER, *BY_THE_FORM]
+    extra = [probe, *RESTART_ASKED, *REDO_A_PAPER, *BY_THE_FORM, *IN_ENGLISH]
     results = bench.parse_inprocess(model, [ex.text for ex in heldout] + extra)
     preds = [bench.from_rasa(r) for r in results[: len(heldout)]]
     parsed = dict(zip(extra, results[len(heldout) :], strict=True))
@@ -118,6 +125,15 @@ def test_intent_from_the_form_of_the_question(evaluation) -> None:
     *_, parses = evaluation
     for text, intent in BY_THE_FORM.items():
         assert parses[text]["intent"]["name"] == intent, (text, parses[text]["intent"])
+
+
+def test_english_questions_same_intents_and_procedures(evaluation) -> None:
+    *_, parses = evaluation
+    for text, (intent, code) in IN_ENGLISH.items():
+        parsed = parses[text]
+        assert parsed["intent"]["name"] == intent, (text, parsed["intent"])
+        procedures = [e["value"] for e in parsed["entities"] if e["entity"] == "procedure"]
+        assert procedures == [code], (text, procedures)
 
 
 def test_restart_only_when_asked(evaluation) -> None:
