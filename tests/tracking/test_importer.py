@@ -302,14 +302,14 @@ def test_first_load_rebuilds_the_indexes_it_defers(db_url: str, tmp_path: Path) 
 def test_failed_first_load_keeps_the_indexes_and_writes_nothing(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trolydvc.tracking import importer
+    from trolydvc.tracking.importer import writer
 
     before = _indexes(db_url)
 
     def fail(self: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer._Writer, "finish", fail)
+    monkeypatch.setattr(writer.Writer, "finish", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
     assert dossiers(db_url) == {}
@@ -357,10 +357,10 @@ def test_first_load_with_a_code_repeated_in_a_later_batch(db_url: str, tmp_path:
 )
 def test_time_text_matches_the_parsed_time(value: object) -> None:
     from trolydvc.tracking.fields import parse_datetime
-    from trolydvc.tracking.importer import RowBuilder, _iso
+    from trolydvc.tracking.importer.rows import RowBuilder, iso_text
 
     builder = RowBuilder()
-    expected = _iso(parse_datetime(value))
+    expected = iso_text(parse_datetime(value))
     assert builder._ts(value) == expected
     assert builder._ts(value) == expected  # from the caches
 
@@ -378,9 +378,9 @@ def test_time_text_refuses_what_the_parser_refuses(value: str) -> None:
 
 
 def _force_child(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trolydvc.tracking import importer
+    from trolydvc.tracking.importer import pipeline
 
-    monkeypatch.setattr(importer, "_use_child", lambda path: True)
+    monkeypatch.setattr(pipeline, "_use_child", lambda path: True)
 
 
 def test_parsing_in_a_child_process_gives_the_same_result(
