@@ -31,7 +31,8 @@ Public API:
 
 The modules: ``columns`` (headers, staging tuple), ``result`` (ImportResult, RowError),
 ``rows`` (RowBuilder: one record's values -> a staging tuple), ``sniff`` (which format),
-``csv_reader`` and ``igate`` (the readers), ``writer`` (the database work), ``pipeline``
+``csv_reader`` and ``igate`` (the readers), ``writer`` (the database work common to both
+databases), ``writer_postgres`` and ``writer_sqlite`` (each database's SQL), ``pipeline``
 (readers -> batches -> writer, the parsing child, ``import_file``).
 
 The applicant's phone number is reduced to a keyed hash (MAC) and its last four digits before

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from trolydvc.tracking.importer.csv_reader import read_csv
 from trolydvc.tracking.importer.igate import read_json
@@ -21,8 +21,16 @@ from trolydvc.tracking.importer.result import Chunk, ImportFormatError, ImportRe
 from trolydvc.tracking.importer.rows import RowBuilder
 from trolydvc.tracking.importer.sniff import count_lines, sniff
 from trolydvc.tracking.importer.writer import Writer
+from trolydvc.tracking.importer.writer_postgres import PostgresWriter
+from trolydvc.tracking.importer.writer_sqlite import SqliteWriter
 
 _DONE = object()
+
+
+def open_writer(conn: Connection, source: str) -> Writer:
+    """The writer for the connection's database (PostgreSQL, else SQLite)."""
+    cls = PostgresWriter if conn.dialect.name == "postgresql" else SqliteWriter
+    return cls(conn, source)
 
 
 def _write_each(engine: Engine, batches: Iterable[list[tuple[Any, ...]]], source: str) -> list[int]:
@@ -31,7 +39,7 @@ def _write_each(engine: Engine, batches: Iterable[list[tuple[Any, ...]]], source
     The batches come from a parsing child process, or from ``_write_all``'s queue."""
     totals = [0, 0, 0]
     with engine.begin() as conn:
-        writer = Writer(conn, source)
+        writer = open_writer(conn, source)
         try:
             for batch in batches:
                 for i, n in enumerate(writer.write(batch)):
