@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from trolydvc.db.base import session_scope
 from trolydvc.db.models import Dossier, DossierStatusHistory
+from trolydvc.tracking.cli import EXIT_PARTLY_WRITTEN
 from trolydvc.tracking.importer import ImportFormatError, import_file
 
 HEADER = (
@@ -246,7 +247,7 @@ def test_cli_import_reports_errors_without_traceback(db_url: str, tmp_path: Path
     runner = CliRunner()
     path = write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B.replace("Đã có kết quả", "??"))
     result = runner.invoke(main, ["dossiers", "import", str(path), "--no-progress"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_PARTLY_WRITTEN, result.output
     assert "thêm mới 1" in result.output and "dòng 3" in result.output
     missing = runner.invoke(main, ["dossiers", "import", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "Không tìm thấy tệp" in missing.output

@@ -23,14 +23,19 @@ Public API:
   through the ``csv`` module; the cyclic garbage collector is paused during the import. A new
   dossier (its first status) or one whose status changed gets a row in the status history;
   receipt, result and return times are columns of the dossier. Re-importing the same file
-  changes nothing. Empty cells never erase a stored value. A bad record (a NUL character
+  changes nothing. Empty cells never erase a stored value. A bad record (a NUL character, a
+  text longer than its limit (``rows.LIMITS``), a date before 1990 or more than a year ahead
   included) is skipped whole and listed in ``result.errors`` with its line (CSV, JSON Lines)
-  or record number (JSON array) and the reason; a database error rolls the whole import back.
+  or record number (JSON array) and the reason, which never echoes more than a few dozen
+  characters of a value. A code seen earlier in the file is listed in ``result.repeated`` with
+  both lines; its last record is kept. A file refused part-way (not UTF-8: the line of the
+  first bad byte is named; UTF-16 gets a hint) or a database error rolls the whole import back.
 - ``ImportFormatError``: the file is not a canonical CSV or a JSON export (clear message).
 - ``CSV_COLUMNS``: the canonical header (plus optional ``commune`` and ``note``).
 
 The modules: ``columns`` (headers, staging tuple), ``result`` (ImportResult, RowError),
 ``rows`` (RowBuilder: one record's values -> a staging tuple), ``sniff`` (which format),
+``textfile`` (UTF-16 recognised, the line of a UTF-8 error found),
 ``csv_reader`` and ``igate`` (the readers), ``writer`` (the database work common to both
 databases), ``writer_postgres`` and ``writer_sqlite`` (each database's SQL), ``pipeline``
 (readers -> batches -> writer, the parsing child, ``import_file``).

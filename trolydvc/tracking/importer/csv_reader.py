@@ -7,10 +7,17 @@ import itertools
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from trolydvc.tracking.importer.columns import CSV_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from trolydvc.tracking.importer.result import CHUNK, Chunk, ImportFormatError, RowError
 from trolydvc.tracking.importer.rows import RowBuilder, safe_code
+from trolydvc.tracking.importer.textfile import not_utf8
+
+# The csv module's limit on one field (128 KiB by default) would refuse the whole file for one
+# oversized cell; with this one such a cell reaches the row's length check and only its row is
+# rejected (a field beyond it, e.g. a quote never closed, still refuses the file).
+FIELD_SIZE_LIMIT = 16 << 20
 
 
 def read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> Iterator[Chunk]:
@@ -21,8 +28,8 @@ def read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> It
     with fh:
         try:
             header_line = fh.readline()
-        except UnicodeDecodeError as exc:
-            raise ImportFormatError(f"{path.name} không phải văn bản UTF-8.") from exc
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
         header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -37,9 +44,11 @@ def read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> It
         pick = itemgetter(*[header.index(c) if c in header else width for c in wanted])
         pick_code = header.index("code")
         build = builder.build
-        chunk: Chunk = []
-        append = chunk.append
+        items: list[Any] = []
+        numbers: list[int] = []  # the line of each item
+        append, number = items.append, numbers.append
         lines = iter(fh)
+        field_size_limit = csv.field_size_limit(max(FIELD_SIZE_LIMIT, csv.field_size_limit()))
         line = 1  # the physical line a record ends on (the header is line 1)
         try:
             for text_line in lines:
@@ -52,6 +61,7 @@ def read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> It
                     if any("\0" in v for v in row):
                         code = safe_code(row[pick_code]) if len(row) > pick_code else None
                         append(RowError(line, "có ký tự NUL (\\0)", code))
+                        number(line)
                         continue
                 else:  # a plain line: its fields are between the delimiters
                     row = text_line.rstrip("\r\n").split(delimiter)
@@ -66,17 +76,21 @@ def read_csv(path: Path, builder: RowBuilder, tick: Callable[[int], None]) -> It
                     continue
                 else:
                     append(RowError(line, f"có {len(row)} cột, tiêu đề có {width} cột"))
-                if len(chunk) >= CHUNK:
-                    tick(len(chunk))
-                    yield chunk
-                    chunk = []
-                    append = chunk.append
-            if chunk:
-                tick(len(chunk))
-                yield chunk
-        except UnicodeDecodeError as exc:
-            raise ImportFormatError(
-                f"{path.name}: dòng {line + 1} không phải văn bản UTF-8."
-            ) from exc
+                number(line)
+                if len(items) >= CHUNK:
+                    tick(len(items))
+                    yield items, numbers
+                    items, numbers = [], []
+                    append, number = items.append, numbers.append
+            if items:
+                tick(len(items))
+                yield items, numbers
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
         except csv.Error as exc:
-            raise ImportFormatError(f"{path.name}: CSV hỏng ở dòng {line}: {exc}") from exc
+            raise ImportFormatError(
+                f"{path.name}: CSV hỏng ở dòng {line}: {exc} (một ô quá dài, hoặc dấu ngoặc kép "
+                "không được đóng?)"
+            ) from exc
+        finally:
+            csv.field_size_limit(field_size_limit)

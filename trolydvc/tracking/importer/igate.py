@@ -11,6 +11,7 @@ from typing import Any
 from trolydvc.tracking.importer.columns import CSV_COLUMNS, OPTIONAL_COLUMNS
 from trolydvc.tracking.importer.result import CHUNK, Chunk, ImportFormatError, RowError
 from trolydvc.tracking.importer.rows import RowBuilder, safe_code
+from trolydvc.tracking.importer.textfile import not_utf8
 
 # iGate-style field names, first match wins; dotted names walk nested objects.
 JSON_FIELDS: dict[str, tuple[str, ...]] = {
@@ -86,26 +87,31 @@ def _json_values(record: dict[str, Any]) -> list[Any]:
 
 
 def _json_records(path: Path, fmt: str) -> tuple[Iterable[tuple[int, Any]], str]:
-    try:
-        if fmt == "jsonl":
+    if fmt == "jsonl":
 
-            def lines() -> Iterator[tuple[int, Any]]:
-                with open(path, encoding="utf-8-sig") as fh:
+        def lines() -> Iterator[tuple[int, Any]]:
+            with open(path, encoding="utf-8-sig") as fh:
+                try:
                     for n, line in enumerate(fh, start=1):
                         if not line.strip():
                             continue
                         try:
                             yield n, json.loads(line)
-                        except ValueError:
+                        except (ValueError, RecursionError):
                             yield n, ValueError("không phải JSON hợp lệ")
+                except UnicodeDecodeError:
+                    raise not_utf8(path) from None
 
-            return lines(), "dòng"
+        return lines(), "dòng"
+    try:
         with open(path, encoding="utf-8-sig") as fh:
             data = json.load(fh)
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"{path.name} không phải văn bản UTF-8.") from exc
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except ValueError as exc:
         raise ImportFormatError(f"{path.name} không phải JSON hợp lệ: {exc}") from exc
+    except RecursionError:
+        raise ImportFormatError(f"{path.name}: JSON lồng nhau quá sâu.") from None
     if isinstance(data, dict):
         for key in LIST_KEYS:
             if isinstance(data.get(key), list):
@@ -126,17 +132,19 @@ def read_json(
 ) -> Iterator[Chunk]:
     records, unit = _json_records(path, fmt)
     recognised = False
-    chunk: Chunk = []
+    items: list[Any] = []
+    numbers: list[int] = []  # the line (JSON Lines) or record number of each item
     for n, record in records:
-        if len(chunk) == CHUNK:
+        if len(items) == CHUNK:
             tick(CHUNK)
-            yield chunk
-            chunk = []
+            yield items, numbers
+            items, numbers = [], []
+        numbers.append(n)
         if isinstance(record, Exception):
-            chunk.append(RowError(n, str(record), unit=unit))
+            items.append(RowError(n, str(record), unit=unit))
             continue
         if not isinstance(record, dict):
-            chunk.append(RowError(n, "không phải một đối tượng JSON", unit=unit))
+            items.append(RowError(n, "không phải một đối tượng JSON", unit=unit))
             continue
         values = _json_values(record)
         if values[0] is None and values[9] is None and values[5] is None:
@@ -145,18 +153,18 @@ def read_json(
                     f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
                     "acceptedDate, dossierStatusName)."
                 )
-            chunk.append(RowError(n, "không có mã hồ sơ (dossierNo)", unit=unit))
+            items.append(RowError(n, "không có mã hồ sơ (dossierNo)", unit=unit))
             continue
         recognised = True
         try:
-            chunk.append(builder.build(*values))
+            items.append(builder.build(*values))
         except ValueError as exc:
-            chunk.append(RowError(n, str(exc), safe_code(values[0]), unit=unit))
+            items.append(RowError(n, str(exc), safe_code(values[0]), unit=unit))
     if not recognised:
         raise ImportFormatError(
             f"{path.name}: không nhận ra bản ghi hồ sơ nào (cần các trường như dossierNo, "
             "acceptedDate, dossierStatusName)."
         )
-    if chunk:
-        tick(len(chunk))
-        yield chunk
+    if items:
+        tick(len(items))
+        yield items, numbers

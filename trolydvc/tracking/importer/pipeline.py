@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from trolydvc.tracking.importer.csv_reader import read_csv
 from trolydvc.tracking.importer.igate import read_json
-from trolydvc.tracking.importer.result import Chunk, ImportFormatError, ImportResult
+from trolydvc.tracking.importer.result import Chunk, ImportFormatError, ImportResult, RowError
 from trolydvc.tracking.importer.rows import RowBuilder
 from trolydvc.tracking.importer.sniff import count_lines, sniff
 from trolydvc.tracking.importer.writer import Writer
@@ -100,32 +100,51 @@ class _Abort(Exception):
 
 
 def _batches(
-    reader: Iterator[Chunk], batch_size: int, result: ImportResult
+    reader: Iterator[Chunk], batch_size: int, result: ImportResult, unit: str
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Groups the good records into batches of distinct codes; errors go to ``result``.
 
-    A code repeated within a batch keeps its last record: the duplicates are the good records
-    that did not make it into a batch.
+    A code seen earlier in the file is listed in ``result.repeated`` with both lines (``unit``
+    says what they are); its last record is the one kept: within a batch it replaces the
+    earlier one, in a later batch it updates what an earlier batch wrote.
     """
     pending: dict[str, tuple[Any, ...]] = {}
-    records = written = 0
+    # Every code of the file and its last line: about 150 bytes a code.
+    last_line: dict[str, int] = {}
+    records = 0
     errors = result.errors
-    for chunk in reader:
-        records += len(chunk)
-        for item in chunk:
+    repeated = result.repeated
+    for items, numbers in reader:
+        records += len(items)
+        for item, n in zip(items, numbers, strict=True):
             if type(item) is tuple:
-                pending[item[0]] = item
+                code = item[0]
+                earlier = last_line.get(code)
+                last_line[code] = n
+                if earlier is not None:
+                    repeated.append(
+                        RowError(
+                            n,
+                            f"mã hồ sơ lặp lại, đã có ở {unit} {earlier}: giữ bản ghi sau cùng",
+                            code,
+                            unit,
+                        )
+                    )
+                pending[code] = item
                 if len(pending) >= batch_size:
-                    written += len(pending)
                     yield list(pending.values())
                     pending = {}
             else:
                 errors.append(item)
     if pending:
-        written += len(pending)
         yield list(pending.values())
     result.records = records
-    result.duplicates = records - len(errors) - written
+    result.duplicates = len(repeated)
+
+
+def _unit(fmt: str) -> str:
+    """What a record's number counts: the lines of CSV and JSON Lines, a JSON array's records."""
+    return "bản ghi" if fmt == "json" else "dòng"
 
 
 def _reader(path: Path, fmt: str, builder: RowBuilder, tick: Callable[[int], None]) -> Any:
@@ -150,7 +169,8 @@ def _use_child(path: Path) -> bool:
 def _child_main(
     path: Path, fmt: str, builder: RowBuilder, batch_size: int, send: Any, recv: Any
 ) -> None:  # pragma: no cover (runs in the child process)
-    """Parses in a forked child; sends ("batch", rows, errors, ticks) ... then ("end", ...)."""
+    """Parses in a forked child; sends ("batch", rows, errors, repeated, ticks) ... then
+    ("end", records, errors, repeated, ticks)."""
     recv.close()  # the parent's end: once the parent closes it, a send fails (BrokenPipeError)
     ticks = [0]
 
@@ -158,12 +178,13 @@ def _child_main(
         ticks[0] += n
 
     result = ImportResult(path=str(path), format=fmt.upper())
-    sent = 0
+    sent = again = 0  # errors and repeated codes sent so far
     try:
-        for rows in _batches(_reader(path, fmt, builder, tick), batch_size, result):
-            send.send(("batch", rows, result.errors[sent:], ticks[0]))
-            sent, ticks[0] = len(result.errors), 0
-        end = ("end", result.records, result.duplicates, result.errors[sent:], ticks[0])
+        reader = _reader(path, fmt, builder, tick)
+        for rows in _batches(reader, batch_size, result, _unit(fmt)):
+            send.send(("batch", rows, result.errors[sent:], result.repeated[again:], ticks[0]))
+            sent, again, ticks[0] = len(result.errors), len(result.repeated), 0
+        end = ("end", result.records, result.errors[sent:], result.repeated[again:], ticks[0])
         send.send(end)
     except (BrokenPipeError, EOFError):  # the parent stopped listening (its import failed)
         pass
@@ -211,11 +232,14 @@ def _batches_from_child(
                 raise RuntimeError("tiến trình đọc tệp dừng bất thường") from None
             if msg[0] == "batch":
                 result.errors.extend(msg[2])
-                tick(msg[3])
+                result.repeated.extend(msg[3])
+                tick(msg[4])
                 yield msg[1]
             elif msg[0] == "end":
-                result.records, result.duplicates = msg[1], msg[2]
-                result.errors.extend(msg[3])
+                result.records = msg[1]
+                result.errors.extend(msg[2])
+                result.repeated.extend(msg[3])
+                result.duplicates = len(result.repeated)
                 tick(msg[4])
                 return
             else:
@@ -258,7 +282,7 @@ def import_file(
     gc.disable()
     try:
         if dry_run:
-            for _ in _batches(_reader(path, fmt, builder, tick), batch_size, result):
+            for _ in _batches(_reader(path, fmt, builder, tick), batch_size, result, _unit(fmt)):
                 pass
         else:
             engine = get_engine(url)
@@ -266,7 +290,9 @@ def import_file(
                 batches = _batches_from_child(path, fmt, builder, batch_size, result, tick)
                 totals = _write_each(engine, batches, source=path.name)
             else:
-                batches = _batches(_reader(path, fmt, builder, tick), batch_size, result)
+                batches = _batches(
+                    _reader(path, fmt, builder, tick), batch_size, result, _unit(fmt)
+                )
                 totals = _write_all(engine, batches, source=path.name)
             inserted, updated, unchanged = totals
             result.inserted, result.updated, result.unchanged = inserted, updated, unchanged

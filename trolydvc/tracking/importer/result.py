@@ -32,12 +32,20 @@ class ImportResult:
     unchanged: int = 0
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # A code already seen earlier in the file: one entry per later record, naming both lines
+    # (the last record of a code is the one kept).
+    repeated: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
 
     @property
     def valid(self) -> int:
         return self.records - len(self.errors)
+
+    @property
+    def complete(self) -> bool:
+        """Every record was written as it is (none rejected, no code repeated)."""
+        return not self.errors and not self.repeated
 
     def summary(self) -> str:
         from trolydvc.formatting import fmt_int
@@ -53,10 +61,15 @@ class ImportResult:
                 f"không đổi {fmt_int(self.unchanged)}"
             )
         if self.duplicates:
-            parts.append(f"{fmt_int(self.duplicates)} mã lặp lại trong tệp (giữ bản ghi sau cùng)")
+            parts.append(
+                f"{fmt_int(self.duplicates)} bản ghi có mã đã gặp trước đó trong tệp "
+                "(giữ bản ghi sau cùng)"
+            )
         parts.append(f"lỗi {fmt_int(len(self.errors))}")
         return "; ".join(parts) + "."
 
 
-Chunk = list[Any]  # staging tuples and RowErrors, in file order
+# A reader's chunk: records in file order (staging tuples and RowErrors) and the line (or
+# record number) of each.
+Chunk = tuple[list[Any], list[int]]
 CHUNK = 2048

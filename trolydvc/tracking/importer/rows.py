@@ -8,19 +8,41 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from trolydvc.db.models import Dossier
+from trolydvc.formatting import fmt_int
 from trolydvc.tracking.fields import VN_TZ, clean_code, parse_channel, parse_datetime, parse_status
 from trolydvc.tracking.privacy import normalize_phone, phone_hasher
 
-LIMITS = {
-    "procedure_code": 32,
-    "applicant_name": 255,
-    "agency": 255,
-    "sector": 255,
-    "commune": 255,
+# What a message calls each text field.
+TEXT_LABELS = {
+    "procedure_code": "mã thủ tục",
+    "procedure_name": "tên thủ tục",
+    "applicant_name": "tên người nộp",
+    "agency": "cơ quan",
+    "sector": "lĩnh vực",
+    "commune": "xã/phường",
+    "note": "ghi chú",
 }
+# The most characters a text field may have: a varchar column's length (the model's), else ours:
+# the longest procedure name in the national catalog has 1,094 characters; a note (what to
+# supplement, why rejected) is shown in a chat reply.
+_TEXT_COLUMN_LIMITS = {"procedure_name": 2000, "note": 4000}
+LIMITS = {
+    name: Dossier.__table__.c[name].type.length or _TEXT_COLUMN_LIMITS[name]  # type: ignore[attr-defined]
+    for name in TEXT_LABELS
+}
+# Plausible dates: none before EARLIEST, none more than PLAUSIBLE_AHEAD after the import.
+EARLIEST = "1990-01-01 00:00:00.000000"
+PLAUSIBLE_AHEAD = timedelta(days=366)
+TIME_LABELS = (
+    "ngày tiếp nhận (received_at)",
+    "hạn trả kết quả (due_at)",
+    "ngày có kết quả (resolved_at)",
+    "ngày trả kết quả (returned_at)",
+)
 
 
 def clean_text(value: Any, name: str) -> str | None:
@@ -35,10 +57,22 @@ def clean_text(value: Any, name: str) -> str | None:
         s = " ".join(s.split())
     if "\0" in s:
         raise ValueError("có ký tự NUL (\\0)")  # PostgreSQL refuses it in text
-    limit = LIMITS.get(name)
-    if limit and len(s) > limit:
-        raise ValueError(f"{name} dài quá {limit} ký tự")
+    limit = LIMITS[name]
+    if len(s) > limit:
+        raise ValueError(
+            f"{TEXT_LABELS[name]} ({name}) dài {fmt_int(len(s))} ký tự, tối đa {fmt_int(limit)}"
+        )
     return s
+
+
+def _implausible(index: int, stored: str) -> ValueError:
+    """The error for time ``index`` (received, due, resolved, returned) out of the plausible range."""
+    when = f"{stored[8:10]}/{stored[5:7]}/{stored[:4]}"
+    if stored < EARLIEST:
+        return ValueError(f"{TIME_LABELS[index]} {when} trước năm 1990: ngày không hợp lý")
+    return ValueError(
+        f"{TIME_LABELS[index]} {when} muộn hơn một năm sau hôm nay: ngày không hợp lý"
+    )
 
 
 def iso_text(dt: datetime | None) -> str | None:
@@ -61,6 +95,9 @@ class RowBuilder:
 
     def __init__(self) -> None:
         self._hash = phone_hasher()
+        # The latest plausible time, as stored text (compares like the time).
+        now = datetime.now(VN_TZ).replace(tzinfo=None)
+        self._latest = (now + PLAUSIBLE_AHEAD).isoformat(" ", "microseconds")
         self._status: dict[str, str] = {}
         self._channel: dict[str, str] = {}
         self._dates: dict[str, datetime] = {}
@@ -264,12 +301,22 @@ class RowBuilder:
                 returned_t = d + k
             else:
                 returned_t = ts(returned)
+        latest = self._latest
+        if received_t < EARLIEST or received_t > latest:
+            raise _implausible(0, received_t)
         if due_t is not None and due_t < received_t:
             raise ValueError("hạn trả kết quả trước ngày tiếp nhận")
         if resolved_t is not None and resolved_t < received_t:
             raise ValueError("ngày có kết quả trước ngày tiếp nhận")
         if returned_t is not None and returned_t < received_t:
             raise ValueError("ngày trả kết quả trước ngày tiếp nhận")
+        # (Not before received, so not before EARLIEST either.)
+        if due_t is not None and due_t > latest:
+            raise _implausible(1, due_t)
+        if resolved_t is not None and resolved_t > latest:
+            raise _implausible(2, resolved_t)
+        if returned_t is not None and returned_t > latest:
+            raise _implausible(3, returned_t)
         if status_v == "resolved" and resolved_t is None:
             raise ValueError("trạng thái 'Đã có kết quả' nhưng thiếu ngày có kết quả (resolved_at)")
         if status_v == "returned" and resolved_t is None and returned_t is None:

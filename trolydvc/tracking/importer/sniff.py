@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trolydvc.tracking.importer.igate import LIST_KEYS
 from trolydvc.tracking.importer.result import ImportFormatError
+from trolydvc.tracking.importer.textfile import looks_like_utf16
 
 
 def sniff(path: Path) -> str:
@@ -21,7 +22,14 @@ def sniff(path: Path) -> str:
         raise ImportFormatError(
             f"{path.name} là tệp nén/Excel. Hãy xuất dữ liệu ra CSV (UTF-8) hoặc JSON rồi nhập lại."
         )
-    if b"\x00" in head:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_like_utf16(head):
+        raise ImportFormatError(
+            f"{path.name} có vẻ là văn bản UTF-16. Hãy lưu lại tệp dưới dạng UTF-8 (trong Excel: "
+            "CSV UTF-8) rồi nhập lại."
+        )
+    # A few NUL characters only make their records bad (the readers reject them one by one); a
+    # file made of them is not text at all.
+    if head.count(0) * 10 > len(head):
         raise ImportFormatError(f"{path.name} không phải tệp văn bản CSV/JSON.")
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if first == b"[":
