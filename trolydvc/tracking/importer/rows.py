@@ -45,6 +45,10 @@ TIME_LABELS = (
 )
 
 
+# Whitespace that is not one plain space between words: collapsed (str.split's whitespace).
+_ODD_SPACE = re.compile(r"\s\s|[^\S ]")
+
+
 def clean_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
@@ -53,7 +57,7 @@ def clean_text(value: Any, name: str) -> str | None:
         return None
     if not s.isascii() and not unicodedata.is_normalized("NFC", s):
         s = unicodedata.normalize("NFC", s)
-    if "  " in s or "\t" in s or "\n" in s or "\r" in s:
+    if _ODD_SPACE.search(s):  # e.g. a no-break space, a tab, a line break, two spaces
         s = " ".join(s.split())
     if "\0" in s:
         raise ValueError("có ký tự NUL (\\0)")  # PostgreSQL refuses it in text
