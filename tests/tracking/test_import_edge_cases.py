@@ -92,7 +92,7 @@ def test_a_repeated_code_is_reported_with_both_lines_and_the_last_record_kept(
         row(1),  # line 2
         row(2),  # line 3
         row(1, status="Chờ bổ sung"),  # line 4: repeats line 2
-        row(1, status="Đã có kết quả", resolved_at="2022-11-08 10:00"),  # line 5: repeats 4
+        row(1, status="Đã có kết quả", resolved_at="2022-11-08 10:00"),  # line 5: again
     ]
     result = import_file(write_rows(tmp_path, "d.csv", rows), url=db_url, batch_size=batch_size)
     assert result.errors == [] and not result.complete
@@ -101,7 +101,7 @@ def test_a_repeated_code_is_reported_with_both_lines_and_the_last_record_kept(
         (5, "000.00.20.H50-221107-0001"),
     ]
     assert "đã có ở dòng 2" in result.repeated[0].reason
-    assert "đã có ở dòng 4" in result.repeated[1].reason
+    assert "đã có ở dòng 2" in result.repeated[1].reason  # the code's first line
     assert result.duplicates == 2 and "2 bản ghi có mã đã gặp" in result.summary()
     assert stored(db_url)["000.00.20.H50-221107-0001"].status == "resolved"  # the last record
     assert len(stored(db_url)) == 2

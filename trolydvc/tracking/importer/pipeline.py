@@ -104,13 +104,16 @@ def _batches(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Groups the good records into batches of distinct codes; errors go to ``result``.
 
-    A code seen earlier in the file is listed in ``result.repeated`` with both lines (``unit``
-    says what they are); its last record is the one kept: within a batch it replaces the
+    A code seen earlier in the file is listed in ``result.repeated`` with its line and the
+    code's first line (``unit`` says what they are); its last record is the one kept: within a batch it replaces the
     earlier one, in a later batch it updates what an earlier batch wrote.
     """
     pending: dict[str, tuple[Any, ...]] = {}
-    # Every code of the file and its last line: about 150 bytes a code.
-    last_line: dict[str, int] = {}
+    # Every code of the file and its first line (about 150 bytes a code). The file-wide table
+    # costs about 0.7 µs a record (measured on 200,000: +7% of the parsing time; a get and a
+    # set instead of one setdefault: +0.2 µs more).
+    first_line: dict[str, int] = {}
+    seen_at = first_line.setdefault
     records = 0
     errors = result.errors
     repeated = result.repeated
@@ -119,13 +122,11 @@ def _batches(
         for item, n in zip(items, numbers, strict=True):
             if type(item) is tuple:
                 code = item[0]
-                earlier = last_line.get(code)
-                last_line[code] = n
-                if earlier is not None:
+                if (first := seen_at(code, n)) != n:
                     repeated.append(
                         RowError(
                             n,
-                            f"mã hồ sơ lặp lại, đã có ở {unit} {earlier}: giữ bản ghi sau cùng",
+                            f"mã hồ sơ lặp lại, đã có ở {unit} {first}: giữ bản ghi sau cùng",
                             code,
                             unit,
                         )
