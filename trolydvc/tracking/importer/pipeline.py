@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from tqdm import tqdm
 
+from trolydvc.db.base import get_engine
 from trolydvc.tracking.importer.csv_reader import read_csv
 from trolydvc.tracking.importer.igate import read_json
 from trolydvc.tracking.importer.result import Chunk, ImportFormatError, ImportResult, RowError
@@ -262,10 +264,6 @@ def import_file(
     batch_size: int = 10000,
 ) -> ImportResult:
     """Import one export file; see the module docstring."""
-    from tqdm import tqdm
-
-    from trolydvc.db.base import get_engine
-
     path = Path(path)
     if not path.is_file():
         raise ImportFormatError(f"Không tìm thấy tệp {path}.")

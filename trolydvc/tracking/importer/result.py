@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trolydvc.formatting import fmt_int
+
 
 class ImportFormatError(Exception):
     """The file as a whole cannot be imported (wrong format, unreadable)."""
@@ -48,8 +50,6 @@ class ImportResult:
         return not self.errors and not self.repeated
 
     def summary(self) -> str:
-        from trolydvc.formatting import fmt_int
-
         parts = [
             f"Đã đọc {fmt_int(self.records)} bản ghi ({self.format}) trong {self.seconds:.1f} giây",
         ]
