@@ -36,7 +36,9 @@ def strip_diacritics(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, single-spaced form used for matching: 'Đăng  Ký' -> 'dang ky'."""
-    return strip_diacritics(nfc(text)).lower()
+    # Lower-cased first and spaces collapsed last: "İ".lower() has a combining dot, and a lone
+    # combining mark leaves a space behind once stripped (found by tests/nlu/test_textnorm_fuzz).
+    return nfc(strip_diacritics(text.lower()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,7 +311,8 @@ def _normalize_piece(text: str) -> str:
     text = expand_abbreviations(text)  # before squeezing: "cccd" is not "cd"
     text = expand_abbreviations(squeeze_repeats(text))  # "kooo" -> "ko" -> "không"
     text = _upper_codes(text)
-    return _SPACES.sub(" ", text)
+    # Again NFC: an expansion can end next to a combining mark ("r" + U+0300 -> "rồi" + U+0300).
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text))
 
 
 def normalize_message(text: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from trolydvc.db.base import session_scope
 from trolydvc.db.models import Dossier, DossierStatusHistory
+from trolydvc.tracking.cli import EXIT_PARTLY_WRITTEN
 from trolydvc.tracking.importer import ImportFormatError, import_file
 
 HEADER = (
@@ -246,7 +247,7 @@ def test_cli_import_reports_errors_without_traceback(db_url: str, tmp_path: Path
     runner = CliRunner()
     path = write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B.replace("Đã có kết quả", "??"))
     result = runner.invoke(main, ["dossiers", "import", str(path), "--no-progress"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_PARTLY_WRITTEN, result.output
     assert "thêm mới 1" in result.output and "dòng 3" in result.output
     missing = runner.invoke(main, ["dossiers", "import", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "Không tìm thấy tệp" in missing.output
@@ -302,14 +303,14 @@ def test_first_load_rebuilds_the_indexes_it_defers(db_url: str, tmp_path: Path) 
 def test_failed_first_load_keeps_the_indexes_and_writes_nothing(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trolydvc.tracking import importer
+    from trolydvc.tracking.importer import writer
 
     before = _indexes(db_url)
 
     def fail(self: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer._Writer, "finish", fail)
+    monkeypatch.setattr(writer.Writer, "finish", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(write(tmp_path, "a.csv", HEADER + ROW_A + ROW_B), url=db_url)
     assert dossiers(db_url) == {}
@@ -357,10 +358,10 @@ def test_first_load_with_a_code_repeated_in_a_later_batch(db_url: str, tmp_path:
 )
 def test_time_text_matches_the_parsed_time(value: object) -> None:
     from trolydvc.tracking.fields import parse_datetime
-    from trolydvc.tracking.importer import RowBuilder, _iso
+    from trolydvc.tracking.importer.rows import RowBuilder, iso_text
 
     builder = RowBuilder()
-    expected = _iso(parse_datetime(value))
+    expected = iso_text(parse_datetime(value))
     assert builder._ts(value) == expected
     assert builder._ts(value) == expected  # from the caches
 
@@ -378,9 +379,9 @@ def test_time_text_refuses_what_the_parser_refuses(value: str) -> None:
 
 
 def _force_child(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trolydvc.tracking import importer
+    from trolydvc.tracking.importer import pipeline
 
-    monkeypatch.setattr(importer, "_use_child", lambda path: True)
+    monkeypatch.setattr(pipeline, "_use_child", lambda path: True)
 
 
 def test_parsing_in_a_child_process_gives_the_same_result(

@@ -1,7 +1,9 @@
 """Command-line interface of the tracking area (registered in ``trolydvc.cli``).
 
-- ``trolydvc dossiers import FILE [--dry-run]``: import a CSV/JSON export (exit status 1 when some
-  records were rejected; they are listed with their line numbers).
+- ``trolydvc dossiers import FILE [--dry-run]``: import a CSV/JSON export. Exit status 0: every
+  record written; 1: nothing written (file refused, database error); 3 (``EXIT_PARTLY_WRITTEN``):
+  the valid records were written, some were rejected or repeated a code (listed with their
+  line numbers).
 - ``trolydvc dossiers show CODE [--phone-last4 DDDD]``: the same answer the assistant gives.
 - ``trolydvc dossiers unlock CODE``: lift the lock on a code's phone verification (an official
   who checked the citizen's papers).
@@ -15,6 +17,8 @@
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -24,6 +28,10 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# `dossiers import`: the valid records were written, others were rejected or repeated a code.
+# (1 is click's "nothing done" for a refused file or a database error, 2 its usage error.)
+EXIT_PARTLY_WRITTEN = 3
 
 
 def _friendly_errors(func: F) -> F:
@@ -69,19 +77,30 @@ def dossiers() -> None:
 @click.option("--max-errors", default=50, show_default=True, help="Số lỗi in ra tối đa.")
 @_friendly_errors
 def import_cmd(file: Path, dry_run: bool, progress: bool | None, max_errors: int) -> None:
-    """Nhập hồ sơ từ FILE (CSV chuẩn hoặc JSON kiểu iGate); nhập lại nhiều lần vẫn an toàn."""
+    """Nhập hồ sơ từ FILE (CSV chuẩn hoặc JSON kiểu iGate); nhập lại nhiều lần vẫn an toàn.
+
+    \b
+    Mã thoát:
+      0  mọi bản ghi đã được ghi;
+      1  không ghi gì (tệp bị từ chối, hoặc lỗi cơ sở dữ liệu);
+      3  ghi một phần: các bản ghi hợp lệ đã được ghi (với --dry-run: sẽ được ghi), một số bản
+         ghi bị từ chối hoặc có mã hồ sơ lặp lại (in ra kèm số dòng).
+    """
     from trolydvc.tracking.importer import import_file
 
     if progress is None:
         progress = sys.stderr.isatty() and file.is_file() and file.stat().st_size > 2_000_000
     result = import_file(file, dry_run=dry_run, progress=progress)
     click.echo(result.summary())
-    for error in result.errors[:max_errors]:
+    # Rejected records and repeated codes, in file order.
+    listed = heapq.merge(result.errors, result.repeated, key=lambda e: e.line)
+    for error in itertools.islice(listed, max_errors):
         click.echo(f"  {error}", err=True)
-    if len(result.errors) > max_errors:
-        click.echo(f"  ... và {len(result.errors) - max_errors} lỗi khác.", err=True)
-    if result.errors:
-        sys.exit(1)
+    more = len(result.errors) + len(result.repeated) - max_errors
+    if more > 0:
+        click.echo(f"  ... và {more} dòng khác.", err=True)
+    if not result.complete:
+        sys.exit(EXIT_PARTLY_WRITTEN)
 
 
 @dossiers.command("show")

@@ -14,6 +14,7 @@ import re
 from datetime import datetime, timezone
 
 from trolydvc.db.models import Channel, DossierStatus
+from trolydvc.formatting import fmt_int
 from trolydvc.textnorm import fold
 from trolydvc.vietnam_time import VN_TZ
 
@@ -126,6 +127,16 @@ for _channel, _words in {
         _CHANNEL_ALIASES[_w] = _channel.value
 
 _PUNCT = re.compile(r"[_\-:;,.()]+")
+# How much of a bad value a message shows: enough to find it, never a whole 1 MB cell.
+SHOWN_CHARS = 40
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for a message, cut to ``SHOWN_CHARS`` characters."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > SHOWN_CHARS:
+        return f"{text[:SHOWN_CHARS]!r}… ({fmt_int(len(text))} ký tự)"
+    return repr(text)
 
 
 def _key(text: str) -> str:
@@ -138,7 +149,7 @@ def parse_status(text: str) -> str:
     if status is None:
         if not key:
             raise ValueError("thiếu trạng thái")
-        raise ValueError(f"trạng thái không rõ: {text!r}")
+        raise ValueError(f"trạng thái không rõ: {shown(text)}")
     return status
 
 
@@ -148,7 +159,9 @@ def parse_channel(text: str) -> str:
         return Channel.DIRECT.value
     channel = _CHANNEL_ALIASES.get(key)
     if channel is None:
-        raise ValueError(f"hình thức nộp không rõ: {text!r} (trực tiếp, trực tuyến, bưu chính)")
+        raise ValueError(
+            f"hình thức nộp không rõ: {shown(text)} (trực tiếp, trực tuyến, bưu chính)"
+        )
     return channel
 
 
@@ -173,8 +186,11 @@ def parse_datetime(value: object) -> datetime | None:
         raise ValueError(f"ngày giờ không hợp lệ: {value!r}")
     if isinstance(value, int | float):
         # epoch milliseconds (as JSON exports write them) or seconds
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        return _to_local_naive(datetime.fromtimestamp(seconds, tz=timezone.utc))
+        try:
+            seconds = value / 1000 if abs(value) > 1e11 else value
+            return _to_local_naive(datetime.fromtimestamp(seconds, tz=timezone.utc))
+        except (OverflowError, OSError, ValueError):  # out of range, NaN, infinity
+            raise ValueError(f"ngày giờ không hợp lệ: {shown(value)}") from None
     text = str(value).strip()
     if not text:
         return None
@@ -196,7 +212,7 @@ def parse_datetime(value: object) -> datetime | None:
             except ValueError:
                 pass
     raise ValueError(
-        f"ngày giờ không hợp lệ: {text!r} (YYYY-MM-DD hoặc DD/MM/YYYY, có thể kèm giờ)"
+        f"ngày giờ không hợp lệ: {shown(text)} (YYYY-MM-DD hoặc DD/MM/YYYY, có thể kèm giờ)"
     )
 
 
@@ -212,5 +228,5 @@ def clean_code(text: object) -> str:
     if not code:
         raise ValueError("thiếu mã hồ sơ")
     if len(code) > 64 or not _CODE_CHARS.match(code):
-        raise ValueError(f"mã hồ sơ không hợp lệ: {code[:70]!r}")
+        raise ValueError(f"mã hồ sơ không hợp lệ: {shown(code)}")
     return code
