@@ -13,8 +13,9 @@ from typing import Any
 
 from trolydvc.db.models import Dossier
 from trolydvc.formatting import fmt_int
-from trolydvc.tracking.fields import VN_TZ, clean_code, parse_channel, parse_datetime, parse_status
+from trolydvc.tracking.fields import clean_code, parse_channel, parse_datetime, parse_status
 from trolydvc.tracking.privacy import normalize_phone, phone_hasher
+from trolydvc.vietnam_time import VN_TZ
 
 # What a message calls each text field.
 TEXT_LABELS = {

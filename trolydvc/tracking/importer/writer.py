@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam
 
-from trolydvc.tracking.fields import VN_TZ
 from trolydvc.tracking.importer.columns import STAGE_COLUMNS, UPDATABLE
+from trolydvc.vietnam_time import VN_TZ
 
 HISTORY_TIME = (
     # A new dossier's first history row is dated by the export when it can be; a status change
