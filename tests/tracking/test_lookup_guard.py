@@ -23,10 +23,11 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from trolydvc import config
 from trolydvc.db.base import get_engine
 from trolydvc.db.scratch import PostgresUnavailable, scratch_postgres
 from trolydvc.tracking.importer import import_file
-from trolydvc.tracking.lookup import lookup
+from trolydvc.tracking.lookup import _contact, lookup
 from trolydvc.tracking.lookup_guard import (
     Attempt,
     CounterStore,
@@ -37,6 +38,8 @@ from trolydvc.tracking.lookup_guard import (
     SqlCounterStore,
     Verdict,
 )
+
+EXAMPLE_LOCALITY = Path(__file__).resolve().parents[1] / "fixtures" / "locality_example.yml"
 
 REDIS_URL = os.environ.get("TROLYDVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 ROOT = Path(__file__).resolve().parents[2]
@@ -379,8 +382,12 @@ def rotating(guard: LookupGuard, url: str, digits: str | None, code: str = CODE)
 
 
 def test_rotating_senders_cannot_brute_force_the_digits(
-    attack_guard: Callable[[GuardLimits, Clock], LookupGuard], dossiers: str
+    attack_guard: Callable[[GuardLimits, Clock], LookupGuard],
+    dossiers: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the documented sample locality, whose offices have phone numbers to point to
+    monkeypatch.setattr(config, "LOCALITY_FILE", EXAMPLE_LOCALITY)
     clock = Clock()
     guard = attack_guard(GuardLimits(), clock)  # the default limits
     kinds = [rotating(guard, dossiers, f"{n:04d}").kind for n in range(100)]
@@ -512,3 +519,11 @@ def test_an_official_unlocks_a_code_from_the_command_line(
     assert shown.exit_code == 0 and "Nguyễn Văn An" in shown.output
     bad = runner.invoke(main, ["dossiers", "unlock", "???"])
     assert bad.exit_code == 1 and "chưa đúng định dạng" in bad.output
+
+
+def test_contact_says_what_a_generated_locality_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped locality.yml (Quảng Trị, generated): no phone yet, and the answer says so."""
+    monkeypatch.setattr(config, "LOCALITY_FILE", config.ROOT / "locality.yml")
+    text = _contact()
+    assert "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị" in text
+    assert "Điện thoại:" not in text and "chưa có đủ địa chỉ, số điện thoại" in text

@@ -112,12 +112,16 @@ def _contact() -> str:
     name: the lookup is not verified, and the shop would tell where the applicant lives."""
     loc = load_locality()
     office = (loc.province_offices or loc.offices)[0]
-    lines = [
-        f"• {office.name}",
-        f"  Địa chỉ: {office.address}",
-        f"  Điện thoại: {office.phone}",
-        f"  Giờ làm việc: {office.hours}",
-    ]
+    lines = [f"• {office.name}"]
+    for label, value in (
+        ("Địa chỉ", office.address),
+        ("Điện thoại", office.phone),
+        ("Giờ làm việc", office.hours),
+    ):
+        if value:  # a generated locality.yml may not have them yet
+            lines.append(f"  {label}: {value}")
+    if office.missing:
+        lines.append("  (tôi chưa có đủ địa chỉ, số điện thoại của nơi này)")
     if loc.hotline:
         lines.append(f"• {loc.hotline.name}: {loc.hotline.phone}")
     lines.append(f"• hoặc {_OWN_SHOP}")
