@@ -10,7 +10,11 @@ VAR_DIR = Path(os.environ.get("TROLYDVC_VAR_DIR", ROOT / "var"))
 CATALOG_DIR = Path(os.environ.get("TROLYDVC_CATALOG_DIR", ROOT / "procedures_catalog"))
 LOCALITY_FILE = Path(os.environ.get("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml"))
 LOCALES_DIR = ROOT / "locales"
-NATIONAL_EXPORT = ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
+NATIONAL_EXPORT = Path(
+    os.environ.get(
+        "TROLYDVC_NATIONAL_EXPORT", ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
+    )
+)
 # The repository's code that a trained model runs (config.yml names its components, which import
 # the rest) and the Rasa it runs on: a change to any of them makes a trained model stale.
 MODEL_CODE_INPUTS = (
