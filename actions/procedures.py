@@ -24,7 +24,7 @@ from actions.common import (
     topic_buttons,
     user_text,
 )
-from actions.resolve import Resolution, popular_procedures, resolve_procedure
+from actions.resolve import Resolution, not_in_catalog, popular_procedures, resolve_procedure
 from trolydvc.catalog import Procedure
 from trolydvc.textnorm import fold, nfc
 
@@ -82,6 +82,13 @@ def ask_which_procedure(
     topic: str | None, resolution: Resolution, dispatcher: CollectingDispatcher
 ) -> list[EventType]:
     what = TOPIC_PHRASES.get(topic or "", "thông tin")
+    if resolution.unknown:
+        # the message names something no catalog procedure explains: say so, never guess
+        text = not_in_catalog()
+        if resolution.candidates:
+            text += "\nNếu Bạn hỏi về một thủ tục dưới đây, Bạn chọn thủ tục đó."
+        dispatcher.utter_message(text=text, buttons=procedure_buttons(resolution.candidates[:5]))
+        return [SlotSet("pending", PENDING_PREFIX + (topic or ""))]
     if resolution.candidates:
         text = f"Bạn muốn hỏi {what} của thủ tục nào? Bạn chọn một thủ tục dưới đây hoặc gõ tên thủ tục."
         options = resolution.candidates

@@ -69,6 +69,11 @@ def shared_syllables(text: str, hit: SearchHit) -> int:
     return len(shared)
 
 
+def without_question_words(text: str) -> str:
+    """The message without the words of the question itself ("các bước", "mất bao lâu")."""
+    return " ".join(w for w in text.split() if fold(w).strip("?.,!") not in _QUESTION_PLAIN)
+
+
 def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:
     """The hits that really share words with the message (see MIN_SHARED_SYLLABLES)."""
     return [h for h in hits if shared_syllables(text, h) >= MIN_SHARED_SYLLABLES]
@@ -79,37 +84,55 @@ class Resolution:
     procedure: Procedure | None = None
     candidates: list[Procedure] = field(default_factory=list)
     source: str = ""  # "entity" | "message" | "context" | ""
+    # the message names something specific that no catalog procedure explains ("giấy phép
+    # nhập khẩu hóa chất"): say the catalog has no such procedure rather than guess
+    unknown: bool = False
 
 
 def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
+    """The procedure a message is about, answered only when the message's distinctive words
+    match it (:meth:`trolydvc.catalog.Catalog.supports`): an entity read from generic words or
+    from an alias out of its context ("nhập khẩu" in "giấy phép nhập khẩu hóa chất" is import,
+    not "nhập hộ khẩu") is not enough."""
     cat = catalog()
     candidates: list[Procedure] = []
+    text = without_commune(user_text(tracker))
+    searchable = bool(text) and len(text) <= MAX_QUERY_CHARS
 
     # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span), unless
-    #    the whole message names a more specific procedure.
+    #    the whole message names a more specific procedure. An entity without a span (a button
+    #    payload) is the user's choice and always taken.
     for value, span in entity_spans(tracker, "procedure"):
         if proc := cat.resolve(value):
-            better = more_specific(without_commune(user_text(tracker)), span, proc)
+            if span and searchable and not cat.fits_entity(without_question_words(text), proc.code):
+                continue
+            better = more_specific(text, span, proc)
             return Resolution(better or proc, source="entity")
         for hit in cat.search(value, limit=3):
-            if hit.procedure not in candidates:
+            if hit.procedure not in candidates and cat.support(text, hit.code) > 0:
                 candidates.append(hit.procedure)
 
     # 2. Retrieval over the whole message (a commune it names aside).
-    text = without_commune(user_text(tracker))
-    if text and len(text) <= MAX_QUERY_CHARS:
+    if searchable:
         hits = cat.search(text, limit=3)
-        if hits and is_clear(hits) and plausible_hits(text, hits[:1]):
+        if (
+            hits
+            and is_clear(hits)
+            and plausible_hits(text, hits[:1])
+            and cat.supports(text, hits[0].code)
+        ):
             return Resolution(hits[0].procedure, source="message")
         for hit in plausible_hits(text, hits):
-            if hit.procedure not in candidates:
+            # a suggestion shares at least one distinctive word with the message
+            if hit.procedure not in candidates and cat.support(text, hit.code) > 0:
                 candidates.append(hit.procedure)
 
     # 3. The procedure under discussion.
     if use_context and (code := tracker.get_slot("procedure")) and (proc := cat.get(str(code))):
         return Resolution(proc, source="context")
 
-    return Resolution(None, candidates=candidates[:3])
+    unknown = searchable and cat.names_something(without_question_words(text))
+    return Resolution(None, candidates=candidates[:3], unknown=unknown)
 
 
 # The whole message names a more specific procedure than the entity when the catalog's best
@@ -182,3 +205,18 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
 def popular_procedures() -> list[Procedure]:
     cat = catalog()
     return [p for code in POPULAR_CODES if (p := cat.get(code)) is not None]
+
+
+def not_in_catalog() -> str:
+    """The answer to an administrative request the catalog has nothing for."""
+    loc = locality()
+    lines = [
+        "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể tra "
+        f"cứu trên Cổng Dịch vụ công quốc gia ({loc.portals.national}) hoặc hỏi Bộ phận Một cửa "
+        "nơi Bạn cư trú."
+    ]
+    if loc.hotline:
+        lines.append(f"Đường dây hỗ trợ: {loc.hotline.phone} ({loc.hotline.name}).")
+    if loc.example:
+        lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+    return "\n".join(lines)

@@ -38,6 +38,7 @@ from rasa_sdk import Tracker  # noqa: E402
 from actions.resolve import resolve_procedure  # noqa: E402
 from trolydvc import config  # noqa: E402
 from trolydvc.catalog import Catalog, clear_cache, load_catalog  # noqa: E402
+from trolydvc.catalog import search as catalog_search  # noqa: E402
 from trolydvc.catalog.store import cache_path, load_dir  # noqa: E402
 from trolydvc.nlu_data import build_procedure_table  # noqa: E402
 from trolydvc.nlu_models import ProcedureFinder  # noqa: E402
@@ -75,6 +76,34 @@ def chain_answer(finder: ProcedureFinder, text: str) -> tuple[str | None, list[s
     )
     res = resolve_procedure(tracker, use_context=False)
     return (res.procedure.code if res.procedure else None), [p.code for p in res.candidates]
+
+
+def chain_figures(
+    finder: ProcedureFinder, questions: list[dict], outside: list[dict]
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(right, asked back, wrong) questions of the labelled set, and the out-of-catalog
+    questions answered with a procedure, as messages for -v."""
+    right: list[str] = []
+    asked: list[str] = []
+    wrong: list[str] = []
+    for item in questions:
+        code, offered = chain_answer(finder, item["q"])
+        if code == item["code"]:
+            right.append(item["q"])
+        elif code is None:
+            asked.append(f"  asked {item['q']!r}: want {item['code']}, offered {offered}")
+        else:
+            wrong.append(f"  WRONG {item['q']!r}: want {item['code']}, got {code}")
+    answered: list[str] = []
+    for item in outside:
+        code, _ = chain_answer(finder, item["q"])
+        if code is not None:
+            answered.append(f"  OUT-OF-CATALOG ANSWERED {item['q']!r}: {code}")
+    return right, asked, wrong, answered
+
+
+# support thresholds printed in the calibration curve
+CURVE = (0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
 
 
 def main() -> int:
@@ -157,36 +186,31 @@ def main() -> int:
 
     # --- the whole chain: NLU procedure entity + actions.resolve ---------------------------
     finder = procedure_finder(catalog)
-    right = asked = wrong = 0
-    chain_misses: list[str] = []
-    for item in questions:
-        code, offered = chain_answer(finder, item["q"])
-        if code == item["code"]:
-            right += 1
-        elif code is None:
-            asked += 1
-            chain_misses.append(f"  asked {item['q']!r}: want {item['code']}, offered {offered}")
-        else:
-            wrong += 1
-            chain_misses.append(f"  WRONG {item['q']!r}: want {item['code']}, got {code}")
-    print(
-        f"chain (entity + resolve), in-catalog: right {right / n:.1%}, asked back {asked / n:.1%}, "
-        f"wrong procedure {wrong / n:.1%}"
-    )
     outside = load_questions(args.out_of_catalog)
-    answered: list[str] = []
-    for item in outside:
-        code, _ = chain_answer(finder, item["q"])
-        if code is not None:
-            proc = catalog.get(code)
-            answered.append(f"  WRONG {item['q']!r}: answered {code} {proc.name if proc else ''}")
     m = len(outside)
     print(
-        f"chain, out-of-catalog ({m} questions): answered with an unrelated procedure "
-        f"{len(answered) / m:.1%} ({len(answered)})"
+        f"chain (NLU entity + actions.resolve) by support threshold (in-catalog {n}, "
+        f"out-of-catalog {m}):"
+    )
+    print("  support>=  in: right  asked back  wrong   out-of-catalog answered")
+    chosen = catalog_search.SUPPORT_MIN
+    for threshold in sorted({*CURVE, chosen}):
+        catalog_search.SUPPORT_MIN = threshold
+        right, asked, wrong, answered = chain_figures(finder, questions, outside)
+        mark = "  <- SUPPORT_MIN" if threshold == chosen else ""
+        print(
+            f"  {threshold:8.2f}  {len(right) / n:9.1%}  {len(asked) / n:10.1%}  "
+            f"{len(wrong) / n:5.1%}   {len(answered) / m:6.1%}{mark}"
+        )
+    catalog_search.SUPPORT_MIN = chosen
+    right, asked, wrong, answered = chain_figures(finder, questions, outside)
+    print(
+        f"out-of-catalog wrong-procedure rate: {len(answered) / m:.1%} (target 0%); "
+        f"in-catalog top-1: {top1 / n:.1%} (target >= 97%); chain right {len(right) / n:.1%}, "
+        f"asked back {len(asked) / n:.1%}, wrong {len(wrong) / n:.1%}"
     )
     if args.verbose:
-        print("\n".join(chain_misses + answered))
+        print("\n".join(asked + wrong + answered))
     return 0
 
 

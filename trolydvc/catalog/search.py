@@ -115,6 +115,25 @@ INFORMATIVE_WEIGHT = 8.0
 MAX_QUERY_TOKENS = 64
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
+# A term (syllable or pair of syllables) is *specific* when at most this share of the catalog's
+# procedures use it: "cấp", "giấy phép", "đăng ký", "kinh doanh", "nhập khẩu" are not, "khai
+# sinh", "xăng dầu", "hóa chất" are. Computed at load time from the catalog, so the cut-off
+# follows its size (1,601 procedures: a term of at most 48 of them). Calibrated with
+# SUPPORT_MIN on tests/catalog/questions.yml and out_of_catalog.yml (bench/catalog_search.py
+# prints the curve).
+SPECIFIC_SHARE = 0.03
+# A procedure is answered only when it explains at least this share of the specific weight of
+# the question (:meth:`SearchIndex.support`): "giấy phép kinh doanh karaoke" is not "hộ kinh
+# doanh", whose alias "làm giấy phép kinh doanh" shares only generic words with it.
+SUPPORT_MIN = 0.5
+# A procedure the NLU read in the message (an exact name or alias) is kept unless the message's
+# specific syllables are this little explained by it: "nhập khẩu" (an alias of "Đăng ký thường
+# trú") in "giấy phép nhập khẩu hóa chất" explains none of "hóa chất", while "hộ chiếu" in "làm
+# hộ chiếu cho con dưới 14 tuổi" explains a fifth of it.
+ENTITY_SUPPORT_MIN = 0.15
+# ... and its best name or alias must be named by the question to at least this share of its
+# own specific weight (:meth:`SearchIndex.name_cover`).
+NAME_COVER_MIN = 0.3
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _NAME_PREFIX = re.compile(r"^(thu tuc\s+)")
@@ -171,6 +190,12 @@ _FILLER_PHRASES = [
 # Single words that never name a procedure. Folding merges many syllables (bạn/bản, sao,
 # đâu/đầu, thẻ/thế), so only words whose folded form is not a catalog word belong here.
 _FILLER_WORDS = {"a", "ah", "nhe", "nha", "vay", "oi", "ad", "admin", "ko", "k", "gi"}
+# Words of asking for something ("xin giấy phép", "làm sổ đỏ"): they name no procedure, though
+# the catalog's aliases use them, so they neither support a procedure nor count against one.
+_REQUEST_WORDS = frozenset({"xin", "lam"})
+# A syllable the catalog does not know and that is no typo of one it knows ("karaoke", "gym")
+# weighs as much as the rarest catalog word: it names what the question is about.
+_UNKNOWN = "?"
 # Common abbreviations people type (folded) -> expansion.
 _ABBREVIATIONS = {
     "gcn": "giay chung nhan",
@@ -280,6 +305,9 @@ class SearchIndex:
     _prior_arr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _lookalike_arr: dict[str, np.ndarray] = field(default_factory=dict)
     _level_variant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _doc_terms: list[set[str]] = field(default_factory=list)  # procedure -> terms of its texts
+    _code_doc: dict[str, int] = field(default_factory=dict)
+    specific_idf: float = 0.0  # terms with at least this idf are specific (SPECIFIC_SHARE)
 
     @classmethod
     def build(cls, procedures: Sequence[Indexable]) -> SearchIndex:
@@ -311,6 +339,8 @@ class SearchIndex:
                 index._exact.setdefault(text, doc)
             for term in doc_terms:
                 doc_freq[term] += 1
+            index._doc_terms.append(doc_terms)
+            index._code_doc.setdefault(proc.code, doc)
             words = texts[0].split() if texts else []
             name_terms = _terms(words) | {" ".join(words[i : i + 3]) for i in range(len(words))}
             index._lookalikes.append(frozenset(name_terms & LOOKALIKE_TERMS))
@@ -328,6 +358,7 @@ class SearchIndex:
             index._prior.append(prior)
         n = max(len(index.procedures), 1)
         index.idf = {t: math.log(1 + n / df) for t, df in doc_freq.items()}
+        index.specific_idf = math.log(1 + 1 / SPECIFIC_SHARE)
         index.postings = dict(postings)
         index.doc_postings = {
             term: sorted({index.texts[tid].doc for tid in tids}) for term, tids in postings.items()
@@ -356,7 +387,9 @@ class SearchIndex:
         return index
 
     # --- query side ---------------------------------------------------------------------
-    def _query_tokens(self, text: str) -> list[str]:
+    def _query_tokens(self, text: str, keep_unknown: bool = False) -> list[str]:
+        """Catalog syllables of the question (typos corrected), framing removed; with
+        ``keep_unknown`` a syllable that is no catalog word is kept as ``"?" + syllable``."""
         q = f" {normalize_query(text)} "
         for phrase in _FILLER_PHRASES:
             q = q.replace(f" {phrase} ", " ")
@@ -372,7 +405,62 @@ class SearchIndex:
             best = process.extractOne(tok, self.vocab, scorer=OSA.distance, score_cutoff=limit)
             if best is not None:
                 out.append(best[0])
+            elif keep_unknown:
+                out.append(_UNKNOWN + tok)
         return out
+
+    def _specific_terms(self, text: str, pairs: bool = True) -> dict[str, float]:
+        """The specific terms of a question (syllables, and pairs of syllables when ``pairs``)
+        with their weight (idf; an unknown word weighs as much as the rarest catalog word)."""
+        tokens = [t for t in self._query_tokens(text, keep_unknown=True) if t not in _REQUEST_WORDS]
+        rarest = math.log(1 + max(len(self.procedures), 1))
+        out: dict[str, float] = {}
+        for term in _terms(tokens) if pairs else set(tokens):
+            if term.startswith(_UNKNOWN) and " " not in term:
+                out[term] = rarest
+            elif (w := self.idf.get(term, 0.0)) >= self.specific_idf:
+                out[term] = w
+        return out
+
+    def name_cover(self, text: str, code: str) -> float:
+        """Share (0..1) of the specific weight of the procedure's best name or alias that the
+        question contains: 0 when the name shares only generic words with it or has none (the
+        alias "làm giấy phép kinh doanh" cannot name a procedure by itself), low when it adds a
+        special case the question does not mention ("... ly hôn ... ở nước ngoài")."""
+        doc = self._code_doc.get(code)
+        if doc is None:
+            return 0.0
+        tokens = self._query_tokens(text)
+        q_terms = _terms(tokens)
+        best = 0.0
+        for tid in self._doc_texts[doc]:
+            weights = {
+                t: w
+                for t in self.texts[tid].terms
+                if (w := self.idf.get(t, 0.0)) >= self.specific_idf
+            }
+            total = sum(weights.values())
+            if total > 0:
+                best = max(best, sum(w for t, w in weights.items() if t in q_terms) / total)
+        return best
+
+    def names_something(self, text: str, pairs: bool = True) -> bool:
+        """Does the question name something specific (a procedure, known or not)?"""
+        return bool(self._specific_terms(text, pairs))
+
+    def support(self, text: str, code: str, pairs: bool = True) -> float:
+        """Share (0..1) of the specific weight of the question that the names and aliases of
+        procedure ``code`` explain; 0 when the question has no specific word at all (generic
+        words such as "cấp giấy phép kinh doanh" never support a procedure on their own).
+        Without ``pairs``, over syllables only: a pair that spans two phrases ("con dưới" in
+        "hộ chiếu cho con dưới 14 tuổi") is rare in the catalog without naming anything."""
+        doc = self._code_doc.get(code)
+        terms = self._specific_terms(text, pairs)
+        total = sum(terms.values())
+        if doc is None or total <= 0:
+            return 0.0
+        known = self._doc_terms[doc]
+        return sum(w for t, w in terms.items() if t in known) / total
 
     def search(self, text: str, limit: int = 5) -> list[tuple[str, float, str, str]]:
         """Ranked ``(code, score, matched text folded, matched text as written)``, best first."""
