@@ -15,6 +15,7 @@ from actions.common import (
     user_text,
 )
 from trolydvc.catalog import Procedure, SearchHit, is_clear
+from trolydvc.catalog.search import CLEAR_MARGIN
 from trolydvc.locality import word_keys
 from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
@@ -187,13 +188,16 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
         return None
     named = set(_WORD.findall(fold(span))) - _SPAN_FILLERS - _QUESTION_PLAIN
     hits = catalog().search(text, limit=4)
-    if not named or not hits or hits[0].procedure.code == proc.code:
+    others = [h for h in hits if h.procedure.code != proc.code]
+    if not named or not others:
         return None
     # clearly ahead of the other candidates; the entity's own procedure, which it refines, may
-    # come close behind
-    if not is_clear([h for h in hits if h.procedure.code != proc.code]):
+    # come close behind or just ahead (its more general name shares the generic words)
+    if not is_clear(others) or (
+        hits[0] is not others[0] and hits[0].score - others[0].score >= CLEAR_MARGIN
+    ):
         return None
-    best = hits[0]
+    best = others[0]
     names = " ".join([best.matched, best.procedure.name, *best.procedure.aliases])
     if not named <= set(_WORD.findall(fold(names))):
         return None

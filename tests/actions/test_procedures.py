@@ -292,3 +292,18 @@ async def test_nhap_khau_for_a_household_is_still_residence(run_action):
     assert entities, "the NLU's table reads 'nhập khẩu' as the alias of Đăng ký thường trú"
     turn = await run_action(ActionRequiredDocuments(), text, "ask_required_documents", entities)
     assert "«Đăng ký thường trú»" in turn.text
+
+
+async def test_answers_show_the_level_and_the_agency(run_action):
+    # a central (Cấp bộ) procedure, chosen with a button: no span, no text to search
+    button = [{"entity": "procedure", "value": "1.003462"}]
+    turn = await run_action(
+        ActionProcessingTime(), "/ask_processing_time", "ask_processing_time", button
+    )
+    lines = turn.text.splitlines()
+    assert lines[-2] == (
+        "Cấp thực hiện: Cấp bộ · Cơ quan thực hiện: Cục Chăn nuôi và Thú y - Bộ NN và MT"
+    )
+    assert turn.text.endswith(footer_of("1.003462"))
+    turn = await run_action(ActionFee(), "?", "ask_fee", ent(KHAI_SINH))
+    assert "Cấp thực hiện: Cấp xã" in turn.text.splitlines()[-2]

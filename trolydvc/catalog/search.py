@@ -16,7 +16,7 @@ Score of a procedure (0..1, see the weights below):
 * minus a penalty for each action the question asks ("cấp lại", "đổi", "gia hạn") that the
   procedure never mentions, for each special case in its name the question does not mention
   (nước ngoài, lưu động, cấp lại, trình báo mất, ...), and for being the Cấp tỉnh/huyện copy of
-  a procedure that also exists at Cấp xã;
+  a procedure that also exists at Cấp xã, and for being done only centrally (Cấp bộ);
 * plus a small prior for procedures with curated aliases (the most asked) and Cấp xã ones;
 * scaled down when the recognised words carry little information ("tôi muốn hỏi").
 
@@ -105,6 +105,13 @@ LOOKALIKE_PENALTY = 0.04
 # The same procedure offered at several levels ("... (thực hiện tại cấp tỉnh)"): the variants
 # other than the Cấp xã one lose LEVEL_VARIANT_PENALTY unless the question names the level.
 LEVEL_VARIANT_PENALTY = 0.04
+# A procedure done only centrally (Cấp bộ, Cơ quan khác) loses CENTRAL_PENALTY unless the
+# question names the central level: where a question fits a commune/provincial procedure and a
+# central one ("cấp thẻ tạm trú cho người nước ngoài" at Công an tỉnh / at Cục Quản lý xuất nhập
+# cảnh), the local one comes first and clearly ahead (CLEAR_MARGIN).
+CENTRAL_PENALTY = 0.08
+CENTRAL_TERMS = frozenset({"trung uong", "cuc", "cap bo"})
+LOCAL_LEVELS = frozenset({"Cấp xã", "Cấp tỉnh"})
 _LEVEL_SUFFIX = re.compile(
     r"\s*\(?\s*(?:thuc hien\s+)?(?:tai|o)\s+(?:cap|cong an cap)\s+(?:tinh|huyen|xa|trung uong)\s*\)?\s*$"
 )
@@ -305,6 +312,7 @@ class SearchIndex:
     _prior_arr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _lookalike_arr: dict[str, np.ndarray] = field(default_factory=dict)
     _level_variant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _central_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _doc_terms: list[set[str]] = field(default_factory=list)  # procedure -> terms of its texts
     _code_doc: dict[str, int] = field(default_factory=dict)
     specific_idf: float = 0.0  # terms with at least this idf are specific (SPECIFIC_SHARE)
@@ -380,6 +388,9 @@ class SearchIndex:
                 for d in docs:
                     level_variant[d] = "Cấp xã" not in index.procedures[d].levels
         index._level_variant = level_variant
+        index._central_only = np.array(
+            [not LOCAL_LEVELS & set(p.levels) for p in index.procedures], dtype=bool
+        )
         index._lookalike_arr = {
             term: np.array([term in la for la in index._lookalikes], dtype=bool)
             for term in LOOKALIKE_TERMS
@@ -505,6 +516,8 @@ class SearchIndex:
             score -= LOOKALIKE_PENALTY * self._lookalike_arr[term]
         if not q_all & {"cap tinh", "cap huyen", "tinh", "trung uong"}:
             score -= LEVEL_VARIANT_PENALTY * self._level_variant
+        if not q_all & CENTRAL_TERMS:
+            score -= CENTRAL_PENALTY * self._central_only
         # A question with little information (one common word) cannot be matched confidently
         score *= min(1.0, q_weight / INFORMATIVE_WEIGHT)
         score[~candidates] = -np.inf
