@@ -105,7 +105,13 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     #    payload) is the user's choice and always taken.
     for value, span in entity_spans(tracker, "procedure"):
         if proc := cat.resolve(value):
-            if span and searchable and not cat.fits_entity(without_question_words(text), proc.code):
+            if (
+                span
+                and searchable
+                and not cat.fits_entity(
+                    without_question_words(text), proc.code, without_question_words(span)
+                )
+            ):
                 continue
             better = more_specific(text, span, proc)
             return Resolution(better or proc, source="entity")
@@ -192,12 +198,18 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
     if not named or not others:
         return None
     # clearly ahead of the other candidates; the entity's own procedure, which it refines, may
-    # come close behind or just ahead (its more general name shares the generic words)
-    if not is_clear(others) or (
-        hits[0] is not others[0] and hits[0].score - others[0].score >= CLEAR_MARGIN
-    ):
+    # come close behind, or just ahead when the refinement explains more of what is specific in
+    # the message (its general name shares the generic words: "con tôi sinh ở nước ngoài thì
+    # đăng ký khai sinh thế nào")
+    if not is_clear(others):
         return None
     best = others[0]
+    if hits[0] is not best and (
+        hits[0].score - best.score >= CLEAR_MARGIN
+        or catalog().support(text, best.code) <= catalog().support(text, proc.code)
+        or not catalog().supports(text, best.code)
+    ):
+        return None
     names = " ".join([best.matched, best.procedure.name, *best.procedure.aliases])
     if not named <= set(_WORD.findall(fold(names))):
         return None

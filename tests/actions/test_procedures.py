@@ -25,7 +25,8 @@ CHUNG_THUC = "2.000815"  # Chứng thực bản sao từ bản chính
 
 
 def ent(value: str, name: str = "procedure") -> list[dict[str, Any]]:
-    return [{"entity": name, "value": value, "start": 0, "end": len(value)}]
+    """An entity given without a span in the text (as a button's payload gives it)."""
+    return [{"entity": name, "value": value}]
 
 
 def footer_of(code: str) -> str:

@@ -170,13 +170,23 @@ class Catalog:
             and self.index.name_cover(text, code) >= _search.NAME_COVER_MIN
         )
 
-    def fits_entity(self, text: str, code: str) -> bool:
-        """Does procedure ``code``, named by an exact name or alias in ``text``, fit the rest of
-        the message (:data:`trolydvc.catalog.search.ENTITY_SUPPORT_MIN`)? True when the message
-        has no specific syllable to contradict it."""
-        if not self.index.names_something(text, pairs=False):
+    def fits_entity(self, text: str, code: str, span: str = "") -> bool:
+        """Does procedure ``code``, read by the NLU in ``span`` of ``text``, fit the message
+        (:data:`trolydvc.catalog.search.ENTITY_SUPPORT_MIN`)? True when the message has no
+        specific syllable to contradict it. A span with a specific syllable the procedure's names
+        lack was read one letter off ("trợ cấp thất" for "trợ cấp tuất"): then the whole message
+        must support the procedure (:meth:`supports`)."""
+        index = self.index
+        misread = (
+            bool(span)
+            and index.names_something(span, pairs=False)
+            and index.support(span, code, pairs=False) < 1.0
+        )
+        if misread:
+            return self.supports(text, code)
+        if not index.names_something(text, pairs=False):
             return True
-        return self.index.support(text, code, pairs=False) >= _search.ENTITY_SUPPORT_MIN
+        return index.support(text, code, pairs=False) >= _search.ENTITY_SUPPORT_MIN
 
     def names_something(self, text: str) -> bool:
         """Does ``text`` name something specific (a procedure, in the catalog or not)?"""
