@@ -190,7 +190,7 @@ class Catalog:
 
     def names_something(self, text: str) -> bool:
         """Does ``text`` name something specific (a procedure, in the catalog or not)?"""
-        return self.index.names_something(text)
+        return self.index.specific_weight(text) >= _search.INFORMATIVE_WEIGHT
 
     @staticmethod
     def is_clear(hits: Sequence[SearchHit]) -> bool:

@@ -456,8 +456,14 @@ class SearchIndex:
         return best
 
     def names_something(self, text: str, pairs: bool = True) -> bool:
-        """Does the question name something specific (a procedure, known or not)?"""
+        """Does the question have any specific term?"""
         return bool(self._specific_terms(text, pairs))
+
+    def specific_weight(self, text: str) -> float:
+        """The total weight of the question's specific terms (syllables and pairs): at least
+        INFORMATIVE_WEIGHT for a question that names something ("giấy phép nhập khẩu hóa chất"
+        weighs 15), less for a bare follow-up ("còn lệ phí?" 4.1, "... có kết quả" 4.7)."""
+        return sum(self._specific_terms(text).values())
 
     def support(self, text: str, code: str, pairs: bool = True) -> float:
         """Share (0..1) of the specific weight of the question that the names and aliases of
