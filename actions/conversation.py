@@ -22,7 +22,7 @@ from actions.common import (
 )
 from actions.dossiers import handle_pending_dossier
 from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
-from actions.resolve import plausible_hits, resolve_procedure
+from actions.resolve import not_in_catalog, plausible_hits, resolve_procedure
 from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc
@@ -73,7 +73,7 @@ class ActionInform(Action):
             topic = asked
         if resolution.procedure is not None:
             return answer_topic(topic, resolution.procedure, tracker, dispatcher)
-        if resolution.candidates:
+        if resolution.candidates or resolution.unknown:
             return ask_which_procedure(None if topic == OVERVIEW else topic, resolution, dispatcher)
         return fallback(tracker, dispatcher)
 
@@ -175,21 +175,6 @@ _ADMINISTRATIVE = re.compile(
     r"\b(?:thu tuc|dang ky|tro cap|giay phep|giay chung nhan|chung nhan|xac nhan|cap lai|"
     r"cap doi|cap moi|le phi|ho so|hanh chinh|mot cua|ubnd|uy ban)\b"
 )
-
-
-def not_in_catalog() -> str:
-    """The answer to an administrative request the catalog has nothing for."""
-    loc = locality()
-    lines = [
-        "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể tra "
-        f"cứu trên Cổng Dịch vụ công quốc gia ({loc.portals.national}) hoặc hỏi Bộ phận Một cửa "
-        "nơi Bạn cư trú."
-    ]
-    if loc.hotline:
-        lines.append(f"Đường dây hỗ trợ: {loc.hotline.phone} ({loc.hotline.name}).")
-    if loc.example:
-        lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
-    return "\n".join(lines)
 
 
 class ActionOutOfScope(Action):

@@ -25,7 +25,7 @@ from actions.common import (
     short_name,
     user_text,
 )
-from actions.resolve import Resolution, popular_procedures, resolve_procedure
+from actions.resolve import Resolution, not_in_catalog, popular_procedures, resolve_procedure
 from actions.topics import OVERVIEW, TOPICS, Question, phrase, topic_buttons
 from trolydvc.catalog import Procedure
 from trolydvc.textnorm import fold, nfc
@@ -90,6 +90,13 @@ def ask_which_procedure(
     topic: str | None, resolution: Resolution, dispatcher: CollectingDispatcher
 ) -> list[EventType]:
     what = phrase(topic)
+    if resolution.unknown:
+        # the message names something no catalog procedure explains: say so, never guess
+        text = not_in_catalog()
+        if resolution.candidates:
+            text += "\nNếu Bạn hỏi về một thủ tục dưới đây, Bạn chọn thủ tục đó."
+        dispatcher.utter_message(text=text, buttons=procedure_buttons(resolution.candidates[:5]))
+        return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
     if resolution.candidates:
         text = f"Bạn muốn hỏi {what} của thủ tục nào? Bạn chọn một thủ tục dưới đây hoặc gõ tên thủ tục."
         options = resolution.candidates

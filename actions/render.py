@@ -44,8 +44,15 @@ class Answer:
 
 
 def footer(proc: Procedure) -> str:
+    """Level and agency (as the export states them, none invented), then the code and link."""
     link = proc.source_url or NATIONAL_PORTAL
-    return f"Mã thủ tục: {proc.code} · Nguồn: {link}"
+    end = f"Mã thủ tục: {proc.code} · Nguồn: {link}"
+    where = []
+    if proc.levels:
+        where.append("Cấp thực hiện: " + ", ".join(proc.levels))
+    if agency := "; ".join(proc.agencies) or proc.competent_authority:
+        where.append("Cơ quan thực hiện: " + _clip(agency, 160))
+    return "\n".join([" · ".join(where), end]) if where else end
 
 
 def _finish(lines: list[str], proc: Procedure) -> str:

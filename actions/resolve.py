@@ -15,6 +15,7 @@ from actions.common import (
     user_text,
 )
 from trolydvc.catalog import Procedure, SearchHit, is_clear
+from trolydvc.catalog.search import CLEAR_MARGIN
 from trolydvc.locality import word_keys
 from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
@@ -69,6 +70,11 @@ def shared_syllables(text: str, hit: SearchHit) -> int:
     return len(shared)
 
 
+def without_question_words(text: str) -> str:
+    """The message without the words of the question itself ("các bước", "mất bao lâu")."""
+    return " ".join(w for w in text.split() if fold(w).strip("?.,!") not in _QUESTION_PLAIN)
+
+
 def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:
     """The hits that really share words with the message (see MIN_SHARED_SYLLABLES)."""
     return [h for h in hits if shared_syllables(text, h) >= MIN_SHARED_SYLLABLES]
@@ -80,39 +86,63 @@ class Resolution:
     # without a procedure: the ones to offer; with one guessed from the message: the runners-up
     candidates: list[Procedure] = field(default_factory=list)
     source: str = ""  # "entity" | "message" | "context" | ""
+    # the message names something specific that no catalog procedure explains ("giấy phép
+    # nhập khẩu hóa chất"): say the catalog has no such procedure rather than guess
+    unknown: bool = False
 
 
 def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
+    """The procedure a message is about, answered only when the message's distinctive words
+    match it (:meth:`trolydvc.catalog.Catalog.supports`): an entity read from generic words or
+    from an alias out of its context ("nhập khẩu" in "giấy phép nhập khẩu hóa chất" is import,
+    not "nhập hộ khẩu") is not enough."""
     cat = catalog()
     candidates: list[Procedure] = []
+    text = without_commune(user_text(tracker))
+    searchable = bool(text) and len(text) <= MAX_QUERY_CHARS
 
     # 1. The `procedure` entity (a catalog code after synonym mapping, or a raw span), unless
-    #    the whole message names a more specific procedure.
+    #    the whole message names a more specific procedure. An entity without a span (a button
+    #    payload) is the user's choice and always taken.
     for value, span in entity_spans(tracker, "procedure"):
         if proc := cat.resolve(value):
-            better = more_specific(without_commune(user_text(tracker)), span, proc)
+            if (
+                span
+                and searchable
+                and not cat.fits_entity(
+                    without_question_words(text), proc.code, without_question_words(span)
+                )
+            ):
+                continue
+            better = more_specific(text, span, proc)
             return Resolution(better or proc, source="entity")
         for hit in cat.search(value, limit=3):
-            if hit.procedure not in candidates:
+            if hit.procedure not in candidates and cat.support(text, hit.code) > 0:
                 candidates.append(hit.procedure)
 
     # 2. Retrieval over the whole message (a commune it names aside).
-    text = without_commune(user_text(tracker))
-    if text and len(text) <= MAX_QUERY_CHARS:
+    if searchable:
         hits = cat.search(text, limit=3)
-        if hits and is_clear(hits) and plausible_hits(text, hits[:1]):
+        if (
+            hits
+            and is_clear(hits)
+            and plausible_hits(text, hits[:1])
+            and cat.supports(text, hits[0].code)
+        ):
             # the runners-up that share words with the message: a wrong guess is one tap away
             others = [h.procedure for h in plausible_hits(text, hits[1:])]
             return Resolution(hits[0].procedure, candidates=others, source="message")
         for hit in plausible_hits(text, hits):
-            if hit.procedure not in candidates:
+            # a suggestion shares at least one distinctive word with the message
+            if hit.procedure not in candidates and cat.support(text, hit.code) > 0:
                 candidates.append(hit.procedure)
 
     # 3. The procedure under discussion.
     if use_context and (code := tracker.get_slot("procedure")) and (proc := cat.get(str(code))):
         return Resolution(proc, source="context")
 
-    return Resolution(None, candidates=candidates[:3])
+    unknown = searchable and cat.names_something(without_question_words(text))
+    return Resolution(None, candidates=candidates[:3], unknown=unknown)
 
 
 # The whole message names a more specific procedure than the entity when the catalog's best
@@ -167,13 +197,22 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
         return None
     named = set(_WORD.findall(fold(span))) - _SPAN_FILLERS - _QUESTION_PLAIN
     hits = catalog().search(text, limit=4)
-    if not named or not hits or hits[0].procedure.code == proc.code:
+    others = [h for h in hits if h.procedure.code != proc.code]
+    if not named or not others:
         return None
     # clearly ahead of the other candidates; the entity's own procedure, which it refines, may
-    # come close behind
-    if not is_clear([h for h in hits if h.procedure.code != proc.code]):
+    # come close behind, or just ahead when the refinement explains more of what is specific in
+    # the message (its general name shares the generic words: "con tôi sinh ở nước ngoài thì
+    # đăng ký khai sinh thế nào")
+    if not is_clear(others):
         return None
-    best = hits[0]
+    best = others[0]
+    if hits[0] is not best and (
+        hits[0].score - best.score >= CLEAR_MARGIN
+        or catalog().support(text, best.code) <= catalog().support(text, proc.code)
+        or not catalog().supports(text, best.code)
+    ):
+        return None
     names = " ".join([best.matched, best.procedure.name, *best.procedure.aliases])
     if not named <= set(_WORD.findall(fold(names))):
         return None
@@ -185,3 +224,18 @@ def more_specific(text: str, span: str, proc: Procedure) -> Procedure | None:
 def popular_procedures() -> list[Procedure]:
     cat = catalog()
     return [p for code in POPULAR_CODES if (p := cat.get(code)) is not None]
+
+
+def not_in_catalog() -> str:
+    """The answer to an administrative request the catalog has nothing for."""
+    loc = locality()
+    lines = [
+        "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể tra "
+        f"cứu trên Cổng Dịch vụ công quốc gia ({loc.portals.national}) hoặc hỏi Bộ phận Một cửa "
+        "nơi Bạn cư trú."
+    ]
+    if loc.hotline:
+        lines.append(f"Đường dây hỗ trợ: {loc.hotline.phone} ({loc.hotline.name}).")
+    if loc.example:
+        lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+    return "\n".join(lines)

@@ -19,7 +19,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
-NATIONAL_EXPORT = ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
+NATIONAL_EXPORT = Path(
+    os.environ.get(
+        "TROLYDVC_NATIONAL_EXPORT", ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
+    )
+)
 # The repository's code that a trained model runs (config.yml names its components, which import
 # the rest) and the Rasa it runs on: a change to any of them makes a trained model stale.
 MODEL_CODE_INPUTS = (

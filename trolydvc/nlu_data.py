@@ -28,6 +28,7 @@ from typing import Any
 import click
 import yaml
 
+from trolydvc.catalog.importer import LOCAL_LEVELS
 from trolydvc.config import ROOT
 from trolydvc.textnorm import (
     AUGMENT_ABBREVIATIONS,
@@ -395,7 +396,10 @@ class ProcedureTable:
 def build_procedure_table(catalog: Any) -> ProcedureTable:
     """Synonyms (surface form -> code) and the lookup table, from the catalog."""
     claims: dict[str, dict[int, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    local: set[str] = set()  # codes done at Cấp xã or Cấp tỉnh
     for proc in catalog:
+        if set(getattr(proc, "levels", []) or []) & set(LOCAL_LEVELS):
+            local.add(proc.code)
         for prio, form in procedure_names(proc):
             claims[_dedupe_key(form)][prio].setdefault(proc.code, form)
     synonyms: dict[str, list[str]] = defaultdict(list)
@@ -404,8 +408,13 @@ def build_procedure_table(catalog: Any) -> ProcedureTable:
     for key, by_prio in sorted(claims.items()):
         prio = min(by_prio)
         owners = by_prio[prio]
+        # the same name at several levels ("... (thực hiện tại cấp trung ương)"): a citizen
+        # means the local one
+        local_owners = [c for c in owners if c in local]
         if len(owners) == 1:
             code = next(iter(owners))
+        elif len(local_owners) == 1:
+            code = local_owners[0]
         else:
             code = _disambiguate(catalog, key, owners)
             if code is None:

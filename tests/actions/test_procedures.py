@@ -16,6 +16,8 @@ from actions.procedures import (
     ActionWhereToSubmit,
 )
 from trolydvc.catalog import load_catalog
+from trolydvc.nlu_data import build_procedure_table
+from trolydvc.nlu_models import ProcedureFinder
 
 KHAI_SINH = "1.001193"
 HON_NHAN = "1.004873"  # Cấp Giấy xác nhận tình trạng hôn nhân
@@ -23,7 +25,8 @@ CHUNG_THUC = "2.000815"  # Chứng thực bản sao từ bản chính
 
 
 def ent(value: str, name: str = "procedure") -> list[dict[str, Any]]:
-    return [{"entity": name, "value": value, "start": 0, "end": len(value)}]
+    """An entity given without a span in the text (as a button's payload gives it)."""
+    return [{"entity": name, "value": value}]
 
 
 def footer_of(code: str) -> str:
@@ -263,3 +266,60 @@ def test_every_procedure_renders_within_telegram_limits():
             text = fn(proc)
             assert len(text) < 4096, (proc.code, fn)
             assert text.endswith(footer), (proc.code, fn)
+
+
+def nlu_procedure_entities(text: str) -> list[dict[str, Any]]:
+    """The procedure entities the NLU's ProcedureEntityExtractor finds, from the same table
+    (the generated synonyms) it is trained with."""
+    table = build_procedure_table(load_catalog())
+    pairs = [(form, code) for code, forms in table.synonyms.items() for form in forms]
+    finder = ProcedureFinder.from_pairs(pairs)
+    return [
+        {"entity": "procedure", "start": s.start, "end": s.end, "value": s.code}
+        for s in finder.find(text)
+    ]
+
+
+# Issue #17: an alias read out of its context ("nhập khẩu" is import here, not "nhập hộ
+# khẩu") or generic words ("giấy phép kinh doanh") never answer with an unrelated procedure.
+@pytest.mark.parametrize(
+    ("action", "intent", "text"),
+    [
+        (ActionRequiredDocuments(), "ask_required_documents",
+         "cần giấy tờ gì để xin giấy phép nhập khẩu hóa chất"),
+        (ActionProcessingTime(), "ask_processing_time",
+         "Thời hạn cấp giấy phép nhập khẩu hóa chất là bao lâu?"),
+        (ActionRequiredDocuments(), "ask_required_documents",
+         "hồ sơ xin cấp giấy phép kinh doanh xăng dầu"),
+    ],
+)  # fmt: skip
+async def test_an_unrelated_procedure_is_never_the_answer(run_action, action, intent, text):
+    entities = nlu_procedure_entities(text)
+    turn = await run_action(action, text, intent, entities)
+    assert "Mã thủ tục" not in turn.text
+    assert "Đăng ký thường trú" not in turn.text and "thành lập hộ kinh doanh" not in turn.text
+    assert "chưa tìm thấy thủ tục này" in turn.text
+    assert turn.slot("pending").startswith("procedure:")
+
+
+async def test_nhap_khau_for_a_household_is_still_residence(run_action):
+    text = "nhập khẩu cho con vào hộ của bố"
+    entities = nlu_procedure_entities(text)
+    assert entities, "the NLU's table reads 'nhập khẩu' as the alias of Đăng ký thường trú"
+    turn = await run_action(ActionRequiredDocuments(), text, "ask_required_documents", entities)
+    assert "«Đăng ký thường trú»" in turn.text
+
+
+async def test_answers_show_the_level_and_the_agency(run_action):
+    # a central (Cấp bộ) procedure, chosen with a button: no span, no text to search
+    button = [{"entity": "procedure", "value": "1.003462"}]
+    turn = await run_action(
+        ActionProcessingTime(), "/ask_processing_time", "ask_processing_time", button
+    )
+    lines = turn.text.splitlines()
+    assert lines[-2] == (
+        "Cấp thực hiện: Cấp bộ · Cơ quan thực hiện: Cục Chăn nuôi và Thú y - Bộ NN và MT"
+    )
+    assert turn.text.endswith(footer_of("1.003462"))
+    turn = await run_action(ActionFee(), "?", "ask_fee", ent(KHAI_SINH))
+    assert "Cấp thực hiện: Cấp xã" in turn.text.splitlines()[-2]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from trolydvc.catalog import clear_cache, load_catalog
 from trolydvc.catalog.cli import catalog as catalog_cli
-from trolydvc.catalog.importer import diff_catalogs, keep_aliases, read_export
+from trolydvc.catalog.importer import LOCAL_LEVELS, diff_catalogs, keep_aliases, read_export
 from trolydvc.catalog.store import load_dir, load_procedure_file, write_catalog
 
 CODES = ["1.001193", "2.000815", "1.004873", "1.000894"]
@@ -56,9 +56,11 @@ def test_level_filter(tmp_path: Path, raw_lines):
     path = tmp_path / "e.jsonl"
     # 1.000178 is done at Cấp bộ only
     path.write_text(raw_lines("1.000178") + raw_lines("1.001193"), encoding="utf-8")
-    assert [p.code for p in read_export(path).procedures] == ["1.001193"]
-    assert read_export(path).skipped_levels == 1
-    assert len(read_export(path, levels=None).procedures) == 2
+    assert [p.code for p in read_export(path, levels=LOCAL_LEVELS).procedures] == ["1.001193"]
+    assert read_export(path, levels=LOCAL_LEVELS).skipped_levels == 1
+    # every level by default, the level stored
+    every = {p.code: p.levels for p in read_export(path).procedures}
+    assert every == {"1.000178": ["Cấp bộ"], "1.001193": ["Cấp xã"]}
 
 
 def test_import_cli_writes_yaml_by_field(export: Path, tmp_path: Path, isolated_var):

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from trolydvc.catalog import Catalog, SearchHit
 from trolydvc.catalog.cli import catalog as catalog_cli
 from trolydvc.catalog.schema import Procedure
+from trolydvc.catalog.search import CLEAR_MARGIN
 from trolydvc.textnorm import fold
 
 QUESTIONS = Path(__file__).with_name("questions.yml")
@@ -164,3 +165,82 @@ def test_decomposed_unicode_and_extra_spaces(shipped):
     nfd = unicodedata.normalize("NFD", "  Đăng   ký  khai sinh ")
     assert top(shipped, nfd, 1) == ["1.001193"]
     assert shipped.get(None) is None  # type: ignore[arg-type]
+
+
+# --- every level of the export (issue #17 item 3) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "local", "central"),
+    [
+        # Công an tỉnh / Cục Quản lý xuất nhập cảnh
+        ("cấp thẻ tạm trú cho người nước ngoài", "1.003460", "1.003358"),
+        ("gia han tam tru cho nguoi nuoc ngoai", "1.001146", "1.003326"),
+        ("cấp thẻ thường trú cho người nước ngoài", "1.001010", "1.003290"),
+    ],
+)
+def test_a_local_procedure_comes_first_and_clearly_where_a_central_one_fits_too(
+    shipped, text, local, central
+):
+    assert "Cấp bộ" in shipped.get(central).levels
+    assert {"Cấp xã", "Cấp tỉnh"} & set(shipped.get(local).levels)
+    hits = shipped.search(text, limit=5)
+    score = {h.code: h.score for h in hits}
+    assert hits[0].code == local and central in score
+    assert score[local] - score[central] >= CLEAR_MARGIN
+
+
+def test_the_central_level_is_searched_first_when_the_question_names_it(shipped):
+    hits = shipped.search("cấp thẻ tạm trú cho người nước ngoài tại Cục Quản lý xuất nhập cảnh")
+    assert hits[0].code == "1.003358"
+
+
+def test_a_central_only_procedure_is_found(shipped):
+    # Cục Chăn nuôi và Thú y: only in the catalog since every level is imported
+    hits = shipped.search("cấp giấy phép nhập khẩu thuốc thú y", limit=3)
+    assert hits[0].code == "1.003462"
+    assert shipped.get("1.003462").levels == ["Cấp bộ"]
+    assert shipped.supports("cấp giấy phép nhập khẩu thuốc thú y", "1.003462")
+
+
+# --- distinctive words, not generic ones (issue #17 item 2) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("cần giấy tờ gì để xin giấy phép nhập khẩu hóa chất", "1.004222"),  # nhập (hộ) khẩu
+        ("hồ sơ xin cấp giấy phép kinh doanh xăng dầu", "1.001612"),  # hộ kinh doanh
+        ("Cấp giấy phép kinh doanh karaoke", "1.001612"),
+    ],
+)
+def test_generic_words_do_not_support_a_procedure(shipped, text, code):
+    assert not shipped.supports(text, code)
+    assert not shipped.fits_entity(text, code) or code == "1.001612"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("nhập khẩu cho con vào hộ của bố", "1.004222"),
+        ("làm hộ chiếu cho con dưới 14 tuổi", "1.001456"),
+        ("đăng ký khai sinh", "1.001193"),
+    ],
+)
+def test_an_entity_that_fits_the_message_is_kept(shipped, text, code):
+    assert shipped.fits_entity(text, code)
+
+
+def test_specificity_is_computed_from_the_catalog():
+    procs = [
+        Procedure(code=f"1.{i:06d}", name=name, levels=["Cấp xã"])
+        for i, name in enumerate(
+            ["Cấp giấy phép xây dựng", "Cấp giấy phép khai thác nước", "Cấp giấy phép lái tàu"]
+            + [f"Cấp giấy chứng nhận loại {n}" for n in range(40)]
+        )
+    ]
+    small = Catalog(procs)
+    # "cấp" is in every name: it supports nothing; "xây dựng" in one: it names it
+    assert not small.supports("cấp", "1.000000")
+    assert small.supports("giấy phép xây dựng", "1.000000")
+    assert not small.supports("giấy phép xây dựng", "1.000001")

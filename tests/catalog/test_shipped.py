@@ -9,20 +9,24 @@ from trolydvc.catalog import Procedure, load_catalog
 from trolydvc.catalog.search import index_text
 
 
-def test_every_local_procedure_of_the_export_is_shipped(shipped):
-    wanted = set()
+def test_every_procedure_of_the_export_is_shipped_with_its_levels(shipped):
+    levels: dict[str, list[str]] = {}
     with config.NATIONAL_EXPORT.open(encoding="utf-8") as fh:
         for line in fh:
             rec = json.loads(line)
-            if "Cấp xã" in rec["cap_thuc_hien"] or "Cấp tỉnh" in rec["cap_thuc_hien"]:
-                wanted.add(rec["ma_thu_tuc"])
-    assert 1500 <= len(wanted) <= 1700
-    assert set(shipped.codes()) == wanted
+            levels[rec["ma_thu_tuc"]] = [x.strip() for x in rec["cap_thuc_hien"].split(",")]
+    assert len(levels) == 2642
+    assert set(shipped.codes()) == set(levels)
+    for entry in shipped.entries:
+        assert entry.levels == levels[entry.code], entry.code
+    central = [e for e in shipped.entries if not {"Cấp xã", "Cấp tỉnh"} & set(e.levels)]
+    assert len(central) > 1000  # Cấp bộ / Cơ quan khác only
 
 
 def test_levels_and_sources(shipped):
+    allowed = {"Cấp bộ", "Cấp tỉnh", "Cấp xã", "Cơ quan khác"}
     for entry in shipped.entries:
-        assert {"Cấp xã", "Cấp tỉnh"} & set(entry.levels), entry.code
+        assert entry.levels and set(entry.levels) <= allowed, entry.code
 
 
 def test_curated_aliases_for_at_least_60_procedures(shipped):

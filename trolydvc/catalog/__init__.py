@@ -20,6 +20,8 @@ Usage (from the actions, the NLU data generator, the bot, demo data)::
     catalog.is_clear(hits)      # best hit clearly ahead? else show the top-3 as buttons
                                 # (also trolydvc.catalog.is_clear(hits))
     catalog.resolve("sổ đỏ")    # entity value (code, exact name/alias, or free text) -> Procedure | None
+    catalog.supports("giấy phép kinh doanh karaoke", "1.001612")  # False: only generic words
+                                # match (support(): share of the question's specific weight)
 
 ``load_catalog`` raises :class:`CatalogError` when the directory is missing; ``clear_cache()``
 forgets loaded catalogs (after an import, in tests). Command line: ``trolydvc catalog
@@ -37,6 +39,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from trolydvc.catalog import search as _search
 from trolydvc.catalog.schema import (
     Document,
     Fee,
@@ -152,6 +155,42 @@ class Catalog:
             if proc is not None:
                 hits.append(SearchHit(proc, score, matched, source))
         return hits
+
+    def support(self, text: str, code: str) -> float:
+        """How much (0..1) of what is specific in ``text`` procedure ``code`` explains
+        (:meth:`SearchIndex.support`)."""
+        return self.index.support(text, code)
+
+    def supports(self, text: str, code: str) -> bool:
+        """Does ``text`` name procedure ``code`` by its distinctive words (support at least
+        :data:`trolydvc.catalog.search.SUPPORT_MIN`, and a name or alias of it named at least
+        to :data:`trolydvc.catalog.search.NAME_COVER_MIN`)?"""
+        return (
+            self.index.support(text, code) >= _search.SUPPORT_MIN
+            and self.index.name_cover(text, code) >= _search.NAME_COVER_MIN
+        )
+
+    def fits_entity(self, text: str, code: str, span: str = "") -> bool:
+        """Does procedure ``code``, read by the NLU in ``span`` of ``text``, fit the message
+        (:data:`trolydvc.catalog.search.ENTITY_SUPPORT_MIN`)? True when the message has no
+        specific syllable to contradict it. A span with a specific syllable the procedure's names
+        lack was read one letter off ("trợ cấp thất" for "trợ cấp tuất"): then the whole message
+        must support the procedure (:meth:`supports`)."""
+        index = self.index
+        misread = (
+            bool(span)
+            and index.names_something(span, pairs=False)
+            and index.support(span, code, pairs=False) < 1.0
+        )
+        if misread:
+            return self.supports(text, code)
+        if not index.names_something(text, pairs=False):
+            return True
+        return index.support(text, code, pairs=False) >= _search.ENTITY_SUPPORT_MIN
+
+    def names_something(self, text: str) -> bool:
+        """Does ``text`` name something specific (a procedure, in the catalog or not)?"""
+        return self.index.specific_weight(text) >= _search.INFORMATIVE_WEIGHT
 
     @staticmethod
     def is_clear(hits: Sequence[SearchHit]) -> bool:

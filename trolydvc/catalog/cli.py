@@ -33,9 +33,9 @@ def _catalog_dir(value: Path | None) -> Path:
 )
 @click.option("--dry-run", is_flag=True, help="Chỉ báo lỗi và các thay đổi; không ghi gì.")
 @click.option(
-    "--all-levels",
+    "--local-only",
     is_flag=True,
-    help="Giữ mọi thủ tục, không chỉ thủ tục thực hiện ở Cấp xã / Cấp tỉnh.",
+    help="Chỉ giữ thủ tục thực hiện ở Cấp xã / Cấp tỉnh (mặc định: mọi cấp, cả Cấp bộ).",
 )
 @click.option("--source-date", default=None, help="Tháng công bố YYYY-MM (mặc định: 2026-07).")
 @click.option("--quiet", "-q", is_flag=True, help="Chỉ in phần tóm tắt và số thay đổi.")
@@ -47,7 +47,7 @@ def import_cmd(
     path: Path | None,
     catalog_dir: Path | None,
     dry_run: bool,
-    all_levels: bool,
+    local_only: bool,
     source_date: str | None,
     quiet: bool,
     force: bool,
@@ -76,7 +76,7 @@ def import_cmd(
     root = _catalog_dir(catalog_dir)
     try:
         result = read_export(
-            src, levels=None if all_levels else LOCAL_LEVELS, source_date=source_date or SOURCE_DATE
+            src, levels=LOCAL_LEVELS if local_only else None, source_date=source_date or SOURCE_DATE
         )
     except (OSError, UnicodeError) as exc:
         raise click.ClickException(f"Không đọc được {src}: {exc}") from exc

@@ -19,6 +19,8 @@ from trolydvc.catalog import parse
 from trolydvc.catalog.schema import Procedure
 
 SOURCE_DATE = "2026-07"  # publication month of the national export
+# The levels of the procedures a citizen does locally (``trolydvc catalog import --local-only``);
+# the shipped catalog holds every level, central (Cấp bộ) ones too.
 LOCAL_LEVELS = ("Cấp xã", "Cấp tỉnh")
 
 
@@ -96,7 +98,7 @@ def record_to_procedure(
 def read_export(
     path: Path,
     *,
-    levels: Iterable[str] | None = LOCAL_LEVELS,
+    levels: Iterable[str] | None = None,
     source_date: str = SOURCE_DATE,
 ) -> ImportResult:
     """Parse every line of the export; keep procedures whose levels meet ``levels`` (None = all)."""

@@ -16,11 +16,15 @@ Score of a procedure (0..1, see the weights below):
 * minus a penalty for each action the question asks ("cấp lại", "đổi", "gia hạn") that the
   procedure never mentions, for each special case in its name the question does not mention
   (nước ngoài, lưu động, cấp lại, trình báo mất, ...), and for being the Cấp tỉnh/huyện copy of
-  a procedure that also exists at Cấp xã;
+  a procedure that also exists at Cấp xã, and for being done only centrally (Cấp bộ);
 * plus a small prior for procedures with curated aliases (the most asked) and Cấp xã ones;
 * scaled down when the recognised words carry little information ("tôi muốn hỏi").
 
-:func:`is_clear` tells whether the best hit is good enough and clearly ahead of the next.
+:func:`is_clear` tells whether the best hit is good enough and clearly ahead of the next;
+:meth:`SearchIndex.support` whether a procedure explains what is *specific* in the question
+(words used by few procedures; generic ones such as "cấp giấy phép kinh doanh" never count), so
+that a question about a procedure the catalog lacks is told so instead of answered with an
+unrelated one (thresholds SUPPORT_MIN, NAME_COVER_MIN, ENTITY_SUPPORT_MIN).
 All scoring is vectorised with numpy: a query over ~1,600 procedures takes well under 1 ms.
 """
 
@@ -105,6 +109,13 @@ LOOKALIKE_PENALTY = 0.04
 # The same procedure offered at several levels ("... (thực hiện tại cấp tỉnh)"): the variants
 # other than the Cấp xã one lose LEVEL_VARIANT_PENALTY unless the question names the level.
 LEVEL_VARIANT_PENALTY = 0.04
+# A procedure done only centrally (Cấp bộ, Cơ quan khác) loses CENTRAL_PENALTY unless the
+# question names the central level: where a question fits a commune/provincial procedure and a
+# central one ("cấp thẻ tạm trú cho người nước ngoài" at Công an tỉnh / at Cục Quản lý xuất nhập
+# cảnh), the local one comes first and clearly ahead (CLEAR_MARGIN).
+CENTRAL_PENALTY = 0.08
+CENTRAL_TERMS = frozenset({"trung uong", "cuc", "cap bo"})
+LOCAL_LEVELS = frozenset({"Cấp xã", "Cấp tỉnh"})
 _LEVEL_SUFFIX = re.compile(
     r"\s*\(?\s*(?:thuc hien\s+)?(?:tai|o)\s+(?:cap|cong an cap)\s+(?:tinh|huyen|xa|trung uong)\s*\)?\s*$"
 )
@@ -115,6 +126,29 @@ INFORMATIVE_WEIGHT = 8.0
 MAX_QUERY_TOKENS = 64
 # Hits below this are not returned at all.
 MIN_SCORE = 0.12
+# A term (syllable or pair of syllables) is *specific* when at most this share of the catalog's
+# procedures use it: "cấp", "giấy phép", "đăng ký", "kinh doanh", "nhập khẩu" are not, "khai
+# sinh", "xăng dầu", "hóa chất" are. Computed at load time from the catalog, so the cut-off
+# follows its size (2,642 procedures: a term of at most 79 of them). Calibrated with
+# SUPPORT_MIN on tests/catalog/questions.yml and out_of_catalog.yml (bench/catalog_search.py
+# prints the curve).
+SPECIFIC_SHARE = 0.03
+# A procedure is answered only when it explains at least this share of the specific weight of
+# the question (:meth:`SearchIndex.support`): "giấy phép kinh doanh karaoke" is not "hộ kinh
+# doanh", whose alias "làm giấy phép kinh doanh" shares only generic words with it. Measured
+# (bench/catalog_search.py, 2,642 procedures): 0.5 answers 87.7% of the labelled in-catalog
+# questions right and 6.1% of the out-of-catalog ones with a procedure; 0.65 answers 85.8% right
+# (the others are asked back, the right one offered first in most) and 3.0% out-of-catalog
+# (1.5% once short words are no longer read as shorter catalog syllables, "taxi" -> "tai").
+SUPPORT_MIN = 0.65
+# A procedure the NLU read in the message (an exact name or alias) is kept unless the message's
+# specific syllables are this little explained by it: "nhập khẩu" (an alias of "Đăng ký thường
+# trú") in "giấy phép nhập khẩu hóa chất" explains none of "hóa chất", while "hộ chiếu" in "làm
+# hộ chiếu cho con dưới 14 tuổi" explains a fifth of it.
+ENTITY_SUPPORT_MIN = 0.15
+# ... and its best name or alias must be named by the question to at least this share of its
+# own specific weight (:meth:`SearchIndex.name_cover`).
+NAME_COVER_MIN = 0.3
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _NAME_PREFIX = re.compile(r"^(thu tuc\s+)")
@@ -171,6 +205,12 @@ _FILLER_PHRASES = [
 # Single words that never name a procedure. Folding merges many syllables (bạn/bản, sao,
 # đâu/đầu, thẻ/thế), so only words whose folded form is not a catalog word belong here.
 _FILLER_WORDS = {"a", "ah", "nhe", "nha", "vay", "oi", "ad", "admin", "ko", "k", "gi"}
+# Words of asking for something ("xin giấy phép", "làm sổ đỏ"): they name no procedure, though
+# the catalog's aliases use them, so they neither support a procedure nor count against one.
+_REQUEST_WORDS = frozenset({"xin", "lam"})
+# A syllable the catalog does not know and that is no typo of one it knows ("karaoke", "gym")
+# weighs as much as the rarest catalog word: it names what the question is about.
+_UNKNOWN = "?"
 # Common abbreviations people type (folded) -> expansion.
 _ABBREVIATIONS = {
     "gcn": "giay chung nhan",
@@ -280,6 +320,10 @@ class SearchIndex:
     _prior_arr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _lookalike_arr: dict[str, np.ndarray] = field(default_factory=dict)
     _level_variant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _central_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _doc_terms: list[set[str]] = field(default_factory=list)  # procedure -> terms of its texts
+    _code_doc: dict[str, int] = field(default_factory=dict)
+    specific_idf: float = 0.0  # terms with at least this idf are specific (SPECIFIC_SHARE)
 
     @classmethod
     def build(cls, procedures: Sequence[Indexable]) -> SearchIndex:
@@ -311,6 +355,8 @@ class SearchIndex:
                 index._exact.setdefault(text, doc)
             for term in doc_terms:
                 doc_freq[term] += 1
+            index._doc_terms.append(doc_terms)
+            index._code_doc.setdefault(proc.code, doc)
             words = texts[0].split() if texts else []
             name_terms = _terms(words) | {" ".join(words[i : i + 3]) for i in range(len(words))}
             index._lookalikes.append(frozenset(name_terms & LOOKALIKE_TERMS))
@@ -328,6 +374,7 @@ class SearchIndex:
             index._prior.append(prior)
         n = max(len(index.procedures), 1)
         index.idf = {t: math.log(1 + n / df) for t, df in doc_freq.items()}
+        index.specific_idf = math.log(1 + 1 / SPECIFIC_SHARE)
         index.postings = dict(postings)
         index.doc_postings = {
             term: sorted({index.texts[tid].doc for tid in tids}) for term, tids in postings.items()
@@ -349,6 +396,9 @@ class SearchIndex:
                 for d in docs:
                     level_variant[d] = "Cấp xã" not in index.procedures[d].levels
         index._level_variant = level_variant
+        index._central_only = np.array(
+            [not LOCAL_LEVELS & set(p.levels) for p in index.procedures], dtype=bool
+        )
         index._lookalike_arr = {
             term: np.array([term in la for la in index._lookalikes], dtype=bool)
             for term in LOOKALIKE_TERMS
@@ -356,7 +406,9 @@ class SearchIndex:
         return index
 
     # --- query side ---------------------------------------------------------------------
-    def _query_tokens(self, text: str) -> list[str]:
+    def _query_tokens(self, text: str, keep_unknown: bool = False) -> list[str]:
+        """Catalog syllables of the question (typos corrected), framing removed; with
+        ``keep_unknown`` a syllable that is no catalog word is kept as ``"?" + syllable``."""
         q = f" {normalize_query(text)} "
         for phrase in _FILLER_PHRASES:
             q = q.replace(f" {phrase} ", " ")
@@ -370,9 +422,72 @@ class SearchIndex:
                 continue
             limit = 1 if len(tok) < 6 else 2
             best = process.extractOne(tok, self.vocab, scorer=OSA.distance, score_cutoff=limit)
-            if best is not None:
+            # a short word is not read as a shorter catalog syllable ("taxi" is not "tai"):
+            # letters are dropped or swapped by mistake, hardly ever added
+            if best is not None and (len(tok) >= 6 or len(best[0]) >= len(tok)):
                 out.append(best[0])
+            elif keep_unknown:
+                out.append(_UNKNOWN + tok)
         return out
+
+    def _specific_terms(self, text: str, pairs: bool = True) -> dict[str, float]:
+        """The specific terms of a question (syllables, and pairs of syllables when ``pairs``)
+        with their weight (idf; an unknown word weighs as much as the rarest catalog word)."""
+        tokens = [t for t in self._query_tokens(text, keep_unknown=True) if t not in _REQUEST_WORDS]
+        rarest = math.log(1 + max(len(self.procedures), 1))
+        out: dict[str, float] = {}
+        for term in _terms(tokens) if pairs else set(tokens):
+            if term.startswith(_UNKNOWN) and " " not in term:
+                out[term] = rarest
+            elif (w := self.idf.get(term, 0.0)) >= self.specific_idf:
+                out[term] = w
+        return out
+
+    def name_cover(self, text: str, code: str) -> float:
+        """Share (0..1) of the specific weight of the procedure's best name or alias that the
+        question contains: 0 when the name shares only generic words with it or has none (the
+        alias "làm giấy phép kinh doanh" cannot name a procedure by itself), low when it adds a
+        special case the question does not mention ("... ly hôn ... ở nước ngoài")."""
+        doc = self._code_doc.get(code)
+        if doc is None:
+            return 0.0
+        tokens = self._query_tokens(text)
+        q_terms = _terms(tokens)
+        best = 0.0
+        for tid in self._doc_texts[doc]:
+            weights = {
+                t: w
+                for t in self.texts[tid].terms
+                if (w := self.idf.get(t, 0.0)) >= self.specific_idf
+            }
+            total = sum(weights.values())
+            if total > 0:
+                best = max(best, sum(w for t, w in weights.items() if t in q_terms) / total)
+        return best
+
+    def names_something(self, text: str, pairs: bool = True) -> bool:
+        """Does the question have any specific term?"""
+        return bool(self._specific_terms(text, pairs))
+
+    def specific_weight(self, text: str) -> float:
+        """The total weight of the question's specific terms (syllables and pairs): at least
+        INFORMATIVE_WEIGHT for a question that names something ("giấy phép nhập khẩu hóa chất"
+        weighs 15), less for a bare follow-up ("còn lệ phí?" 4.1, "... có kết quả" 4.7)."""
+        return sum(self._specific_terms(text).values())
+
+    def support(self, text: str, code: str, pairs: bool = True) -> float:
+        """Share (0..1) of the specific weight of the question that the names and aliases of
+        procedure ``code`` explain; 0 when the question has no specific word at all (generic
+        words such as "cấp giấy phép kinh doanh" never support a procedure on their own).
+        Without ``pairs``, over syllables only: a pair that spans two phrases ("con dưới" in
+        "hộ chiếu cho con dưới 14 tuổi") is rare in the catalog without naming anything."""
+        doc = self._code_doc.get(code)
+        terms = self._specific_terms(text, pairs)
+        total = sum(terms.values())
+        if doc is None or total <= 0:
+            return 0.0
+        known = self._doc_terms[doc]
+        return sum(w for t, w in terms.items() if t in known) / total
 
     def search(self, text: str, limit: int = 5) -> list[tuple[str, float, str, str]]:
         """Ranked ``(code, score, matched text folded, matched text as written)``, best first."""
@@ -417,6 +532,8 @@ class SearchIndex:
             score -= LOOKALIKE_PENALTY * self._lookalike_arr[term]
         if not q_all & {"cap tinh", "cap huyen", "tinh", "trung uong"}:
             score -= LEVEL_VARIANT_PENALTY * self._level_variant
+        if not q_all & CENTRAL_TERMS:
+            score -= CENTRAL_PENALTY * self._central_only
         # A question with little information (one common word) cannot be matched confidently
         score *= min(1.0, q_weight / INFORMATIVE_WEIGHT)
         score[~candidates] = -np.inf
