@@ -141,7 +141,13 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
     if use_context and (code := tracker.get_slot("procedure")) and (proc := cat.get(str(code))):
         return Resolution(proc, source="context")
 
-    unknown = searchable and cat.names_something(without_question_words(text))
+    # "not in the catalog" only when no candidate explains what the message names: "khai sinh
+    # lệ phí" fits several khai sinh procedures equally (ask which), it is not unknown
+    unknown = (
+        searchable
+        and cat.names_something(without_question_words(text))
+        and not any(cat.supports(text, c.code) for c in candidates)
+    )
     return Resolution(None, candidates=candidates[:3], unknown=unknown)
 
 
