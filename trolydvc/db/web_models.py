@@ -25,7 +25,6 @@ AUDIT_ACTIONS = (
     "export",
     "broadcast",
     "handoff_answer",
-    "handoff_close",
 )
 
 
