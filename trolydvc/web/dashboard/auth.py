@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi_csrf_protect import CsrfProtect
 from fastapi_csrf_protect.exceptions import CsrfProtectError
+from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
 from trolydvc import config
@@ -29,6 +30,8 @@ from trolydvc.web.dashboard.accounts import Account, active_account
 PREFIX = "/quan-tri"
 SESSION_KEY = "quan_tri"
 CSRF_FIELD = "csrf_token"
+COOKIE = "quan_tri_csrf"
+CSRF_MAX_AGE = 24 * 3600  # a page's token is reused for 23 h, so it is valid >= 1 h after
 
 
 class DashboardCsrf(CsrfProtect):
@@ -37,12 +40,12 @@ class DashboardCsrf(CsrfProtect):
 
 DashboardCsrf.load_config(
     lambda: [
-        ("cookie_key", "quan_tri_csrf"),
+        ("cookie_key", COOKIE),
         ("cookie_path", PREFIX),
         ("cookie_samesite", "strict"),
         ("token_location", "body"),
         ("token_key", CSRF_FIELD),
-        ("max_age", 24 * 3600),
+        ("max_age", CSRF_MAX_AGE),
     ]
 )
 _csrf = DashboardCsrf()
@@ -58,8 +61,18 @@ def _csrf_key() -> str:
     return (value.get_secret_value() if value else "") or _process_key()
 
 
-def new_csrf_token(response: Response) -> str:
-    """A token for the page's forms; its signed twin goes into the cookie of `response`."""
+def csrf_token(request: Request, response: Response) -> str:
+    """The token for the page's forms. The browser's current one is kept while valid (its signed
+    twin is in the cookie), so forms in several open tabs stay valid; otherwise a new token, with
+    its cookie set on `response`."""
+    signed = request.cookies.get(COOKIE)
+    if signed:
+        # The library's own serializer and salt (fastapi_csrf_protect.core).
+        serializer = URLSafeTimedSerializer(_csrf_key(), salt="fastapi-csrf-token")
+        try:
+            return str(serializer.loads(signed, max_age=CSRF_MAX_AGE - 3600))
+        except BadData:
+            pass
     token, signed = _csrf.generate_csrf_tokens(_csrf_key())
     _csrf.set_csrf_cookie(signed, response)
     return token

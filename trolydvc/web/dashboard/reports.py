@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from trolydvc.db import session_scope
 from trolydvc.db.models import Dossier
@@ -40,7 +40,7 @@ def agencies() -> list[str]:
     with session_scope() as session:
         return [
             a
-            for a in session.scalars(select(distinct(Dossier.agency)).order_by(Dossier.agency))
+            for a in session.scalars(select(Dossier.agency).distinct().order_by(Dossier.agency))
             if a
         ]
 

@@ -24,9 +24,9 @@ from trolydvc.web.dashboard.auth import (
     PREFIX,
     check_csrf,
     client_address,
+    csrf_token,
     current_account,
     end_session,
-    new_csrf_token,
     start_session,
 )
 
@@ -50,12 +50,13 @@ def _render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     response = HTMLResponse("")
-    token = new_csrf_token(response)
+    token = csrf_token(request, response)
     flash = request.session.pop(FLASH_KEY, None)
     page = templates.TemplateResponse(
         request, name, {**context, "csrf_token": token, "flash": flash}, status_code=status_code
     )
-    page.headers.append("set-cookie", response.headers["set-cookie"])
+    for cookie in response.headers.getlist("set-cookie"):
+        page.headers.append("set-cookie", cookie)
     page.headers["Cache-Control"] = "no-store"
     return page
 
