@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,26 +35,56 @@ def _fake_telegram_module() -> Any:
     return sys.modules[name]
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def _build(path: Path, with_demo: bool) -> Path:
     from trolydvc.db import get_engine, reset_engines
+    from trolydvc.tracking.demo import load_demo_data
+
+    url = f"sqlite:///{path}"
+    get_engine(url)  # the embedded database is upgraded to the newest migration
+    if with_demo:
+        load_demo_data(800, today=DEMO_TODAY, url=url)
+    reset_engines()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Migrated databases built once (empty, and with demo dossiers); each test gets a copy."""
+    folder = tmp_path_factory.mktemp("dashboard-templates")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TROLYDVC_PHONE_KEY", "test-key")
+        return {demo: _build(folder / f"demo-{demo}.db", demo) for demo in (False, True)}
+
+
+def _database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: Path) -> Iterator[str]:
+    from trolydvc.db import reset_engines
     from trolydvc.tracking import privacy
 
-    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    path = tmp_path / "dashboard.db"
+    shutil.copyfile(template, path)
+    url = f"sqlite:///{path}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("TROLYDVC_PHONE_KEY", "test-key")
     privacy._key.cache_clear()
     reset_engines()
-    get_engine()  # the embedded database is upgraded to the newest migration
     yield url
     reset_engines()
 
 
 @pytest.fixture
-def demo_data(database: str) -> str:
-    from trolydvc.tracking.demo import load_demo_data
+def database(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    _templates: dict[bool, Path],
+) -> Iterator[str]:
+    with_demo = "demo_data" in request.fixturenames
+    yield from _database(tmp_path, monkeypatch, _templates[with_demo])
 
-    load_demo_data(800, today=DEMO_TODAY)
+
+@pytest.fixture
+def demo_data(database: str) -> str:
+    """The database holds 800 seeded demo dossiers up to DEMO_TODAY."""
     return database
 
 
