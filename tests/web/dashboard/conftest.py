@@ -105,6 +105,11 @@ def make_app() -> FastAPI:
 
 
 @pytest.fixture
+def app_factory() -> Any:
+    return make_app
+
+
+@pytest.fixture
 def client(database: str) -> Iterator[TestClient]:
     with TestClient(make_app(), follow_redirects=False) as test_client:
         yield test_client
