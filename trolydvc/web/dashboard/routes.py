@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+import trolydvc.web.dashboard.analytics as analytics
 import trolydvc.web.dashboard.audit as audit
 import trolydvc.web.dashboard.broadcasts as broadcasts
 import trolydvc.web.dashboard.desk as desk
 import trolydvc.web.dashboard.reports as reports
 from trolydvc.formatting import fmt_int, fmt_ratio
+from trolydvc.tracking.stats import parse_period_text
 from trolydvc.vietnam_time import VN_TZ
 from trolydvc.web.dashboard.accounts import Account, LoginResult, authenticate
 from trolydvc.web.dashboard.auth import (
@@ -245,6 +247,24 @@ async def desk_answer(
     )
     _flash(request, "ok", f"Đã gửi câu trả lời cho yêu cầu #{case_id}.")
     return _see("/ho-tro")
+
+
+# ---- analytics ---------------------------------------------------------------------------------
+@router.get("/phan-tich", response_class=HTMLResponse)
+def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này") -> HTMLResponse:
+    context: dict[str, Any] = {
+        "account": account,
+        "ky": ky,
+        "data": None,
+        "error": None,
+        "not_stored": analytics.NOT_STORED,
+    }
+    try:
+        context["data"] = analytics.compute(parse_period_text(ky))
+    except ValueError as exc:
+        context["error"] = f"Không hiểu kỳ: {exc}"
+        return _render(request, "analytics.html", context, 400)
+    return _render(request, "analytics.html", context)
 
 
 # ---- audit log ---------------------------------------------------------------------------------
