@@ -29,6 +29,8 @@ def test_pages_need_a_login(h: Any, client: TestClient) -> None:
 def test_login_page_is_vietnamese(client: TestClient) -> None:
     page = client.get("/quan-tri/dang-nhap")
     assert page.status_code == 200
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "Đăng nhập trang quản trị" in page.text and "Mật khẩu" in page.text
 
 

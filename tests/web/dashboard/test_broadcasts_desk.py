@@ -55,6 +55,7 @@ def test_broadcast_to_one_commune_runs_on_the_bots_engine(logged_in: TestClient,
     page = logged_in.get("/quan-tri/thong-bao")
     assert f"Đã tạo thông báo #{broadcast_id}" in page.text
     assert "Đang gửi" in page.text
+    assert 'http-equiv="refresh"' in page.text  # the progress updates itself
     entry = next(e for e in recent() if e.action == "broadcast")
     assert entry.detail == f"#{broadcast_id}; {commune}; gửi ngay"
 

@@ -33,6 +33,16 @@ from trolydvc.web.dashboard.auth import (
 )
 
 FLASH_KEY = "quan_tri_flash"
+# Pages with officials' data: never cached, never framed (clickjacking), no scripts at all.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'unsafe-inline'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+}
 
 router = APIRouter(prefix=PREFIX)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -59,7 +69,7 @@ def _render(
     )
     for cookie in response.headers.getlist("set-cookie"):
         page.headers.append("set-cookie", cookie)
-    page.headers["Cache-Control"] = "no-store"
+    page.headers.update(SECURITY_HEADERS)
     return page
 
 
@@ -195,7 +205,10 @@ def _broadcast_context(account: Account, **extra: Any) -> dict[str, Any]:
 
 @router.get("/thong-bao", response_class=HTMLResponse)
 def broadcasts_page(request: Request, account: LoggedIn) -> HTMLResponse:
-    return _render(request, "broadcasts.html", _broadcast_context(account))
+    context = _broadcast_context(account)
+    # While a broadcast waits or sends, the page reloads itself to show the progress (no script).
+    context["refresh"] = any(b.status in ("scheduled", "sending") for b in context["items"])
+    return _render(request, "broadcasts.html", context)
 
 
 @router.post("/thong-bao", dependencies=[Csrf], response_model=None)
