@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('client', sa.String(length=64), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
-    sa.CheckConstraint("action IN ('login', 'login_failed', 'login_refused', 'logout', 'stats_view', 'export', 'broadcast', 'handoff_answer')", name=op.f('ck_web_audit_log_action')),
+    sa.CheckConstraint("action IN ('login', 'login_failed', 'login_refused', 'logout', 'stats_view', 'export', 'broadcast', 'broadcast_cancel', 'handoff_answer')", name=op.f('ck_web_audit_log_action')),
     sa.ForeignKeyConstraint(['account_id'], ['web_accounts.id'], name=op.f('fk_web_audit_log_account_id_web_accounts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_audit_log'))
     )

@@ -24,6 +24,7 @@ AUDIT_ACTIONS = (
     "stats_view",
     "export",
     "broadcast",
+    "broadcast_cancel",
     "handoff_answer",
 )
 

@@ -71,7 +71,15 @@ def test_scheduled_broadcast_waits_and_bad_input_is_refused(logged_in: TestClien
     )
     assert ok.status_code == 303
     assert broadcast_store.broadcasts_to_run(utcnow()) == []  # not due yet
-    assert len(broadcast_store.broadcasts_to_run(utcnow() + timedelta(days=2))) == 1
+    [broadcast_id] = broadcast_store.broadcasts_to_run(utcnow() + timedelta(days=2))
+    cancel = f"/quan-tri/thong-bao/{broadcast_id}/huy"
+    assert logged_in.post(cancel, data={}).status_code == 403  # CSRF, as every POST
+    assert _post(logged_in, h, cancel, "/quan-tri/thong-bao", {}).status_code == 303
+    assert broadcast_store.broadcasts_to_run(utcnow() + timedelta(days=2)) == []
+    assert f"Đã hủy thông báo #{broadcast_id}." in logged_in.get("/quan-tri/thong-bao").text
+    _post(logged_in, h, cancel, "/quan-tri/thong-bao", {})
+    assert "đã bắt đầu gửi hoặc không còn" in logged_in.get("/quan-tri/thong-bao").text
+    assert [e.action for e in recent()].count("broadcast_cancel") == 1
     for data, message in [
         ({"text": "  ", "audience": ""}, "Bạn chưa nhập nội dung thông báo."),
         ({"text": "x", "audience": "Xã Không Có"}, "Xã/phường không có trong danh sách."),

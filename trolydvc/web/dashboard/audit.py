@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "stats_view": "Xem thống kê",
     "export": "Xuất số liệu",
     "broadcast": "Tạo thông báo",
+    "broadcast_cancel": "Hủy thông báo",
     "handoff_answer": "Trả lời công dân",
 }
 assert set(ACTION_LABELS) == set(AUDIT_ACTIONS)

@@ -17,6 +17,7 @@ import trolydvc.web.dashboard.audit as audit
 import trolydvc.web.dashboard.broadcasts as broadcasts
 import trolydvc.web.dashboard.desk as desk
 import trolydvc.web.dashboard.reports as reports
+from bot import broadcast_store
 from trolydvc.formatting import fmt_int, fmt_ratio
 from trolydvc.tracking.stats import parse_period_text
 from trolydvc.vietnam_time import VN_TZ
@@ -233,6 +234,21 @@ def broadcast_create(
         detail=f"#{broadcast_id}; {audience or 'tất cả'}; {when or 'gửi ngay'}",
     )
     _flash(request, "ok", f"Đã tạo thông báo #{broadcast_id}; bot sẽ gửi theo lịch.")
+    return _see("/thong-bao")
+
+
+@router.post("/thong-bao/{broadcast_id}/huy", dependencies=[Csrf])
+def broadcast_cancel(request: Request, account: LoggedIn, broadcast_id: int) -> RedirectResponse:
+    if broadcast_store.cancel_broadcast(broadcast_id):
+        audit.record(
+            "broadcast_cancel",
+            account=account,
+            client=client_address(request),
+            detail=f"#{broadcast_id}",
+        )
+        _flash(request, "ok", f"Đã hủy thông báo #{broadcast_id}.")
+    else:
+        _flash(request, "error", f"Thông báo #{broadcast_id} đã bắt đầu gửi hoặc không còn.")
     return _see("/thong-bao")
 
 
