@@ -1,4 +1,5 @@
-"""`trolydvc bot` (run the Telegram bot) and `trolydvc officials add/remove/list`.
+"""`trolydvc bot` (run the Telegram bot), `trolydvc officials add/remove/list` and the dashboard's
+accounts `trolydvc officials web-add/web-disable/web-list`.
 
 Every `trolydvc` command loads this module, so the bot's heavy modules (telegram, the
 application, the database) are imported inside the commands: `trolydvc --help` stays fast.
@@ -126,3 +127,74 @@ def list_() -> None:
         return
     for row in rows:
         click.echo(f"{row.telegram_user_id}\t{row.role}\t{row.label}")
+
+
+@officials.command("web-add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["official", "admin"]),
+    default="official",
+    show_default=True,
+    help="Vai trò: official (cán bộ) hoặc admin (quản trị, xem được nhật ký).",
+)
+@click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ đầu vào chuẩn (một dòng).")
+def web_add(username: str, role: str, password_stdin: bool) -> None:
+    """Tạo (hoặc đặt lại mật khẩu) tài khoản USERNAME của trang quản trị /quan-tri."""
+    from trolydvc.web.dashboard.accounts import add_account, check_password, check_username
+
+    try:
+        username = check_username(username)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="USERNAME") from None
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu"
+        )
+    try:
+        check_password(password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        account, created = add_account(username, password, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        raise _db_error(exc) from None
+    click.echo(
+        f"{'Đã tạo' if created else 'Đã cập nhật'} tài khoản: {account.username} ({account.role})"
+    )
+
+
+@officials.command("web-disable")
+@click.argument("username")
+def web_disable(username: str) -> None:
+    """Khóa tài khoản USERNAME của trang quản trị (phiên đang mở kết thúc ngay)."""
+    from trolydvc.web.dashboard.accounts import disable_account
+
+    try:
+        disabled = disable_account(username)
+    except Exception as exc:
+        raise _db_error(exc) from None
+    if not disabled:
+        raise click.ClickException(f"Không có tài khoản đang hoạt động tên {username}")
+    click.echo(f"Đã khóa tài khoản: {username}")
+
+
+@officials.command("web-list")
+def web_list() -> None:
+    """Liệt kê các tài khoản của trang quản trị."""
+    from trolydvc.web.dashboard.accounts import list_accounts
+
+    try:
+        rows = list_accounts()
+    except Exception as exc:
+        raise _db_error(exc) from None
+    if not rows:
+        click.echo("Chưa có tài khoản nào; tạo bằng `trolydvc officials web-add TÊN --role admin`.")
+    for account, disabled_at in rows:
+        click.echo(
+            f"{account.username}\t{account.role}\t{'đã khóa' if disabled_at else 'hoạt động'}"
+        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -170,12 +170,11 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if text.split(" ", 1)[0].split("@", 1)[0] in ("/dong", "/close"):
         await close(context, case.id, official.id, by_official=True)
         return
-    t = gettext(case.language)
     try:
         if text:
-            for part in split_message(t("<b>Official's answer:</b>") + "\n" + escape(text)):
-                await context.bot.send_message(case.chat_id, part, parse_mode=ParseMode.HTML)
+            await send_answer(context.bot, case, text)
         else:
+            t = gettext(case.language)
             await context.bot.send_message(
                 case.chat_id, t("<b>Official's answer:</b>"), parse_mode=ParseMode.HTML
             )
@@ -186,6 +185,14 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
         return
     await db(store.link_case_message, case.id, chat.id, message.message_id)
+
+
+async def send_answer(bot: Bot, case: store.Case, text: str) -> None:
+    """An official's text answer to the citizen of `case`, as the citizen's chat shows it (the
+    desk group's replies and the web dashboard both send it this way). Raises TelegramError."""
+    t = gettext(case.language)
+    for part in split_message(t("<b>Official's answer:</b>") + "\n" + escape(text)):
+        await bot.send_message(case.chat_id, part, parse_mode=ParseMode.HTML)
 
 
 async def close(

@@ -96,6 +96,22 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = _env("TELEGRAM_RATE_LIMIT", 29.5, "messages per second")
     telegram_per_chat_interval: float = _env("TELEGRAM_PER_CHAT_INTERVAL", 1.0, "seconds")
     handoff_timeout: float = _env("HANDOFF_TIMEOUT", 4 * 3600.0, "seconds before auto-close")
+    # The officials' dashboard (trolydvc.web.dashboard)
+    dashboard_idle_timeout: PositiveFloat = _env(
+        "DASHBOARD_IDLE_TIMEOUT", 1800.0, "seconds without a request before a session ends"
+    )
+    dashboard_session_max_age: PositiveFloat = _env(
+        "DASHBOARD_SESSION_MAX_AGE", 12 * 3600.0, "seconds after login when a session ends"
+    )
+    dashboard_login_max_failures: PositiveInt = _env(
+        "DASHBOARD_LOGIN_MAX_FAILURES", 5, "failed logins per account or address in the window"
+    )
+    dashboard_login_window: PositiveFloat = _env(
+        "DASHBOARD_LOGIN_WINDOW", 900.0, "seconds over which failed logins are counted"
+    )
+    dashboard_csrf_secret: SecretStr | None = _env(
+        "DASHBOARD_CSRF_SECRET", None, "signs the CSRF tokens (unset: random per process)"
+    )
     # Tests and benchmarks
     ci: str = _env("CI", "", "true: tests needing PostgreSQL or Redis fail instead of skipping")
     test_rasa_port: int = _env("TROLYDVC_TEST_RASA_PORT", 5305, "the conversation tests' Rasa")

@@ -1,0 +1,111 @@
+"""The handoff desk in the browser: the open cases (bot.store's handoff records) and answers sent
+to the citizen on the channel the case came from.
+
+Channels: every ``handoff_cases`` row today is a Telegram chat (``chat_id`` is its Telegram chat
+id), answered through the Bot API with the bot's own token and formatting
+(``bot.handoff.send_answer``). The web widget's cases are wired by the web app with
+``register_answer_channel("widget", sender)`` and a ``channel_of`` that recognises them; the
+sender stores the reply where the widget fetches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from telegram import Bot
+
+from bot import store
+from bot.handoff import send_answer
+from bot.settings import BotSettings
+from trolydvc.db import session_scope
+from trolydvc.db.bot_models import HandoffCase
+
+MAX_ANSWER_CHARS = 3500
+
+AnswerSender = Callable[[store.Case, str], Awaitable[None]]
+
+
+class AnswerNotSent(RuntimeError):
+    """The answer could not be delivered (the message is Vietnamese, shown to the official)."""
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    id: int
+    opened_at: datetime
+    last_activity_at: datetime | None
+    language: str
+    channel: str
+
+
+def channel_of(case: store.Case) -> str:
+    """The channel a case came from ("telegram" for every case the bot opens)."""
+    return "telegram"
+
+
+def open_cases() -> list[OpenCase]:
+    """Conversations waiting for an official, oldest first (no chat ids: the page shows none)."""
+    with session_scope() as session:
+        rows = session.scalars(
+            select(HandoffCase).where(HandoffCase.status == "open").order_by(HandoffCase.id)
+        ).all()
+        return [
+            OpenCase(
+                r.id,
+                r.opened_at,
+                r.last_activity_at,
+                r.language,
+                channel_of(store.Case(r.id, r.chat_id, r.status, r.language)),
+            )
+            for r in rows
+        ]
+
+
+async def _telegram(case: store.Case, text: str) -> None:
+    from telegram.error import TelegramError
+
+    try:
+        settings = BotSettings.from_env()
+    except ValueError as exc:
+        raise AnswerNotSent(f"Chưa cấu hình bot Telegram: {exc}") from None
+    try:
+        async with Bot(
+            settings.token,
+            base_url=settings.api_base_url,
+            base_file_url=settings.file_base_url,
+        ) as bot:
+            await send_answer(bot, case, text)
+    except TelegramError as exc:
+        raise AnswerNotSent(
+            f"Telegram không nhận câu trả lời ({exc.__class__.__name__})."
+        ) from None
+
+
+_senders: dict[str, AnswerSender] = {"telegram": _telegram}
+
+
+def register_answer_channel(channel: str, sender: AnswerSender) -> None:
+    """Let the dashboard answer cases of another channel (the web widget): ``sender(case, text)``
+    delivers or stores the text for that citizen and raises AnswerNotSent on failure."""
+    _senders[channel] = sender
+
+
+async def answer(case_id: int, text: str) -> store.Case:
+    """Send an official's answer to the citizen of an open case; raises ValueError for a bad
+    request (no such open case, empty or too long text) and AnswerNotSent when delivery fails."""
+    from starlette.concurrency import run_in_threadpool
+
+    text = text.strip()
+    if not text:
+        raise ValueError("Bạn chưa nhập câu trả lời.")
+    if len(text) > MAX_ANSWER_CHARS:
+        raise ValueError(f"Câu trả lời quá dài (tối đa {MAX_ANSWER_CHARS} ký tự).")
+    case = await run_in_threadpool(store.get_case, case_id)
+    if case is None or case.status != "open":
+        raise ValueError(f"Yêu cầu #{case_id} không còn chờ trả lời.")
+    await _senders[channel_of(case)](case, text)
+    await run_in_threadpool(store.touch_case, case.id)
+    return case
