@@ -22,7 +22,12 @@ from actions.common import (
 )
 from actions.dossiers import handle_pending_dossier
 from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
-from actions.resolve import not_in_catalog, plausible_hits, resolve_procedure
+from actions.resolve import (
+    not_in_catalog,
+    plausible_hits,
+    resolve_procedure,
+    without_question_words,
+)
 from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
 from trolydvc.textnorm import fold, nfc
@@ -98,6 +103,9 @@ def suggest_procedure(
     if not (hits and is_clear(hits) and hits[0].score >= min_score):
         return None
     if not plausible_hits(raw, hits[:1]):
+        return None
+    # generic words only ("giấy phép kinh doanh" + "xăng dầu", which no procedure explains)
+    if not catalog().supports(without_question_words(raw), hits[0].code):
         return None
     proc = hits[0].procedure
     topic = topic_in(raw)

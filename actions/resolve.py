@@ -35,7 +35,7 @@ _QUESTION_WORDS = (
     "gì", "nào", "sao", "đâu", "bao", "nhiêu", "lâu", "cần", "mang", "tiền", "phí", "lệ", "mất",
     "hết", "thế", "thì", "như", "không", "có", "được", "tôi", "mình", "em", "bạn", "hỏi", "ạ",
     "nhé", "vậy", "ở", "nộp", "thủ", "tục", "giấy", "tờ", "thời", "hạn", "giải", "quyết", "bước",
-    "trực", "tuyến", "online", "mạng", "xong",
+    "trực", "tuyến", "online", "mạng", "xong", "để", "qua", "làm",
 )
 # fmt: on
 # "hồ sơ" is in every question and many names, but typed without diacritics "ho so" is also the
