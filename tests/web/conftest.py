@@ -71,7 +71,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # The action server loads the catalog on its first call: one question through the web app
     # first, so that the tests do not meet that once-only wait (over the 10 s action timeout on a
     # busy machine).
-    httpx.post(f"{servers.web_url}/api/chat", json={"message": "làm giấy khai sinh cần giấy tờ gì"}, timeout=60)
+    httpx.post(
+        f"{servers.web_url}/api/chat",
+        json={"message": "làm giấy khai sinh cần giấy tờ gì"},
+        timeout=60,
+    )
     try:
         yield servers
     finally:

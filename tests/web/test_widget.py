@@ -157,3 +157,46 @@ def test_keyboard_only(page):
     page.keyboard.press("Escape")
     expect(w.locator(".panel")).to_be_hidden()
     expect(w.locator(".bubble")).to_have_attribute("aria-expanded", "false")
+
+
+def test_nothing_is_loaded_from_elsewhere(browser, web):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{web.web_url}/")
+        open_panel(page)
+        ask(page, "xin chào")
+        assert requested and all(url.startswith(f"{web.web_url}/") for url in requested), requested
+        assert f"{web.web_url}/static/widget.css" in requested
+    finally:
+        context.close()
+
+
+CONTRAST = """(node) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let back = node, bg = "rgba(0, 0, 0, 0)";
+  while (back) {  // the first opaque background behind the text
+    bg = getComputedStyle(back).backgroundColor;
+    if (!bg.startsWith("rgba") || !bg.endsWith(", 0)")) break;
+    back = back.parentElement || (back.getRootNode().host);
+  }
+  const [a, b] = [lum(getComputedStyle(node).color), lum(bg)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_text_contrast_is_at_least_4_5(page):
+    open_panel(page)
+    ask(page, "xin chào")
+    w = widget(page)
+    for selector in ("h2", ".msg.user .text", ".msg.bot .text", ".send", "input", ".close"):
+        ratio = w.locator(selector).first.evaluate(CONTRAST)
+        assert ratio >= 4.5, f"{selector}: {ratio:.2f}"
+    choices = w.locator(".choice")
+    if choices.count():
+        assert choices.first.evaluate(CONTRAST) >= 4.5
