@@ -102,13 +102,20 @@ def test_bot_text_is_never_markup(page, web):
     open_panel(page)
     page.evaluate(
         """() => { const data = {open: true, messages: [{from: "bot",
-             text: "<img src=x onerror=window.pwned=1>dòng 1\\ndòng 2", buttons: []}]};
+             text: "<img src=x onerror=window.pwned=1>dòng 1\\ndòng 2 " +
+               "javascript:window.pwned=2 https://dichvucong.gov.vn.", buttons: []}]};
            sessionStorage.setItem("trolydvc-chat-v1", JSON.stringify(data)); }"""
     )
     page.reload()
     text = widget(page).locator(".log .msg.bot .text")
-    expect(text).to_have_text("<img src=x onerror=window.pwned=1>dòng 1\ndòng 2")
+    expect(text).to_have_text(
+        "<img src=x onerror=window.pwned=1>dòng 1\ndòng 2 "
+        "javascript:window.pwned=2 https://dichvucong.gov.vn."
+    )
     assert widget(page).locator(".log img").count() == 0
+    links = widget(page).locator(".log a")
+    expect(links).to_have_count(1)  # only the web address, without the full stop after it
+    expect(links).to_have_attribute("href", "https://dichvucong.gov.vn")
     assert page.evaluate("() => window.pwned") is None
     height = text.bounding_box()["height"]
     assert height > 30, "the line break is not kept"

@@ -92,11 +92,27 @@
     return svg;
   }
 
+  // Answer text as text nodes; web addresses (http/https only) become links, built with the DOM
+  // API from the matched text: nothing in an answer is ever parsed as HTML.
+  var URL_RE = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]]/g;
+  function textNode(text) {
+    var p = el("p", { "class": "text" });
+    var last = 0, match;
+    URL_RE.lastIndex = 0;
+    while ((match = URL_RE.exec(text)) !== null) {
+      p.appendChild(document.createTextNode(text.slice(last, match.index)));
+      p.appendChild(el("a", { href: match[0], target: "_blank", rel: "noopener noreferrer" }, match[0]));
+      last = match.index + match[0].length;
+    }
+    p.appendChild(document.createTextNode(text.slice(last)));
+    return p;
+  }
+
   function renderEntry(entry) {
     var item = el("div", { "class": "msg " + (entry.from === "user" ? "user" : "bot") +
       (entry.error ? " error" : "") + (entry.welcome ? " welcome" : "") });
     item.appendChild(el("span", { "class": "sr-only" }, (entry.from === "user" ? T.you : T.bot) + ": "));
-    if (entry.text) item.appendChild(el("p", { "class": "text" }, entry.text));
+    if (entry.text) item.appendChild(textNode(entry.text));
     if (entry.buttons && entry.buttons.length) {
       var group = el("div", { "class": "buttons" });
       entry.buttons.forEach(function (b) {
@@ -107,6 +123,7 @@
       item.appendChild(group);
     }
     log.appendChild(item);
+    return item;
   }
 
   function renderAll() {
@@ -120,8 +137,14 @@
     if (!state.messages.length) log.textContent = ""; // the welcome gives way
     state.messages.push(entry);
     save();
-    renderEntry(entry);
+    var node = renderEntry(entry);
     log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  // A long answer with many buttons: show it from its question down, not from its end.
+  function showFrom(node) {
+    log.scrollTop = Math.max(0, node.offsetTop - log.offsetTop - 8);
   }
 
   var busy = false;
@@ -135,7 +158,7 @@
   function ask(message, shown) {
     message = (message || "").trim();
     if (!message || busy) return;
-    add({ from: "user", text: (shown || message).slice(0, MAX_CHARS) });
+    var question = add({ from: "user", text: (shown || message).slice(0, MAX_CHARS) });
     setBusy(true);
     fetch(API, {
       method: "POST",
@@ -155,6 +178,7 @@
     }).catch(function () {
       add({ from: "bot", error: true, text: T.failed });
     }).then(function () {
+      showFrom(question);
       setBusy(false);
       if (!panel.hidden) input.focus();
     });
