@@ -20,13 +20,18 @@ def commune_names() -> list[str]:
 
 
 def find_commune(text: str) -> str | None:
-    """The name of the commune `text` names, or None."""
+    """The name of the commune `text` names (today's, or one from before the 2025 merger that
+    went whole into one commune of today), or None."""
     try:
-        found = load_locality().find_commune(text)
+        locality = load_locality()
     except Exception:
         log.exception("locality file unreadable")
         return None
-    return found.name if found else None
+    found = locality.find_commune(text)
+    if found is not None:
+        return found.name
+    targets = {m.commune.name for m in locality.find_former(text)}
+    return targets.pop() if len(targets) == 1 else None
 
 
 def commune_by_index(value: str) -> tuple[bool, str | None]:
@@ -39,8 +44,18 @@ def commune_by_index(value: str) -> tuple[bool, str | None]:
     return False, None
 
 
+# A province has 50-170 communes since 2025 (Quảng Trị: 78): past this many, two per row, so the
+# list is half as long on a phone; Telegram takes up to 100 buttons in one keyboard.
+ONE_PER_ROW = 8
+
+
 def commune_keyboard(t: Callable[[str], str], prefix: str) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(t("All communes"), callback_data=f"{prefix}:*")]]
-    for index, name in enumerate(commune_names()):
-        rows.append([InlineKeyboardButton(name, callback_data=f"{prefix}:{index}")])
+    names = commune_names()
+    width = 1 if len(names) <= ONE_PER_ROW else 2
+    buttons = [
+        InlineKeyboardButton(name, callback_data=f"{prefix}:{index}")
+        for index, name in enumerate(names)
+    ]
+    rows += [buttons[i : i + width] for i in range(0, len(buttons), width)]
     return InlineKeyboardMarkup(rows)

@@ -30,6 +30,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from trolydvc.catalog import load_catalog
+from trolydvc.locality import load_locality
+
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 OPEN_PATHS = frozenset({"/health"})
 # Rasa posts the whole tracker (every event since the conversation began) with each action
@@ -42,6 +45,15 @@ def authorized(header: str | None, token: str) -> bool:
     """True when ``header`` is ``Bearer <token>`` (compared in constant time)."""
     expected = f"Bearer {token}".encode()
     return header is not None and hmac.compare_digest(header.encode(), expected)
+
+
+def warm_up() -> None:
+    """Load what the first answer needs before the worker serves: the catalog with its search
+    index, and the locality. Loading them took 5 s on a calm machine and over 10 s on a busy
+    one, so the first question after a start could exceed Rasa's 10 s action timeout and get
+    the apology (seen in tests/e2e/test_serve_process.py under load)."""
+    load_catalog().index  # noqa: B018 - builds and caches the search index
+    load_locality()
 
 
 def create_app(
@@ -76,6 +88,8 @@ def create_app(
             return response.json({"error": "internal error"}, status=reply.status)
         return None
 
+    # in each worker, before it serves (not in Sanic's main process, which only supervises)
+    app.register_listener(lambda *_: warm_up(), "before_server_start")
     app.on_request(require_token)
     app.on_response(quiet_errors)
     return app

@@ -331,6 +331,8 @@ def apology(locality_file: Path | None = None) -> str:
         text += (
             f" Nếu cần gấp, Bạn gọi {contact.get('name', 'đường dây hỗ trợ')}: {contact['phone']}."
         )
+    else:  # a generated locality.yml whose phones the operator has not filled yet
+        text += " Nếu cần gấp, Bạn liên hệ bộ phận một cửa nơi Bạn cư trú."
     return text
 
 

@@ -180,6 +180,18 @@ async def test_thutuc_lists_catalog_hits_with_code_and_source(bot, telegram):
     assert len(sent[1]["text"]) < 1000
 
 
+async def test_subscribe_by_an_old_commune_name(bot, telegram):
+    """Quảng Trị (the shipped locality): 'Gio Mỹ' was merged into Xã Gio Linh in 2025."""
+    telegram.new_message(CHAT, "/dangky xã Gio Mỹ, huyện Gio Linh")
+    sent = await telegram.wait_sent(CHAT)
+    assert store.get_profile(CHAT).commune == "Xã Gio Linh"
+    assert "Xã Gio Linh" in sent[0]["text"]
+    telegram.new_message(CHAT, "/dangky")
+    choice = (await telegram.wait_sent(CHAT, 2))[1]
+    rows = choice["reply_markup"]["inline_keyboard"]
+    assert len(rows[1]) == 2 and len(rows) < len(load_locality().communes)  # two per row
+
+
 async def test_subscribe_by_commune_and_unsubscribe(bot, telegram):
     from trolydvc.db import session_scope
     from trolydvc.db.bot_models import Subscriber

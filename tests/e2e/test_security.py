@@ -197,11 +197,13 @@ def test_rasa_refuses_a_body_over_one_mebibyte(assistant, user):
 
 
 def test_a_stuck_action_server_gives_the_apology_with_the_hotline(assistant, user):
-    hotline = load_locality().hotline
-    assert hotline is not None
+    loc = load_locality()
+    # the shipped locality (generated, phones not filled yet) has no hotline: the one-stop shop
+    contact = loc.hotline.phone if loc.hotline else "bộ phận một cửa nơi Bạn cư trú"
     me = user()
     before = channel_status(assistant)["failed_actions"]
-    group = assistant.servers.actions.pid  # its own session: the server and its workers
+    # the action server's session (its keeper, the server and its workers)
+    group = os.getpgid(assistant.servers.pids()["actions"])
     os.killpg(group, signal.SIGSTOP)  # the port stays open, nothing answers (issue #11)
     try:
         started = time.perf_counter()
@@ -209,7 +211,7 @@ def test_a_stuck_action_server_gives_the_apology_with_the_hotline(assistant, use
         took = time.perf_counter() - started
     finally:
         os.killpg(group, signal.SIGCONT)
-    assert "Xin lỗi Bạn, hệ thống đang gặp sự cố" in answer and hotline.phone in answer
+    assert "Xin lỗi Bạn, hệ thống đang gặp sự cố" in answer and contact in answer
     assert took < 60, took  # Rasa's own limit was 300 s
     assert channel_status(assistant)["failed_actions"] == before + 1
     log = assistant.logs()
@@ -228,7 +230,7 @@ def test_user_text_stays_out_of_rasas_warnings_and_errors(assistant, user):
     # an intent-like message Rasa warns about, quoting the message and its parts
     assistant.say(user(), f'/{secret}_intent{{"{secret}_entity": "{secret} 0912345678"}}')
     # and an action failure while the message is handled
-    group = assistant.servers.actions.pid
+    group = os.getpgid(assistant.servers.pids()["actions"])
     os.killpg(group, signal.SIGSTOP)
     try:
         assistant.say(user(), f"{LOOKUP} {secret}")

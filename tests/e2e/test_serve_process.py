@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Two ports above the conversation tests' pair, which may be running in this session.
 RASA_PORT = settings().test_rasa_port + 2
 ACTIONS_PORT = settings().test_actions_port + 2
+REST_TOKEN = secrets.token_urlsafe(16)  # the REST channel's, given to serve
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -73,6 +75,7 @@ def answer(http: httpx.Client, sender: str, text: str) -> str:
     response = http.post(
         f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook",
         json={"sender": sender, "message": text},
+        headers={"Authorization": f"Bearer {REST_TOKEN}"},
     )
     assert response.status_code == 200, response.text
     return "\n".join(m.get("text", "") for m in response.json())
@@ -87,6 +90,7 @@ def test_serve_restarts_a_dead_action_server_and_dies_with_everything(tmp_path: 
         PYTHONPATH=str(ROOT),
         TROLYDVC_VAR_DIR=str(tmp_path / "var"),
         DATABASE_URL=f"sqlite:///{tmp_path / 'dossiers.db'}",
+        RASA_REST_TOKEN=REST_TOKEN,
     )
     serve = subprocess.Popen(
         [sys.executable, "-m", "trolydvc.cli", "serve",
@@ -109,7 +113,9 @@ def test_serve_restarts_a_dead_action_server_and_dies_with_everything(tmp_path: 
         pids = json.loads((tmp_path / "var" / "serve.json").read_text())["pids"]
         question = "làm giấy khai sinh cần giấy tờ gì"
         with httpx.Client(timeout=60.0) as http:
-            assert "Hồ sơ thủ tục «Đăng ký khai sinh»" in answer(http, "serve-1", question)
+            assert "Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»" in answer(
+                http, "serve-1", question
+            )
             # The action server's Sanic worker (its largest child; the other is multiprocessing's
             # manager) dies; its main process keeps the port open, and nobody answers on it.
             spawned = [
@@ -121,7 +127,9 @@ def test_serve_restarts_a_dead_action_server_and_dies_with_everything(tmp_path: 
             os.kill(worker, signal.SIGKILL)
             wait_output("Máy chủ action không phản hồi", 120)
             wait_output("Máy chủ action đã hoạt động trở lại.", 120)
-            assert "Hồ sơ thủ tục «Đăng ký khai sinh»" in answer(http, "serve-2", question)
+            assert "Giấy tờ cần nộp — thủ tục «Đăng ký khai sinh»" in answer(
+                http, "serve-2", question
+            )
         everything = sessions_of_children(serve.pid)
         assert len(everything) >= 4
         serve.send_signal(signal.SIGKILL)

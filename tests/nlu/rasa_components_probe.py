@@ -66,6 +66,7 @@ def main() -> None:
         for intent, texts in {
             "ask_fee": ["lệ phí bao nhiêu", "mất bao nhiêu tiền", "phí làm hết bao nhiêu"],
             "greet": ["xin chào", "chào bạn", "chào buổi sáng"],
+            "goodbye": ["tạm biệt", "chào tạm biệt nhé", "hẹn gặp lại"],
         }.items()
         for text in texts
     ]
@@ -76,6 +77,19 @@ def main() -> None:
     asked = [Message(data={"text": normalize_message(t)}) for t in ["le phi bao nhieu", "chao ban"]]
     loaded.process(asked)
     out["intents"] = [m.get("intent")["name"] for m in asked]
+    # the stored numbers give this scikit-learn's own probabilities (it trains in this env)
+    probe_texts = [
+        normalize_message(t) for t in ["le phi bao nhieu", "chào", "", "hẹn gặp lại nhé"]
+    ]
+    reference = classifier.model.proba_reference(probe_texts)
+    names = loaded.model.intents
+    out["max_proba_diff"] = max(
+        abs(dict(ranking)[name] - float(row[i]))
+        for ranking, row in zip(loaded.model.rank(probe_texts), reference, strict=True)
+        for i, name in enumerate(names)
+    )
+    with storage.read_from(Resource("intent")) as directory:
+        out["intent_files"] = sorted(p.name for p in directory.iterdir())
     out["ranking_sums_to_one"] = [
         round(sum(r["confidence"] for r in m.get("intent_ranking")), 6) for m in asked
     ]

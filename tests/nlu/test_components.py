@@ -53,6 +53,12 @@ def test_intent_classifier_trains_persists_and_loads(probe: dict) -> None:
     assert probe["ranking_sums_to_one"] == [1.0, 1.0]
 
 
+def test_intent_model_stored_without_pickle_ranks_like_scikit_learn(probe: dict) -> None:
+    # trained with .venv-rasa's scikit-learn (the one that trains the served model)
+    assert probe["intent_files"] == ["intent_model.json", "intent_model.npz"]
+    assert probe["max_proba_diff"] < 1e-9
+
+
 def test_annotated_typo_joins_its_procedure(probe: dict) -> None:
     assert probe["table_typo"] == "1.001193"
 

@@ -34,6 +34,11 @@ INTENTS = {
     "restart",
 }  # fmt: skip
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+# the held-out slices in their own files (bench/nlu_eval.py SLICES): name -> (file, minimum size)
+SLICES = {
+    "formal": (ROOT / "tests" / "nlu" / "heldout_formal.yml", 80),
+    "english": (ROOT / "tests" / "nlu" / "heldout_english.yml", 40),
+}
 
 
 def _key(text: str) -> str:
@@ -164,8 +169,8 @@ def test_cli_build_reports_missing_catalog(tmp_path: Path, monkeypatch) -> None:
     assert (tmp_path / "augmented.yml").exists()
 
 
-def _heldout() -> list[Example]:
-    data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
+def _heldout(path: Path = HELDOUT) -> list[Example]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     out = []
     for intent, subsets in data.items():
         for subset, block in subsets.items():
@@ -190,3 +195,20 @@ def test_heldout_set_shape_and_independence() -> None:
     training = {nfc(ex.text).lower() for ex in read_nlu_examples(nlu_files())}
     overlap = [ex.text for ex in heldout if nfc(ex.text).lower() in training]
     assert len(overlap) <= len(heldout) // 50, overlap
+
+
+def test_heldout_slices_shape_and_independence() -> None:
+    # no slice sentence is a training example, even without accents, case or punctuation (a
+    # two-word greeting such as "good morning" may coincide)
+    training = {_key(ex.text).strip(" ?.!") for ex in read_nlu_examples(nlu_files())}
+    for name, (path, minimum) in SLICES.items():
+        examples = _heldout(path)
+        assert len(examples) >= minimum, name
+        assert {ex.meta["subset"] for ex in examples} == {name}
+        assert {ex.intent for ex in examples} <= INTENTS
+        copied = [
+            ex.text
+            for ex in examples
+            if _key(ex.text).strip(" ?.!") in training and len(ex.text.split()) > 2
+        ]
+        assert not copied, (name, copied)

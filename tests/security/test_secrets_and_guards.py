@@ -153,6 +153,10 @@ def test_apology_names_the_hotline_or_the_provincial_office(tmp_path: Path):
     assert apology(locality).endswith("Nếu cần gấp, Bạn gọi Đường dây C: 1900 3.")
     locality.write_text(locality.read_text(encoding="utf-8").split("hotline")[0], encoding="utf-8")
     assert apology(locality).endswith("Bạn gọi Trung tâm B: 0200 2.")
+    locality.write_text(  # generated, phones not filled yet
+        "offices:\n  - {id: b, level: province, name: Trung tâm B, phone: ''}\n", encoding="utf-8"
+    )
+    assert apology(locality).endswith("Bạn liên hệ bộ phận một cửa nơi Bạn cư trú.")
     text = apology(tmp_path / "missing.yml")
     assert text.startswith("Xin lỗi Bạn, hệ thống đang gặp sự cố") and "gọi" not in text
 
