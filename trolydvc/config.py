@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     web_session_secret: SecretStr | None = _env(
         "WEB_SESSION_SECRET", None, "signs the session cookie; unset: var/web_session.key"
     )
+    web_https_only: bool = _env(
+        "TROLYDVC_WEB_HTTPS_ONLY", False, "the session cookie is sent over HTTPS only"
+    )
     web_limit_session: str = _env(
         "TROLYDVC_WEB_LIMIT_SESSION", "20/minute", "widget messages per browser session"
     )

@@ -121,3 +121,15 @@ def test_the_sender_is_the_sessions_and_the_token_stays_server_side(web):
             timeout=60,
         )
         assert "Quá trình xử lý" not in forged.text and "Hình thức nộp" not in forged.text
+
+
+def test_the_session_cookie_is_signed_http_only_and_secure_when_asked(
+    app_env, monkeypatch: pytest.MonkeyPatch
+):
+    with client() as http:
+        cookie = http.post("/api/chat", json={"message": "hi"}).headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    monkeypatch.setenv("TROLYDVC_WEB_HTTPS_ONLY", "true")
+    with client() as http:
+        cookie = http.post("/api/chat", json={"message": "hi"}).headers["set-cookie"].lower()
+    assert "; secure" in cookie

@@ -53,6 +53,7 @@ def create_app(rasa_url: str | None = None) -> FastAPI:
         session_cookie="trolydvc_session",
         max_age=None,
         same_site="lax",
+        https_only=settings.web_https_only,  # set it when the site is served over HTTPS
     )
     app.state.chat_limiter = ChatLimiter(settings.web_limit_session, settings.web_limit_address)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
