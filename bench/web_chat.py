@@ -59,7 +59,7 @@ def main() -> None:
         os.environ["TROLYDVC_WEB_LIMIT_SESSION"] = "100000/minute"  # measure, not limit
         os.environ["TROLYDVC_WEB_LIMIT_ADDRESS"] = "100000/minute"
         for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN"):
-            os.environ[name] = secrets.token_urlsafe(16)
+            os.environ[name] = secrets.token_hex(16)  # never "-…" (see tests/web/conftest.py)
         upgrade(url)
         load_demo_data(50)
         servers = Servers(

@@ -55,7 +55,7 @@ def main() -> None:
         url = f"sqlite:///{tmp}/dossiers.db"
         os.environ.update(DATABASE_URL=url, TROLYDVC_VAR_DIR=tmp)
         for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN"):
-            os.environ[name] = secrets.token_urlsafe(16)
+            os.environ[name] = secrets.token_hex(16)  # never "-…" (see tests/web/conftest.py)
         from trolydvc.db.migrate import upgrade
         from trolydvc.serve import Servers
         from trolydvc.tracking.demo import load_demo_data

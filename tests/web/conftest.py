@@ -1,10 +1,11 @@
 """The widget in a real browser against the real web app, Rasa and action server.
 
 One `Servers` trio (action server, Rasa, web app: trolydvc.serve.servers with ``web_port``) per
-test session, on the test ports (TROLYDVC_TEST_RASA_PORT, TROLYDVC_TEST_ACTIONS_PORT, and the Rasa
-port + 75 for the web app), with a scratch SQLite database of demo dossiers and fresh secrets in
-the environment, as tests/e2e does. The browser is Debian's chromium (`scripts/ensure_chromium.sh`,
-run by `make test`), driven by Playwright; `playwright install` is never needed.
+test session, next to the test ports (TROLYDVC_TEST_RASA_PORT + 1, TROLYDVC_TEST_ACTIONS_PORT + 1,
+and TROLYDVC_TEST_RASA_PORT + 75 for the web app), with a scratch SQLite database of demo
+dossiers and fresh secrets in the environment, as tests/e2e does. The browser is Debian's
+chromium (`scripts/ensure_chromium.sh`, run by `make test`), driven by Playwright;
+`playwright install` is never needed.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pytest
 
 from trolydvc.config import settings
 
-RASA_PORT = settings().test_rasa_port
-ACTIONS_PORT = settings().test_actions_port
-WEB_PORT = RASA_PORT + 75
+# Next to tests/e2e's pair (its session fixture still holds its ports while these tests run)
+RASA_PORT = settings().test_rasa_port + 1
+ACTIONS_PORT = settings().test_actions_port + 1
+WEB_PORT = settings().test_rasa_port + 75
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,7 +55,9 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     mp.setenv("TROLYDVC_VAR_DIR", str(tmp / "var"))
     mp.delenv("REDIS_URL", raising=False)  # the lookup counters go to the scratch database
     for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN", "WEB_SESSION_SECRET"):
-        mp.setenv(name, secrets.token_urlsafe(16))
+        # hex: a token_urlsafe starting with "-" is taken for an option by `rasa run`'s
+        # argparse (trolydvc.rasa_server passes "--auth-token TOKEN"): 1 start in 64 fails
+        mp.setenv(name, secrets.token_hex(16))
     # every browser test comes from 127.0.0.1: the per-address limit is tested in test_api.py
     mp.setenv("TROLYDVC_WEB_LIMIT_ADDRESS", "1000/minute")
     privacy._key.cache_clear()

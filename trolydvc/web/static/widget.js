@@ -67,7 +67,10 @@
   head.appendChild(el("h2", { id: "tldvc-title" }, T.title));
   var closer = el("button", { type: "button", "class": "close", "aria-label": T.close }, "×");
   head.appendChild(closer);
-  var log = el("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": T.log });
+  // tabindex: a long answer can be scrolled with the arrow keys
+  var log = el("div", {
+    "class": "log", role: "log", "aria-live": "polite", "aria-label": T.log, tabindex: "0"
+  });
   var typing = el("p", { "class": "typing", role: "status" });
   var form = el("form", { "class": "form" });
   var label = el("label", { "for": "tldvc-input", "class": "sr-only" }, T.label);
