@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV_RASA)/bin/rasa
 TROLYDVC := $(VENV)/bin/trolydvc
 
-.PHONY: help setup run test train serve nlu-data nlu-eval validate lint format clean bench
+.PHONY: help setup run test train serve nlu-data nlu-eval validate lint format clean bench chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,17 +44,20 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup train ## Set up and run the whole test suite (CI runs `make lint test`)
+test: setup train chromium ## Set up and run the whole test suite (CI runs `make lint test`)
 	$(PY) -m pytest -q
+
+chromium: ## Debian's chromium for the browser tests (tests/web), installed when missing
+	scripts/ensure_chromium.sh
 
 # --- the assistant ------------------------------------------------------------------------
 train: setup ## Train models/assistant.tar.gz if any training input changed
 	$(PY) scripts/train.py
 
-serve: setup train ## Rasa on 127.0.0.1:5005 (REST, API) + action server on :5055, until Ctrl-C
+serve: setup train ## Rasa on 127.0.0.1:5005 (REST, API) + action server on :5055 + web app on :8000, until Ctrl-C
 	$(TROLYDVC) serve
 
-run: setup train ## Start the assistant and chat in the terminal (Telegram bot if TELEGRAM_BOT_TOKEN is set)
+run: setup train ## Start the assistant (web page on :8000) and chat in the terminal (Telegram bot if TELEGRAM_BOT_TOKEN is set)
 	$(TROLYDVC) run
 
 nlu-eval: setup ## Train and evaluate the NLU on tests/nlu/heldout.yml against two baselines

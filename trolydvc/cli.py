@@ -18,6 +18,7 @@ from trolydvc.locality_gen import locality_cli
 from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
 from trolydvc.tracking.cli import db, demo_data, dossiers, stats
+from trolydvc.web.cli import web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +44,7 @@ for command in (
     run,
     bot,
     officials,
+    web,
 ):
     main.add_command(command)
 

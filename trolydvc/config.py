@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     action_server_token: SecretStr | None = _env(
         "ACTION_SERVER_TOKEN", None, "what Rasa sends to the action server"
     )
+    # Web app (trolydvc.web): the chat widget's API and the officials' dashboard
+    web_session_secret: SecretStr | None = _env(
+        "WEB_SESSION_SECRET", None, "signs the session cookie; unset: var/web_session.key"
+    )
+    web_https_only: bool = _env(
+        "TROLYDVC_WEB_HTTPS_ONLY", False, "the session cookie is sent over HTTPS only"
+    )
+    web_limit_session: str = _env(
+        "TROLYDVC_WEB_LIMIT_SESSION", "20/minute", "widget messages per browser session"
+    )
+    web_limit_address: str = _env(
+        "TROLYDVC_WEB_LIMIT_ADDRESS", "60/minute", "widget messages per client address"
+    )
     # Telegram bot
     telegram_bot_token: SecretStr = _env("TELEGRAM_BOT_TOKEN", SecretStr(""), "from @BotFather")
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "", "a self-hosted Bot API")

@@ -449,11 +449,13 @@ def install_user_text_redaction() -> None:
 def _with_auth_token(argv: list[str]) -> list[str] | None:
     """``argv`` with ``--auth-token`` from RASA_AUTH_TOKEN added; None when the API would be
     open (``--enable-api`` and no token at all)."""
-    if "--auth-token" in argv:
+    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in argv):
         return argv
     token = os.environ.get("RASA_AUTH_TOKEN", "").strip()
     if token:
-        return [*argv, "--auth-token", token]
+        # one argument: a token_urlsafe token may start with "-" (1 in 64), which argparse would
+        # take for an option
+        return [*argv, f"--auth-token={token}"]
     return None if "--enable-api" in argv else argv
 
 

@@ -94,7 +94,7 @@ def test_serve_restarts_a_dead_action_server_and_dies_with_everything(tmp_path: 
     )
     serve = subprocess.Popen(
         [sys.executable, "-m", "trolydvc.cli", "serve",
-         "--rasa-port", str(RASA_PORT), "--actions-port", str(ACTIONS_PORT)],
+         "--rasa-port", str(RASA_PORT), "--actions-port", str(ACTIONS_PORT), "--web-port", "0"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err_path.open("wb"),
         start_new_session=True,
     )  # fmt: skip

@@ -97,7 +97,7 @@ def test_auth_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
     assert _with_auth_token(run) == run  # no API, nothing to protect
     assert _with_auth_token([*run, "--enable-api", "--auth-token", "x"]) is not None
     monkeypatch.setenv("RASA_AUTH_TOKEN", "tok")
-    assert _with_auth_token([*run, "--enable-api"]) == [*run, "--enable-api", "--auth-token", "tok"]
+    assert _with_auth_token([*run, "--enable-api"]) == [*run, "--enable-api", "--auth-token=tok"]
 
 
 @pytest.mark.rasa

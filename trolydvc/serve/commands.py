@@ -28,6 +28,7 @@ from trolydvc.chat import chat_loop
 from trolydvc.serve.database import _prepare_database_or_warn
 from trolydvc.serve.runner import ServerError, Supervisor
 from trolydvc.serve.servers import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, MODEL, Servers
+from trolydvc.web.cli import DEFAULT_PORT as DEFAULT_WEB_PORT
 
 PIDS_FILE = config.VAR_DIR / "serve.json"  # read by bench/e2e.py to sample memory
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -133,7 +134,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _port_options(command: F) -> F:
-    """--rasa-port and --actions-port, shared by `serve` and `run`."""
+    """--rasa-port, --actions-port and --web-port, shared by `serve` and `run`."""
+    command = click.option(
+        "--web-port",
+        default=DEFAULT_WEB_PORT,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Cổng của trang web (khung trò chuyện, trang quản trị); 0: không chạy trang web.",
+    )(command)
     command = click.option(
         "--actions-port",
         default=DEFAULT_ACTIONS_PORT,
@@ -155,9 +163,9 @@ def _port_options(command: F) -> F:
     type=click.IntRange(1, 8),
     help="Số tiến trình Rasa (từ 2 trở lên thì lưu hội thoại trong Redis: REDIS_URL).",
 )
-def serve(rasa_port: int, actions_port: int, workers: int) -> None:
-    """Chạy máy chủ action và Rasa (kênh REST, HTTP API) đến khi nhấn Ctrl-C hoặc có SIGTERM."""
-    servers = Servers(rasa_port, actions_port, workers=workers)
+def serve(rasa_port: int, actions_port: int, web_port: int, workers: int) -> None:
+    """Chạy máy chủ action, Rasa (kênh REST, HTTP API) và trang web đến khi nhấn Ctrl-C hoặc có SIGTERM."""
+    servers = Servers(rasa_port, actions_port, workers=workers, web_port=web_port or None)
     _prepare_database_or_warn()
     supervise(
         servers,
@@ -165,7 +173,9 @@ def serve(rasa_port: int, actions_port: int, workers: int) -> None:
         waiting=f"Đang chờ Rasa nạp mô hình {MODEL.name} (khoảng 35 giây)…",
         ready=(
             f"Sẵn sàng: Rasa {servers.rasa_url} (REST: /webhooks/rest/webhook), "
-            f"máy chủ action {servers.actions_url}. Nhấn Ctrl-C để dừng cả hai."
+            f"máy chủ action {servers.actions_url}"
+            + (f", trang web {servers.web_url}/" if web_port else "")
+            + ". Nhấn Ctrl-C để dừng."
         ),
         rasa_url=servers.rasa_url,
     )
@@ -173,14 +183,14 @@ def serve(rasa_port: int, actions_port: int, workers: int) -> None:
 
 @click.command()
 @_port_options
-def run(rasa_port: int, actions_port: int) -> None:
+def run(rasa_port: int, actions_port: int, web_port: int) -> None:
     """Khởi động các máy chủ rồi trò chuyện trong terminal.
 
     Nếu đã đặt TELEGRAM_BOT_TOKEN thì chạy bot Telegram thay cho trò chuyện trong terminal. Các
     máy chủ được dừng khi kết thúc.
     """
     log_dir = config.VAR_DIR / "log"
-    servers = Servers(rasa_port, actions_port, log_dir=log_dir)
+    servers = Servers(rasa_port, actions_port, log_dir=log_dir, web_port=web_port or None)
     pid_file = PidFile()
     started = False
     failure: ServerError | None = None
@@ -193,6 +203,8 @@ def run(rasa_port: int, actions_port: int) -> None:
             click.echo(f"Đang khởi động trợ lý (khoảng 30–60 giây; nhật ký: {log_dir})…", err=True)
             servers.wait_ready()
             pid_file.write(servers, rasa_url=servers.rasa_url)
+            if web_port:
+                click.echo(f"Trang web có khung trò chuyện: {servers.web_url}/", err=True)
             if config.settings().telegram_bot_token.get_secret_value():
                 _run_bot(servers.rasa_url)
             else:

@@ -1,4 +1,5 @@
-"""The action server and Rasa as two supervised child processes, started and stopped together.
+"""The action server and Rasa as two supervised child processes, started and stopped together,
+and with ``web_port`` the web app (trolydvc.web: the widget page, the dashboard) as a third.
 
 :class:`Servers` is what `trolydvc serve`/`run` (trolydvc.serve.commands), the conversation tests
 and bench/e2e.py use to start a pair on the given ports.
@@ -54,6 +55,7 @@ class Servers(Supervisor):
         log_dir: Path | None = None,
         cors: tuple[str, ...] = ("http://localhost", "http://127.0.0.1"),
         workers: int = 1,
+        web_port: int | None = None,
         **supervision: Any,
     ) -> None:
         super().__init__(log_dir=log_dir, cwd=ROOT, **supervision)
@@ -62,6 +64,7 @@ class Servers(Supervisor):
         self.model = model
         self.cors = cors
         self.workers = max(1, workers)
+        self.web_port = web_port
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         # RASA_AUTH_TOKEN, RASA_REST_TOKEN, ACTION_SERVER_TOKEN: given to the children through
         # their environment (never their command lines, which any local user can read); set by
@@ -75,6 +78,10 @@ class Servers(Supervisor):
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     def _endpoints_file(self) -> Path:
         if self.actions_port == DEFAULT_ACTIONS_PORT and self.workers == 1:
@@ -117,7 +124,8 @@ class Servers(Supervisor):
             )
         if not RASA_BIN.exists():
             raise ServerError(f"Không tìm thấy {RASA_BIN}; hãy chạy `make setup` trước")
-        for port in (self.actions_port, self.rasa_port):
+        ports = [self.actions_port, self.rasa_port] + ([self.web_port] if self.web_port else [])
+        for port in ports:
             if _port_busy(port):
                 raise ServerError(f"Cổng {port} đang được dùng (có một `serve` khác đang chạy?)")
         self.secrets = config.ensure_secrets()
@@ -129,7 +137,17 @@ class Servers(Supervisor):
             # Rasa's / answers as soon as the server runs; ready means the model is loaded.
             Child("rasa", "Rasa", rasa, f"{self.rasa_url}/", ready=self._rasa_ready, env=env),
         ]
+        if self.web_port:
+            self.children.append(self._web_child(env))
         super().start()
+
+    # --- the web app (issue #15) ------------------------------------------------------------
+    def _web_child(self, env: dict[str, str]) -> Child:
+        web = [
+            sys.executable, "-m", "trolydvc.cli", "web",
+            "--port", str(self.web_port), "--rasa-url", self.rasa_url,
+        ]  # fmt: skip
+        return Child("web", "Trang web", web, f"{self.web_url}/healthz", env=env)
 
     def _rasa_ready(self, http: httpx.Client) -> bool:
         try:
