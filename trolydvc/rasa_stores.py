@@ -1,0 +1,114 @@
+"""Rasa's SQL tracker store, with personal data kept out of the stored events (runs in .venv-rasa).
+
+The cluster (trolydvc.cluster) keeps conversations in PostgreSQL so that any Rasa replica can
+continue any conversation. Stored events outlive the request, so they must not hold what a
+verified dossier lookup shows nor what the user typed to prove who they are:
+
+- a bot utterance the dossier action flags ``private`` (its metadata: the answer after a verified
+  lookup, which names the applicant) is stored as :data:`PRIVATE_REPLY`;
+- in what the user wrote (the text and every string of its parse data), phone numbers and lone
+  groups of four digits (the last digits of a phone number) become :data:`MASK`.
+
+Only what is *stored* changes: the turn being handled runs on the events in memory, and the
+dialogue policies use intents, slots and actions, never texts, so predictions are the same.
+
+Retention (the expiry of silent conversations) is :func:`purge_sql`, called by ``trolydvc
+conversations purge`` and by the running cluster. It deletes whole conversations only: Rasa's SQL
+store appends the events it has not stored yet by counting the stored ones, so a conversation
+with some of its events deleted would get them stored twice.
+
+Python 3.10, SQLAlchemy 1.4 and Rasa only: imported by Rasa from endpoints.yml
+(``tracker_store: type: trolydvc.rasa_stores.RedactingSQLTrackerStore``); the main environment
+imports the pure functions (no Rasa) for the purge and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+PRIVATE_REPLY = "<private reply not stored>"
+MASK = "<digits not stored>"
+PRIVATE_FLAG = "private"  # key of a bot utterance's metadata set by actions/dossiers.py
+# A Vietnamese phone number, however it is spaced ("0912 345 678", "+84 912345678"), or four digits
+# standing alone (not in a longer number, a dossier code "HS-2026-000123" or a date "10/2026").
+_PHONE = re.compile(r"(?<![\d.])(?:\+?84|0)(?:[ .\-]?\d){8,10}(?!\d)")
+_LAST4 = re.compile(r"(?<![\w/.\-])\d{4}(?![\w/.\-])")
+
+
+def mask_digits(text: str) -> str:
+    return _LAST4.sub(MASK, _PHONE.sub(MASK, text))
+
+
+def _mask_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_digits(value)
+    if isinstance(value, list):
+        return [_mask_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _mask_strings(item) for key, item in value.items()}
+    return value
+
+
+def redact_event(data: dict[str, Any]) -> dict[str, Any]:
+    """The event (as Rasa's ``Event.as_dict()``) as it may be stored."""
+    kind = data.get("event")
+    if kind == "bot" and (data.get("metadata") or {}).get(PRIVATE_FLAG):
+        return {**data, "text": PRIVATE_REPLY, "data": {}}
+    if kind == "user":
+        redacted = dict(data)
+        if isinstance(data.get("text"), str):
+            redacted["text"] = mask_digits(data["text"])
+        if "parse_data" in data:
+            redacted["parse_data"] = _mask_strings(data["parse_data"])
+        return redacted
+    return data
+
+
+def purge_statement(dialect: str = "postgresql") -> str:
+    """SQL deleting every conversation whose latest event is older than ``:cutoff`` (seconds
+    since the epoch), as one statement (atomic)."""
+    del dialect  # the same standard SQL on PostgreSQL and SQLite
+    return (
+        "DELETE FROM events WHERE sender_id IN ("
+        "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff)"
+    )
+
+
+def _store_class() -> type:
+    """Built on first use so that the main environment can import this module without Rasa."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+    class RedactingSQLTrackerStore(SQLTrackerStore):
+        """SQLTrackerStore.save with :func:`redact_event` applied to each stored event."""
+
+        async def save(self, tracker: Any) -> None:
+            await self.stream_events(tracker)
+            with self.session_scope() as session:
+                for event in self._additional_events(session, tracker):
+                    data = redact_event(event.as_dict())
+                    session.add(
+                        self.SQLEvent(
+                            sender_id=tracker.sender_id,
+                            type_name=event.type_name,
+                            timestamp=data.get("timestamp"),
+                            intent_name=(data.get("parse_data") or {})
+                            .get("intent", {})
+                            .get(INTENT_NAME_KEY),
+                            action_name=data.get("name"),
+                            data=json.dumps(data),
+                        )
+                    )
+                session.commit()
+
+    return RedactingSQLTrackerStore
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedactingSQLTrackerStore":
+        cls = _store_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
