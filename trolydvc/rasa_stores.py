@@ -9,6 +9,9 @@ verified dossier lookup shows nor what the user typed to prove who they are:
 - in what the user wrote (the text and every string of its parse data), phone numbers and lone
   groups of four digits (the last digits of a phone number) become :data:`MASK`.
 
+And :class:`ClusterRedisLockStore`, Rasa's Redis lock store without the hang that follows a
+replica killed while holding a conversation's lock (see the class).
+
 Only what is *stored* changes: the turn being handled runs on the events in memory, and the
 dialogue policies use intents, slots and actions, never texts, so predictions are the same.
 
@@ -106,9 +109,64 @@ def _store_class() -> type:
     return RedactingSQLTrackerStore
 
 
+# How often a message waiting for its conversation's lock looks again (Rasa: every second). A
+# user's messages rarely overlap, so waiting is rare; when a replica dies holding the lock, the
+# retried message goes on within this time of the dead ticket's expiry.
+LOCK_POLL_SECONDS = 0.05
+
+
+def may_proceed(ticket: int, waiting: list[tuple[int, float]], now: float) -> bool:
+    """Whether the holder of ``ticket`` may go on: no unexpired ticket issued before it.
+    ``waiting``: (number, expiry time) of the lock's tickets."""
+    return not any(number < ticket and expires >= now for number, expires in waiting)
+
+
+def _lock_store_class() -> type:
+    import asyncio
+    import time
+
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import RedisLockStore
+
+    class ClusterRedisLockStore(RedisLockStore):
+        """Rasa's Redis lock store, fixed for replicas that die holding a lock.
+
+        Rasa's waiter goes on only when its own ticket is "now serving", i.e. the first unexpired
+        one. When the ticket it waits behind belongs to a replica that was killed, both tickets
+        expire a fraction of a second apart (the same lifetime, issued that far apart), and a
+        waiter that looks once a second misses that window: its own ticket expired too, it is
+        never served and the message hangs. Here a waiter goes on as soon as no unexpired ticket
+        was issued before its own (:func:`may_proceed`), whether or not its own has expired.
+        """
+
+        def __init__(self, endpoint_config: Any) -> None:
+            super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+
+        async def _acquire_lock(
+            self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+        ) -> Any:
+            while True:
+                lock = self.get_lock(conversation_id)
+                if lock is None:  # every ticket expired and the lock was cleaned up
+                    return TicketLock(conversation_id)
+                tickets = [(t.number, t.expires) for t in lock.tickets]
+                if may_proceed(ticket, tickets, time.time()):
+                    return lock
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+
+    return ClusterRedisLockStore
+
+
+_FACTORIES = {
+    "RedactingSQLTrackerStore": _store_class,
+    "ClusterRedisLockStore": _lock_store_class,
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "RedactingSQLTrackerStore":
-        cls = _store_class()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(name)
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise AttributeError(name)
+    cls = factory()
+    globals()[name] = cls
+    return cls

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import ExitStack
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -80,6 +80,7 @@ def cluster(
             _write_json(CLUSTER_FILE, servers.describe())
             click.echo(f"Đang khởi động {replicas} bản Rasa (khoảng 1 phút)…", err=True)
             servers.wait_ready()
+            servers.warm_up()
             _write_json(CLUSTER_FILE, servers.describe())
             click.echo(
                 f"Sẵn sàng: {servers.entry_url}/webhooks/rest/webhook ({replicas} bản Rasa). "
