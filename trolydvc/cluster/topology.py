@@ -201,17 +201,10 @@ class Cluster(Supervisor):
         return path
 
     def prepare(self) -> None:
-        """Check the ports, write the configuration files, create the tracker store's table."""
+        """Write the configuration files, create the tracker store's table."""
         current = config.settings()
         if not current.database_url:
             raise ServerError("Cụm máy chủ cần DATABASE_URL (PostgreSQL).")
-        host, _, port = self.ports.listen.rpartition(":")
-        busy = [int(port)] + [self.ports.actions_entry]
-        busy += [self.ports.rasa + i for i in range(self.replicas)]
-        busy += [self.ports.actions + i for i in range(self.replicas)]
-        for number in busy:
-            if _port_busy(number):
-                raise ServerError(f"Cổng {number} đang được dùng (có một cụm khác đang chạy?)")
         self.secrets = config.ensure_secrets()
         run_dir = self.base_dir / "nginx"
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -239,6 +232,13 @@ class Cluster(Supervisor):
         create_tracker_table(self.base_dir / "endpoints.yml", self._environment())
 
     def start(self) -> None:
+        _, _, port = self.ports.listen.rpartition(":")
+        busy = [int(port)] + [self.ports.actions_entry]
+        busy += [self.ports.rasa + i for i in range(self.replicas)]
+        busy += [self.ports.actions + i for i in range(self.replicas)]
+        for number in busy:
+            if _port_busy(number):
+                raise ServerError(f"Cổng {number} đang được dùng (có một cụm khác đang chạy?)")
         self.prepare()
         env = self._environment()
         nginx = nginx_binary()
