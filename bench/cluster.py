@@ -10,7 +10,9 @@ generator), through the REST channel, at 5 and 20 concurrent users:
   1 action server -- what `make cluster` runs, with one replica;
 - ``cluster-2``: the same with 2 replicas and 2 action servers.
 
-It prints msg/s and p50/p95 per set-up and level, then each cluster's ratios to ``single``.
+It prints msg/s and p50/p95 per set-up and level, the CPU milliseconds each kind of process spent
+per message (which do not depend on the machine's other load), then each cluster's ratios to
+``single``.
 Targets on a 2-core machine: the cluster keeps p95 <= 100 ms at 5 users and >= 80 msg/s at 20.
 
 Needs PostgreSQL (a scratch database is created and dropped; demo dossiers loaded) and Redis
@@ -35,7 +37,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from e2e import Level, run_level  # noqa: E402
+from e2e import Level, cpu_seconds, run_level  # noqa: E402
 
 from trolydvc import config  # noqa: E402
 from trolydvc.cluster import Cluster, Ports  # noqa: E402
@@ -56,15 +58,25 @@ def measure(name: str, servers: Supervisor, url: str, users: list[int], messages
             servers.warm_up()
         asyncio.run(run_level(url, 2, 30))  # warm-up, as bench/e2e.py
         results = {}
+        pids = servers.pids()
         for n in users:
+            before = cpu_seconds(pids)
             level: Level = asyncio.run(run_level(url, n, messages))
+            after = cpu_seconds(pids)
+            count = max(len(level.latencies), 1)
+            # CPU ms per message, by role: independent of the other load on the machine
+            roles: dict[str, float] = {}
+            for name in pids:
+                role = name.split("-")[0]
+                roles[role] = roles.get(role, 0.0) + (after[name] - before[name]) * 1000 / count
             rate = len(level.latencies) / level.elapsed
             p50, p95 = pct(level.latencies, 50), pct(level.latencies, 95)
             mean = statistics.fmean(level.latencies) * 1000
             results[n] = (rate, p50, p95, level.errors)
+            cpu = " ".join(f"{role} {ms:.1f}" for role, ms in roles.items())
             print(
                 f"{name:>10} | {n:>5} | {rate:>7.1f} | {p50:>7.1f} | {p95:>7.1f} | "
-                f"{mean:>7.1f} | {level.errors}",
+                f"{mean:>7.1f} | {level.errors:>6} | {cpu} | total {sum(roles.values()):.1f}",
                 flush=True,
             )
         return results
@@ -108,7 +120,10 @@ def main() -> int:
             f"cluster benchmark: {args.messages} messages per level, CPU cores: {os.cpu_count()}, "
             f"load average now: {os.getloadavg()[0]:.1f}"
         )
-        print("    set-up | users |   msg/s |  p50 ms |  p95 ms | mean ms | errors")
+        print(
+            "    set-up | users |   msg/s |  p50 ms |  p95 ms | mean ms | errors "
+            "| CPU ms per message by process (not PostgreSQL, Redis)"
+        )
         figures = {
             "single": measure(
                 "single", Servers(b, b + 50, log_dir=logs), f"http://127.0.0.1:{b}", users,

@@ -157,6 +157,29 @@ def _lock_store_class() -> type:
     return ClusterRedisLockStore
 
 
+# Rasa looks up a conversation's latest session start for every retrieval with a subquery that
+# PostgreSQL, while the table's statistics are young, re-runs for each of the conversation's
+# events over the sender_id index: 16 ms for a 214-event conversation here, 0.85 ms with this
+# index (EXPLAIN ANALYZE), and it grew with the square of the conversation's length.
+SESSION_INDEX = "CREATE INDEX IF NOT EXISTS ix_events_sender_type_ts ON events (sender_id, type_name, timestamp)"
+
+
+def ensure_schema(endpoints_file: str) -> None:
+    """Create the events table (Rasa's model of it) and :data:`SESSION_INDEX`, from the
+    tracker_store section of ``endpoints_file``; run once before the replicas start."""
+    import sqlalchemy as sa
+    import yaml
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    with open(endpoints_file, encoding="utf-8") as handle:
+        conf = dict(yaml.safe_load(handle)["tracker_store"])
+    conf.pop("type", None)
+    store = SQLTrackerStore(host=conf.pop("url", None), **conf)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text(SESSION_INDEX))
+    store.engine.dispose()
+
+
 _FACTORIES = {
     "RedactingSQLTrackerStore": _store_class,
     "ClusterRedisLockStore": _lock_store_class,
@@ -170,3 +193,9 @@ def __getattr__(name: str) -> Any:
     cls = factory()
     globals()[name] = cls
     return cls
+
+
+if __name__ == "__main__":
+    import sys
+
+    ensure_schema(sys.argv[1])

@@ -354,16 +354,11 @@ class Cluster(Supervisor):
 
 def create_tracker_table(endpoints: Path, env: dict[str, str]) -> None:
     """Create Rasa's events table once, before the replicas start (two replicas creating it at
-    the same moment can fail on PostgreSQL's catalog), from Rasa's own model of it."""
-    code = (
-        "import os, yaml, sys\n"
-        "from rasa.core.tracker_store import SQLTrackerStore\n"
-        "conf = yaml.safe_load(open(sys.argv[1]))['tracker_store']\n"
-        "conf.pop('type'); host = conf.pop('url')\n"
-        "SQLTrackerStore(host=host, **conf)\n"
-    )
+    the same moment can fail on PostgreSQL's catalog), from Rasa's own model of it, with the
+    index of trolydvc.rasa_stores.SESSION_INDEX."""
     result = subprocess.run(
-        [str(RASA_PYTHON), "-c", code, str(endpoints)],
+        [str(RASA_PYTHON), "-m", "trolydvc.rasa_stores", str(endpoints)],
+        cwd=ROOT,  # -m imports this repository's trolydvc
         capture_output=True,
         text=True,
         env=env,
