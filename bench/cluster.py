@@ -66,9 +66,11 @@ def measure(name: str, servers: Supervisor, url: str, users: list[int], messages
             count = max(len(level.latencies), 1)
             # CPU ms per message, by role: independent of the other load on the machine
             roles: dict[str, float] = {}
-            for name in pids:
-                role = name.split("-")[0]
-                roles[role] = roles.get(role, 0.0) + (after[name] - before[name]) * 1000 / count
+            for process in pids:
+                role = process.split("-")[0]
+                roles[role] = (
+                    roles.get(role, 0.0) + (after[process] - before[process]) * 1000 / count
+                )
             rate = len(level.latencies) / level.elapsed
             p50, p95 = pct(level.latencies, 50), pct(level.latencies, 95)
             mean = statistics.fmean(level.latencies) * 1000

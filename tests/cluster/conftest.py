@@ -5,12 +5,14 @@ replicas on the SQL tracker store of a scratch PostgreSQL database, the Redis lo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,11 +28,29 @@ import redis
 from trolydvc.config import ROOT, settings
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
+WEBHOOK_SECRET = "cluster-webhook-secret"
 START_TIMEOUT = 300.0
 
 
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(REDIS_TEST_URL)
+
+
+class TelegramThread:
+    """tests/bot/fake_telegram.FakeTelegram (an aiohttp server) on its own event loop thread."""
+
+    def __init__(self) -> None:
+        from tests.bot.fake_telegram import FakeTelegram
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(FakeTelegram().start(), self.loop).result(30)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
 @dataclass
@@ -40,6 +60,7 @@ class ClusterProcess:
     env: dict[str, str]
     var_dir: Path
     base: int
+    telegram: Any = None  # the fake Telegram Bot API the bot talks to
     proc: subprocess.Popen[bytes] | None = None
     runs: int = 0
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60.0))
@@ -147,19 +168,28 @@ def cluster(
         **{n: secrets.token_urlsafe(16) for n in
            ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN")},
     )  # fmt: skip
-    env.pop("TELEGRAM_BOT_TOKEN", None)
+    # the bot in webhook mode, against a fake Telegram Bot API
+    telegram = TelegramThread()
+    env.update(
+        TELEGRAM_BOT_TOKEN=telegram.server.token,
+        TELEGRAM_API_BASE_URL=telegram.server.base_url,
+        TELEGRAM_FILE_BASE_URL=telegram.server.base_file_url,
+        WEBHOOK_URL="https://bot.example.org",
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
     for name in ("DATABASE_URL", "TROLYDVC_PHONE_KEY", "REDIS_URL"):
         mp.setenv(name, env[name])
     privacy._key.cache_clear()
     reset_engines()
     load_demo_data(200, url=url)
-    running = ClusterProcess(env, var_dir, settings().test_rasa_port)
+    running = ClusterProcess(env, var_dir, settings().test_rasa_port, telegram=telegram.server)
     try:
         running.start()
         yield running
     finally:
         running.stop()
         running.http.close()
+        telegram.stop()
         mp.undo()
         privacy._key.cache_clear()
         reset_engines()

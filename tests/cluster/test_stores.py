@@ -93,7 +93,9 @@ def test_purge_deletes_whole_silent_conversations_only(events_db):
     with engine.begin() as conn:
         for sender, ts in rows:
             conn.execute(
-                text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"),
+                text(
+                    "INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"
+                ),
                 {"s": sender, "t": ts},
             )
     assert purge_conversations(30, url) == 1
