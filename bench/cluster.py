@@ -16,7 +16,7 @@ per message (which do not depend on the machine's other load), then each cluster
 Targets on a 2-core machine: the cluster keeps p95 <= 100 ms at 5 users and >= 80 msg/s at 20.
 
 Needs PostgreSQL (a scratch database is created and dropped; demo dossiers loaded) and Redis
-(--redis-url, default DB 15, emptied before and after).
+(--redis-url, default DB 15; the keys starting with "trolydvc" are deleted before and after).
 
 Usage: .venv/bin/python bench/cluster.py [--messages 300] [--users 5,20] [--base-port 5480]
 """
@@ -102,7 +102,12 @@ def main() -> int:
     from trolydvc.tracking.demo import load_demo_data
 
     store = redis.Redis.from_url(args.redis_url)
-    store.flushdb()
+
+    def clear_redis() -> None:
+        for key in store.scan_iter(match="trolydvc*", count=1000):
+            store.delete(key)
+
+    clear_redis()
     with (
         scratch_postgres("trolydvc_bench_cluster", admin_url=config.settings().bench_pg_admin_url)
         as url,
@@ -138,7 +143,7 @@ def main() -> int:
             figures[f"cluster-{replicas}"] = measure(
                 f"cluster-{replicas}", cluster, ports.entry_url, users, args.messages
             )
-        store.flushdb()
+        clear_redis()
     print("\nratios to `single` (msg/s: higher is better; p95: lower is better)")
     for name in ("cluster-1", "cluster-2"):
         for n in users:

@@ -1,7 +1,8 @@
 """The cluster (`trolydvc cluster`) started as a real process on loopback: nginx, two Rasa
 replicas on the SQL tracker store of a scratch PostgreSQL database, the Redis lock store (Redis DB
-7, emptied before and after), two action servers. Ports: the entry on TROLYDVC_TEST_RASA_PORT + 79
-(7180 with this helper's 7101), replicas and action servers next to the test ports."""
+7; the keys starting with "trolydvc" deleted before and after), two action servers. Ports: the entry on TROLYDVC_TEST_RASA_PORT + 79
+(7180 with this helper's 7101), replicas and action servers next to the test ports. Without
+nginx, PostgreSQL or Redis the tests skip (fail with CI=true)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +36,14 @@ START_TIMEOUT = 300.0
 
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(REDIS_TEST_URL)
+
+
+def clear_redis() -> None:
+    """Delete the keys the cluster writes (locks: trolydvc:*, lookup counters:
+    trolydvc:lookup:*), nothing else of that database."""
+    client = redis_client()
+    for key in client.scan_iter(match="trolydvc*", count=1000):
+        client.delete(key)
 
 
 class TelegramThread:
@@ -149,7 +159,9 @@ def cluster(
         redis_client().ping()
     except redis.RedisError as exc:
         require_service(f"Redis {REDIS_TEST_URL}: {type(exc).__name__}")
-    redis_client().flushdb()
+    clear_redis()
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        require_service("nginx is not installed (`make nginx`)")
     var_dir = tmp_path_factory.mktemp("cluster")
     databases = ExitStack()
     try:
@@ -193,7 +205,7 @@ def cluster(
         mp.undo()
         privacy._key.cache_clear()
         reset_engines()
-        redis_client().flushdb()
+        clear_redis()
         databases.close()  # drops the scratch database
 
 

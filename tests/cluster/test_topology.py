@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -36,10 +37,10 @@ def test_sqlite_is_refused():
         endpoints_yaml(Ports(), "sqlite:///x.db", "redis://127.0.0.1:6379/0")
 
 
-def test_nginx_accepts_the_generated_configuration(tmp_path):
+def test_nginx_accepts_the_generated_configuration(tmp_path, require_service):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not shutil.os.path.exists(nginx):
-        pytest.fail("nginx is not installed: `make nginx`")
+    if not Path(nginx).exists():
+        require_service("nginx is not installed (`make nginx`)")
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp_path / sub).mkdir()
     text = render_nginx(Ports("127.0.0.1:7181"), 3, tmp_path, tmp_path, bot_path="tg-hook")
