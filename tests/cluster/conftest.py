@@ -1,8 +1,11 @@
 """The cluster (`trolydvc cluster`) started as a real process on loopback: nginx, two Rasa
-replicas on the SQL tracker store of a scratch PostgreSQL database, the Redis lock store (Redis DB
-7; the keys starting with "trolydvc" deleted before and after), two action servers. Ports: the entry on TROLYDVC_TEST_RASA_PORT + 79
-(7180 with this helper's 7101), replicas and action servers next to the test ports. Without
-nginx, PostgreSQL or Redis the tests skip (fail with CI=true)."""
+replicas on the SQL tracker store of a scratch PostgreSQL database, the Redis lock store (Redis
+DB 7; the keys starting with "trolydvc" deleted before and after), two action servers.
+
+Ports, from TROLYDVC_TEST_RASA_PORT (R): the entry on R + 79, Rasa on R + 4.., action servers on
+R + 54.., nginx's loopback entry to them on R + 69, the bot on R + 89: clear of the ports that
+tests/serve and tests/e2e derive from the same base. Without nginx, PostgreSQL or Redis the
+tests skip (fail with CI=true)."""
 
 from __future__ import annotations
 
@@ -95,7 +98,7 @@ class ClusterProcess:
             "--listen", f"127.0.0.1:{b + 79}",
             "--replicas", "2",
             "--rasa-port", str(b + 4), "--actions-port", str(b + 54),
-            "--actions-entry-port", str(b + 49), "--bot-port", str(b + 89),
+            "--actions-entry-port", str(b + 69), "--bot-port", str(b + 89),
         ]  # fmt: skip
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
