@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV_RASA)/bin/rasa
 TROLYDVC := $(VENV)/bin/trolydvc
 
-.PHONY: help setup run test train serve nlu-data nlu-eval validate lint format clean bench chromium
+.PHONY: help setup run test train serve cluster nginx cluster-db nlu-data nlu-eval validate lint format clean bench chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup train chromium ## Set up and run the whole test suite (CI runs `make lint test`)
+test: setup train chromium nginx ## Set up and run the whole test suite (CI runs `make lint test`)
 	$(PY) -m pytest -q
 
 chromium: ## Debian's chromium for the browser tests (tests/web), installed when missing
@@ -56,6 +56,23 @@ train: setup ## Train models/assistant.tar.gz if any training input changed
 
 serve: setup train ## Rasa on 127.0.0.1:5005 (REST, API) + action server on :5055 + web app on :8000, until Ctrl-C
 	$(TROLYDVC) serve
+
+# The production topology on this machine (deploy/README.md): PostgreSQL and Redis must run here.
+CLUSTER_DB ?= trolydvc
+cluster: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/$(CLUSTER_DB)
+cluster: export REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: setup train nginx cluster-db ## nginx :8080 -> 2 Rasa replicas (PostgreSQL, Redis) -> action servers, until Ctrl-C
+	$(TROLYDVC) cluster
+
+nginx: ## Install nginx (Debian package) when it is missing
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt-get install -y nginx \
+		|| { apt-get update && apt-get install -y nginx; }
+
+cluster-db: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/$(CLUSTER_DB)
+cluster-db: setup ## Create the cluster's PostgreSQL database when missing, and migrate it
+	@psql "$${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$${DATABASE_URL##*/}'" | grep -q 1 \
+		|| psql "$${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE \"$${DATABASE_URL##*/}\""
+	$(TROLYDVC) db upgrade
 
 run: setup train ## Start the assistant (web page on :8000) and chat in the terminal (Telegram bot if TELEGRAM_BOT_TOKEN is set)
 	$(TROLYDVC) run

@@ -56,7 +56,9 @@ async def lookup(
             text="Xin lỗi, hệ thống tra cứu hồ sơ đang gặp sự cố. Bạn vui lòng thử lại sau."
         )
         return []
-    dispatcher.utter_message(text=result.text)
+    # A verified answer names the applicant: flagged so that the cluster's tracker store keeps it
+    # out of the stored conversation (trolydvc/rasa_stores.py).
+    dispatcher.utter_message(text=result.text, private=result.kind == "verified")
     # After a basic answer the user may send the last four digits of the registered phone.
     waiting = pending.PHONE_LAST4 if result.kind in ("found", "wrong_phone") else None
     if result.kind == "malformed":

@@ -14,6 +14,7 @@ import click
 from bot.cli import bot, officials
 from trolydvc.catalog.cli import catalog
 from trolydvc.chat import chat
+from trolydvc.cluster import cluster, conversations
 from trolydvc.locality_gen import locality_cli
 from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
@@ -42,6 +43,8 @@ for command in (
     chat,
     serve,
     run,
+    cluster,
+    conversations,
     bot,
     officials,
     web,

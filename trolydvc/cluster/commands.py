@@ -1,0 +1,143 @@
+"""`trolydvc cluster` (the production topology in the foreground) and `trolydvc conversations
+purge` (officials delete stored conversations)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trolydvc import config
+from trolydvc.cluster.topology import Cluster, Ports
+from trolydvc.serve.commands import StopSignals, stop_fully
+from trolydvc.serve.runner import ServerError
+
+CLUSTER_FILE = config.VAR_DIR / "cluster.json"
+PURGE_INTERVAL = 3600.0  # the running cluster expires silent conversations once an hour
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _remove_if_ours(path: Path) -> None:
+    try:
+        if json.loads(path.read_text()).get("cluster") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _purge(days: float) -> None:
+    from trolydvc.cluster.retention import purge_conversations
+
+    try:
+        count = purge_conversations(days)
+    except Exception as exc:  # the cluster keeps answering; the next hour tries again
+        click.echo(f"Cảnh báo: chưa xoá được hội thoại cũ ({type(exc).__name__}).", err=True)
+        return
+    if count:
+        click.echo(f"Đã xoá {count} hội thoại im lặng quá {days:g} ngày.", err=True)
+
+
+@click.command()
+@click.option("--listen", default="127.0.0.1:8080", show_default=True,
+              help="Địa chỉ công khai của nginx (ADDR:PORT).")  # fmt: skip
+@click.option("--replicas", default=lambda: config.settings().rasa_replicas,
+              show_default="2, or RASA_REPLICAS", type=click.IntRange(1, 16),
+              help="Số bản Rasa (và số máy chủ action).")  # fmt: skip
+@click.option("--rasa-port", default=5006, show_default=True, type=int,
+              help="Cổng của bản Rasa đầu tiên (các bản sau: cổng kế tiếp).")  # fmt: skip
+@click.option("--actions-port", default=5056, show_default=True, type=int,
+              help="Cổng của máy chủ action đầu tiên.")  # fmt: skip
+@click.option("--actions-entry-port", default=5055, show_default=True, type=int,
+              help="Cổng nội bộ của nginx cho Rasa gọi máy chủ action.")  # fmt: skip
+@click.option("--bot-port", default=8443, show_default=True, type=int,
+              help="Cổng nội bộ của webhook bot Telegram.")  # fmt: skip
+@click.option("--config-only", is_flag=True,
+              help="Chỉ ghi var/cluster/nginx.conf, endpoints.yml và tạo bảng hội thoại rồi "
+                   "thoát (cho triển khai bằng systemd).")  # fmt: skip
+def cluster(
+    listen: str, replicas: int, rasa_port: int, actions_port: int, actions_entry_port: int,
+    bot_port: int, config_only: bool,
+) -> None:  # fmt: skip
+    """Chạy cả cụm (nginx, các bản Rasa, các máy chủ action, bot) đến khi Ctrl-C hoặc SIGTERM.
+
+    Cần DATABASE_URL (PostgreSQL) và REDIS_URL. Xem deploy/README.md."""
+    ports = Ports(listen, rasa_port, actions_port, actions_entry_port, bot_port)
+    servers = Cluster(ports, replicas)
+    if config_only:
+        try:
+            servers.prepare()
+        except ServerError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Đã ghi {servers.base_dir}/nginx.conf và {servers.base_dir}/endpoints.yml.")
+        return
+    retention = config.settings().conversation_retention_days
+    failure: ServerError | None = None
+    started = False
+    with StopSignals() as stop:
+        try:
+            servers.start()
+            started = True
+            _write_json(CLUSTER_FILE, servers.describe())
+            click.echo(f"Đang khởi động {replicas} bản Rasa (khoảng 1 phút)…", err=True)
+            servers.wait_ready()
+            servers.warm_up()
+            _write_json(CLUSTER_FILE, servers.describe())
+            click.echo(
+                f"Sẵn sàng: {servers.entry_url}/webhooks/rest/webhook ({replicas} bản Rasa). "
+                f"Danh sách tiến trình: {CLUSTER_FILE}. Nhấn Ctrl-C để dừng.",
+                err=True,
+            )
+            next_purge = 0.0
+            while not stop.requested.wait(1.0):
+                events = servers.check()
+                for event in events:
+                    click.echo(event, err=True)
+                if events:
+                    _write_json(CLUSTER_FILE, servers.describe())
+                if time.monotonic() >= next_purge:
+                    _purge(retention)
+                    next_purge = time.monotonic() + PURGE_INTERVAL
+        except ServerError as exc:
+            failure = exc
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if stop.requested.is_set():
+                click.echo("Đang dừng cụm máy chủ…", err=True)
+            stop_fully(servers, stop)
+            if started:
+                _remove_if_ours(CLUSTER_FILE)
+    if failure is not None:
+        raise click.ClickException(str(failure))
+    click.echo("Đã dừng cụm máy chủ.", err=True)
+
+
+@click.group()
+def conversations() -> None:
+    """Hội thoại đã lưu (kho hội thoại PostgreSQL của cụm máy chủ)."""
+
+
+@conversations.command()
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=None,
+              help="Xoá hội thoại im lặng quá số ngày này (mặc định: "
+                   "TROLYDVC_CONVERSATION_RETENTION_DAYS, 30).")  # fmt: skip
+def purge(older_than: float | None) -> None:
+    """Xoá các hội thoại đã lưu mà lần trao đổi cuối cũ hơn số ngày cho trước."""
+    days = config.settings().conversation_retention_days if older_than is None else older_than
+    if not config.settings().database_url:
+        raise click.ClickException("Chưa đặt DATABASE_URL: chỉ cụm máy chủ lưu hội thoại.")
+    # imported here: SQLAlchemy doubles the start-up time of every `trolydvc` command
+    from trolydvc.cluster.retention import purge_conversations
+
+    count = purge_conversations(days)
+    click.echo(f"Đã xoá {count} hội thoại im lặng quá {days:g} ngày.")
