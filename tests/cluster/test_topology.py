@@ -50,3 +50,9 @@ def test_nginx_accepts_the_generated_configuration(tmp_path, require_service):
     conf.write_text(text)
     result = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    assert "location / {\n            return 404;" in text  # no web app: nothing else routed
+    web = render_nginx(Ports("127.0.0.1:7181", web=7182), 2, tmp_path, tmp_path)
+    assert "proxy_pass http://127.0.0.1:7182;" in web
+    conf.write_text(web)
+    result = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

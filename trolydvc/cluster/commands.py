@@ -61,17 +61,19 @@ def _purge(days: float) -> None:
               help="Cổng nội bộ của nginx cho Rasa gọi máy chủ action.")  # fmt: skip
 @click.option("--bot-port", default=8443, show_default=True, type=int,
               help="Cổng nội bộ của webhook bot Telegram.")  # fmt: skip
+@click.option("--web-port", default=8000, show_default=True, type=int,
+              help="Cổng nội bộ của trang web (khung trò chuyện, /quan-tri); 0: không chạy.")  # fmt: skip
 @click.option("--config-only", is_flag=True,
               help="Chỉ ghi var/cluster/nginx.conf, endpoints.yml và tạo bảng hội thoại rồi "
                    "thoát (cho triển khai bằng systemd).")  # fmt: skip
 def cluster(
     listen: str, replicas: int, rasa_port: int, actions_port: int, actions_entry_port: int,
-    bot_port: int, config_only: bool,
+    bot_port: int, web_port: int, config_only: bool,
 ) -> None:  # fmt: skip
     """Chạy cả cụm (nginx, các bản Rasa, các máy chủ action, bot) đến khi Ctrl-C hoặc SIGTERM.
 
     Cần DATABASE_URL (PostgreSQL) và REDIS_URL. Xem deploy/README.md."""
-    ports = Ports(listen, rasa_port, actions_port, actions_entry_port, bot_port)
+    ports = Ports(listen, rasa_port, actions_port, actions_entry_port, bot_port, web_port)
     servers = Cluster(ports, replicas)
     if config_only:
         try:

@@ -44,6 +44,7 @@ class Ports:
     actions: int = 5056  # first action server
     actions_entry: int = 5055  # nginx, loopback: Rasa -> action servers
     bot: int = 8443  # the Telegram bot's webhook (loopback)
+    web: int = 0  # the web app (widget page, dashboard) behind the entry; 0: none
 
     @property
     def entry_url(self) -> str:
@@ -129,6 +130,13 @@ def render_nginx(
             for i in range(replicas)
         ),
         "bot_location": bot_location,
+        "web_location": (
+            f"            proxy_pass http://127.0.0.1:{ports.web};\n"
+            "            proxy_set_header Host $host;\n"
+            "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+            if ports.web
+            else "            return 404;"
+        ),
     }
     text = TEMPLATE.read_text(encoding="utf-8")
     for key, value in values.items():
@@ -236,6 +244,7 @@ class Cluster(Supervisor):
         busy = [int(port)] + [self.ports.actions_entry]
         busy += [self.ports.rasa + i for i in range(self.replicas)]
         busy += [self.ports.actions + i for i in range(self.replicas)]
+        busy += [self.ports.web] if self.ports.web else []
         for number in busy:
             if _port_busy(number):
                 raise ServerError(f"Cổng {number} đang được dùng (có một cụm khác đang chạy?)")
@@ -270,11 +279,21 @@ class Cluster(Supervisor):
             Child("nginx", "nginx", [nginx, "-c", str(self.base_dir / "nginx.conf"),
                   "-g", "daemon off;"], nginx_health, env=env)
         )  # fmt: skip
+        if self.ports.web:
+            children.append(self._web_child(env))
         if config.settings().telegram_bot_token.get_secret_value():
             children.append(self._bot_child(env))
         self.children = children
         self.roles = {child.name: child.label for child in children}
         super().start()
+
+    def _web_child(self, env: dict[str, str]) -> Child:
+        """The web app (trolydvc.web) on loopback; it reaches Rasa through the entry, so a dead
+        replica is skipped as for the bot."""
+        exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
+        command = [exe, "web", "--port", str(self.ports.web), "--rasa-url", self.entry_url]
+        return Child("web", "Trang web", command, f"http://127.0.0.1:{self.ports.web}/healthz",
+                     env=env)  # fmt: skip
 
     def _bot_child(self, env: dict[str, str]) -> Child:
         current = config.settings()
