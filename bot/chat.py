@@ -29,6 +29,7 @@ from bot.common import (
 )
 from bot.communes import commune_by_index, commune_keyboard, find_commune
 from bot.feedback import ask_rating, take_comment
+from bot.follow import FOLLOW_PAYLOAD, follow_payload
 from bot.handoff import relay_to_officials, start_handoff
 from bot.keyboards import PayloadStore, button_title, decode_payload, rasa_keyboard
 from bot.render import escape, split_message, truncate
@@ -330,6 +331,9 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
     chat = update.effective_chat
     assert chat is not None
     local = text.strip().split("{", 1)[0]
+    if local == FOLLOW_PAYLOAD:  # consent to follow a verified dossier: stored by the bot
+        await follow_payload(update, context, text)
+        return
     if local in LOCAL_PAYLOADS:
         if local == "/request_human":
             await start_handoff(update, context)

@@ -18,6 +18,7 @@ from trolydvc.locality_gen import locality_cli
 from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
 from trolydvc.tracking.cli import db, demo_data, dossiers, stats
+from trolydvc.tracking.follow_cli import follow
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +44,7 @@ for command in (
     run,
     bot,
     officials,
+    follow,
 ):
     main.add_command(command)
 
