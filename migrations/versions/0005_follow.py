@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('consented_at', sa.DateTime(), nullable=False),
+    sa.Column('after_history_id', sa.BigInteger(), nullable=False),
     sa.Column('ends_at', sa.DateTime(), nullable=True),
     sa.Column('stopped_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_dossier_follows_dossier_id_dossiers'), ondelete='CASCADE'),

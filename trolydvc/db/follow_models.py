@@ -45,6 +45,9 @@ class DossierFollow(Base):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(2), default="vi")
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The dossier's latest history row when the chat consented (the status it had seen): only
+    # later rows are told. (Import times are whole seconds: comparing times would miss some.)
+    after_history_id: Mapped[int] = mapped_column(BigInteger, default=0)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -78,7 +78,7 @@ NEXT_STEPS: dict[str, str] = {
         "(you can also look the dossier up again with /tracuu {code})."
     ),
     DossierStatus.RESOLVED: _(
-        "Please bring the dossier receipt and your ID card to {office} to collect the result."
+        "To collect the result, please bring the dossier receipt and your ID card to: {office}."
     ),
     DossierStatus.RETURNED: _("The result has been handed over. Following ends in {days} days."),
     DossierStatus.REJECTED: _(
@@ -163,6 +163,14 @@ def follow(chat_id: int, sender_id: str, code: str, language: str = "vi") -> Fol
             session.add(existing)
         existing.language = normalize_language(language)
         existing.consented_at = now
+        existing.after_history_id = (
+            session.scalar(
+                select(func.max(DossierStatusHistory.id)).where(
+                    DossierStatusHistory.dossier_id == dossier_id
+                )
+            )
+            or 0
+        )
         existing.stopped_at = None
         existing.ends_at = None
         return FollowResult("followed", code, count + 1)
@@ -224,8 +232,8 @@ def _office_text(t: Any) -> str:
     if details:
         return f"{office.name} ({', '.join(details)})"
     return t(
-        "{name} (its address and phone number are not in my data yet; the one-stop shop where "
-        "you submitted the dossier can also help)"
+        "{name} (sorry, I do not have its address and phone number yet; the place where you "
+        "submitted the dossier can also help)"
     ).format(name=office.name)
 
 
@@ -253,7 +261,8 @@ def overdue_message(
 
 
 def footer(language: str) -> str:
-    return gettext(language)("(Stop following: /botheodoi)")
+    t = gettext(language)
+    return t("(Stop following: /botheodoi)")
 
 
 # ---- the notifier -----------------------------------------------------------------------------
@@ -329,7 +338,7 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
                 .where(
                     DossierStatusHistory.id > last,
                     DossierStatusHistory.id <= upper,
-                    DossierStatusHistory.recorded_at > DossierFollow.consented_at,
+                    DossierStatusHistory.id > DossierFollow.after_history_id,
                     _active(now),
                 )
                 .order_by(DossierStatusHistory.id)
