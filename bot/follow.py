@@ -157,6 +157,20 @@ async def on_stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await mark_pressed(query, t("Stopped following {n} dossier(s).").format(n=ended))
 
 
+def stats_line(t: Any) -> str:
+    """The officials' line about following (/thongke); blocking: call through `db`."""
+    s = domain.stats()
+    return t(
+        "Followed dossiers: {dossiers} (by {chats} users); notification messages sent: {sent}, "
+        "waiting: {waiting}."
+    ).format(
+        dossiers=s.followed_dossiers,
+        chats=s.following_chats,
+        sent=s.messages["sent"],
+        waiting=s.messages["pending"] + s.messages["sending"],
+    )
+
+
 async def notify_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Queue new notifications and hand them to the paced sender (the JobQueue runs this)."""
     try:
