@@ -59,6 +59,12 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     privacy._key.cache_clear()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def bots(request: pytest.FixtureRequest) -> Any:
+    """Starts bots on a scratch SQLite or PostgreSQL database (DATABASE_URL set for both)."""
+    return request.getfixturevalue("make_bot" if request.param == "sqlite" else "make_pg_bot")
+
+
 async def answer_as_the_action(rasa: Any, chat_id: int, message: str, code: str) -> None:
     result = lookup(code, sender_id=f"tg:{chat_id}", phone_last4="5678", limiter=RateLimiter())
     buttons = await follow_buttons(result.kind, result.code, f"tg:{chat_id}")
@@ -70,9 +76,9 @@ def buttons_of(message: dict[str, Any]) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
-async def test_lookup_verify_follow_import_one_message(make_bot, telegram, rasa, tmp_path):
+async def test_lookup_verify_follow_import_one_message(bots, telegram, rasa, tmp_path):
     export(tmp_path, [(CODE, "Đang xử lý", "678")], "a.csv")
-    await make_bot()
+    await bots()
     message = f"{CODE} 5678"
     await answer_as_the_action(rasa, CHAT, message, CODE)
     telegram.new_message(CHAT, message)
@@ -109,9 +115,7 @@ async def test_lookup_verify_follow_import_one_message(make_bot, telegram, rasa,
     await telegram.wait_for(lambda: follow.followed(CHAT) == [])
 
 
-async def test_a_killed_sender_never_sends_a_notification_twice(
-    make_bot, telegram, database, tmp_path
-):
+async def test_a_killed_sender_never_sends_a_notification_twice(bots, telegram, tmp_path):
     chats = list(range(30_000, 30_300))
     codes = [f"000.00.20.H50-261107-{i:04d}" for i in range(1, len(chats) + 1)]
     export(tmp_path, [(c, "Đang xử lý", "678") for c in codes], "a.csv")
@@ -138,7 +142,7 @@ async def test_a_killed_sender_never_sends_a_notification_twice(
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
-    second = await make_bot(overall_rate=500.0)
+    second = await bots(overall_rate=500.0)
     manager = second.app.bot_data["broadcasts"]
     await telegram.wait_for(lambda: report.broadcast_id in manager.tasks, 30)
     result = await asyncio.wait_for(manager.tasks[report.broadcast_id], 120)

@@ -108,6 +108,7 @@ def test_the_message_is_in_the_followers_language(db_url: str, load: Any) -> Non
     follow.notify()
     [message] = follow.delivery_texts(_delivery_ids()).values()
     assert "additional papers" in message, message
+    assert "(Stop following: /botheodoi)" in message  # the footer too
 
 
 def test_a_notifier_crash_between_queue_and_cursor_queues_nothing(

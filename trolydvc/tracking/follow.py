@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from trolydvc.config import settings
@@ -314,7 +314,13 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
         last = _lock(session)
         upper = session.scalar(select(func.max(DossierStatusHistory.id))) or last
         report.cursor = max(last, upper)
-        languages = dict(session.execute(select(Subscriber.chat_id, Subscriber.language)).all())
+        languages = dict(  # a follower's language chosen since (/ngonngu) wins
+            session.execute(
+                select(Subscriber.chat_id, Subscriber.language).where(
+                    Subscriber.chat_id.in_(select(DossierFollow.chat_id))
+                )
+            ).all()
+        )
         office = {lang: _office_text(gettext(lang)) for lang in ("vi", "en")}
         pending: list[tuple[DossierFollow, str, str, str]] = []  # follow, key, status, text
         if upper > last:
@@ -360,17 +366,17 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
                 Dossier.due_at < now_local,
             )
         ).all()
-        for follow_row, code, due_at in overdue:
-            key = f"due:{due_at:%Y%m%d%H%M}"
-            seen = session.scalar(
-                select(
-                    exists().where(
-                        FollowNotification.follow_id == follow_row.id,
-                        FollowNotification.event_key == key,
-                    )
+        told = set(
+            session.execute(
+                select(FollowNotification.follow_id, FollowNotification.event_key).where(
+                    FollowNotification.status == "overdue",
+                    FollowNotification.follow_id.in_([f.id for f, _, _ in overdue]),
                 )
-            )
-            if seen:
+            ).all()
+        )
+        for follow_row, code, due_at in overdue:
+            key = f"due:{due_at:%Y%m%d%H%M}"  # a due date moved later is told again when passed
+            if (follow_row.id, key) in told:
                 continue
             lang = normalize_language(languages.get(follow_row.chat_id, follow_row.language))
             pending.append(
@@ -438,8 +444,13 @@ def delivery_texts(delivery_ids: list[int]) -> dict[int, str]:
         return {}
     with session_scope() as session:
         rows = session.execute(
-            select(FollowNotification.delivery_id, FollowNotification.text, DossierFollow.language)
+            select(
+                FollowNotification.delivery_id,
+                FollowNotification.text,
+                func.coalesce(Subscriber.language, DossierFollow.language),
+            )
             .join(DossierFollow, DossierFollow.id == FollowNotification.follow_id)
+            .outerjoin(Subscriber, Subscriber.chat_id == DossierFollow.chat_id)
             .where(FollowNotification.delivery_id.in_(delivery_ids))
             .order_by(FollowNotification.id)
         ).all()
