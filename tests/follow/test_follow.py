@@ -14,7 +14,7 @@ from trolydvc.cli import main
 from trolydvc.db import session_scope
 from trolydvc.db.base import utcnow
 from trolydvc.db.bot_models import Delivery, Subscriber
-from trolydvc.db.follow_models import FollowCursor, FollowNotification
+from trolydvc.db.follow_models import FollowCursor, FollowNotification, FollowOffer
 from trolydvc.db.models import DossierStatusHistory
 from trolydvc.tracking import follow
 from trolydvc.tracking.lookup import lookup
@@ -54,6 +54,11 @@ def test_only_a_verified_conversation_may_follow(db_url: str, load: Any) -> None
     assert follow.follow(CHAT, SENDER, CODE).kind == "already"
     assert [f.code for f in follow.followed(CHAT)] == [CODE]
     assert follow.follow(CHAT, SENDER, "000.00.20.H50-261107-9999").kind == "unknown"
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(FollowOffer)) == 1
+    follow.notify(now=utcnow() + follow.OFFER_TTL + timedelta(seconds=1))  # expired offers go
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(FollowOffer)) == 0
 
 
 def test_a_chat_follows_at_most_the_limit(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from trolydvc.config import settings
@@ -391,6 +391,8 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
         if pending:
             report.broadcast_id = _queue(session, pending, languages, now, report)
         _advance_cursor(session, report.cursor)
+        # Offers past their life are of no use: they only said who verified what.
+        session.execute(delete(FollowOffer).where(FollowOffer.verified_at < now - OFFER_TTL))
     return report
 
 
