@@ -78,6 +78,8 @@ def help_text(t: Callable[[str], str]) -> str:
             t("/thutuc WORDS: find a procedure in the catalog"),
             t("/dangky [commune]: receive announcements (optionally of one commune)"),
             t("/huydangky: stop receiving announcements"),
+            t("/theodoi: the dossiers you follow (after a verified lookup)"),
+            t("/botheodoi: stop following a dossier"),
             t("/canbo: talk to an official"),
             t("/ngonngu: Tiếng Việt / English"),
             t("/danhgia: rate the service"),
