@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from datetime import date
@@ -15,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import pending
 from actions.common import entity_values, locality, user_text
 from trolydvc.textnorm import find_dossier_codes
+from trolydvc.tracking.follow import record_offer
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
 from trolydvc.tracking.privacy import normalize_phone
 from trolydvc.tracking.stats import Period, find_period, public_summary
@@ -58,12 +60,31 @@ async def lookup(
         return []
     # A verified answer names the applicant: flagged so that the cluster's tracker store keeps it
     # out of the stored conversation (trolydvc/rasa_stores.py).
-    dispatcher.utter_message(text=result.text, private=result.kind == "verified")
+    buttons = await follow_buttons(result.kind, result.code, tracker.sender_id)
+    dispatcher.utter_message(
+        text=result.text, buttons=buttons or None, private=result.kind == "verified"
+    )
     # After a basic answer the user may send the last four digits of the registered phone.
     waiting = pending.PHONE_LAST4 if result.kind in ("found", "wrong_phone") else None
     if result.kind == "malformed":
         waiting = pending.DOSSIER_CODE
     return [SlotSet("dossier_code", result.code), SlotSet("pending", pending.encode(waiting))]
+
+
+async def follow_buttons(
+    kind: str, code: str | None, sender_id: str | None
+) -> list[dict[str, str]]:
+    """After a verified lookup in Telegram: the "follow this dossier" button (the bot handles its
+    payload and stores the consent; this offer is what lets that conversation follow)."""
+    if kind != "verified" or not code or not (sender_id or "").startswith("tg:"):
+        return []
+    try:
+        await asyncio.to_thread(record_offer, str(sender_id), code)
+    except Exception:  # following is an extra: the lookup's answer still goes out
+        logger.exception("could not record the follow offer")
+        return []
+    payload = "/follow_dossier" + json.dumps({"dossier_code": code}, separators=(",", ":"))
+    return [{"title": "Theo dõi hồ sơ này", "payload": payload}]
 
 
 class ActionCheckDossierStatus(Action):

@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import chat, feedback, handoff, officials, store
+from bot import chat, feedback, follow, handoff, officials, store
 from bot.broadcast import BroadcastManager, SenderOptions
 from bot.common import db, log, pseudonym
 from bot.keyboards import PayloadStore
@@ -29,6 +29,7 @@ from bot.pacing import PacedRateLimiter, paced_request
 from bot.settings import BotSettings
 from trolydvc.i18n import LANGUAGES, gettext
 from trolydvc.rasa_client import RasaClient
+from trolydvc.tracking.follow import delivery_texts, follow_notify_interval
 
 # (Vietnamese command, English alias, handler); the description is translated per language.
 CITIZEN_COMMANDS: list[tuple[str, str, Any, str]] = [
@@ -38,6 +39,8 @@ CITIZEN_COMMANDS: list[tuple[str, str, Any, str]] = [
     ("thutuc", "procedure", chat.cmd_thutuc, "Find a procedure: /thutuc WORDS"),
     ("dangky", "subscribe", chat.cmd_subscribe, "Receive announcements"),
     ("huydangky", "unsubscribe", chat.cmd_unsubscribe, "Stop announcements"),
+    ("theodoi", "followed", follow.cmd_followed, "Dossiers you follow"),
+    ("botheodoi", "unfollow", follow.cmd_unfollow, "Stop following a dossier"),
     ("canbo", "human", handoff.cmd_human, "Talk to an official"),
     ("ketthuc", "end", handoff.cmd_end, "End the conversation with the official"),
     ("danhgia", "rate", feedback.cmd_rate, "Rate the service"),
@@ -67,6 +70,7 @@ CALLBACK_HANDLERS: list[tuple[str, Any]] = [
     (r"^fb:", feedback.on_rating),
     (r"^bc:", officials.on_broadcast_button),
     (r"^ho:", handoff.on_desk_callback),
+    (r"^unf:", follow.on_stop_button),
 ]
 
 
@@ -82,6 +86,8 @@ _DESCRIPTIONS = [
     _("Find a procedure: /thutuc WORDS"),
     _("Receive announcements"),
     _("Stop announcements"),
+    _("Dossiers you follow"),
+    _("Stop following a dossier"),
     _("Talk to an official"),
     _("End the conversation with the official"),
     _("Rate the service"),
@@ -182,6 +188,8 @@ async def on_startup(app: Application) -> None:
             first=settings.broadcast_poll_interval,
         )
         app.job_queue.run_repeating(handoff.expire_job, interval=60, first=60)
+        interval = follow_notify_interval()
+        app.job_queue.run_repeating(follow.notify_job, interval=interval, first=interval)
 
 
 async def _scheduled_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -221,7 +229,11 @@ def build_application(
     app.bot_data["payloads"] = PayloadStore()
     app.bot_data["limiter"] = limiter
     app.bot_data["broadcasts"] = BroadcastManager(
-        app.bot, limiter, sender_options, on_progress=officials.make_progress_reporter(app.bot)
+        app.bot,
+        limiter,
+        sender_options,
+        on_progress=officials.make_progress_reporter(app.bot),
+        texts=delivery_texts,
     )
     register_handlers(app)
     return app

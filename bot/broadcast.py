@@ -58,6 +58,8 @@ _DB_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadcast-d
 
 # ---- the sender ------------------------------------------------------------------------------
 ProgressCallback = Callable[[int, dict[str, int], bool], Any]
+# Delivery id -> its own text (followed dossiers' notifications); others get the broadcast's.
+TextsLookup = Callable[[list[int]], dict[int, str]]
 
 
 @dataclass
@@ -82,6 +84,7 @@ class BroadcastSender:
     limiter: PacedRateLimiter
     options: SenderOptions = field(default_factory=SenderOptions)
     on_progress: ProgressCallback | None = None
+    texts: TextsLookup | None = None
 
     def __post_init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
@@ -179,11 +182,14 @@ class BroadcastSender:
                             if d in claimed
                         ]
                         raise
+                    own = await self._db(self.texts, sorted(claimed)) if self.texts else {}
                     for delivery_id, chat_id, slot in batch:
                         if delivery_id not in claimed:
                             continue
                         self._active_ids.add(delivery_id)
-                        task = asyncio.create_task(self._deliver(delivery_id, chat_id, text, slot))
+                        task = asyncio.create_task(
+                            self._deliver(delivery_id, chat_id, own.get(delivery_id, text), slot)
+                        )
                         self._tasks.add(task)
                         self._waiting[task] = (delivery_id, chat_id)
                         task.add_done_callback(self._tasks.discard)
@@ -286,8 +292,10 @@ class BroadcastManager:
         limiter: PacedRateLimiter,
         options: SenderOptions | None = None,
         on_progress: ProgressCallback | None = None,
+        texts: TextsLookup | None = None,
     ) -> None:
         self.bot = bot
+        self.texts = texts
         self.limiter = limiter
         self.options = options or SenderOptions()
         self.on_progress = on_progress
@@ -297,7 +305,7 @@ class BroadcastManager:
         task = self.tasks.get(broadcast_id)
         if task is not None and not task.done():
             return task
-        sender = BroadcastSender(self.bot, self.limiter, self.options, self.on_progress)
+        sender = BroadcastSender(self.bot, self.limiter, self.options, self.on_progress, self.texts)
         task = asyncio.create_task(sender.run(broadcast_id), name=f"broadcast-{broadcast_id}")
         self.tasks[broadcast_id] = task
         task.add_done_callback(self._done)

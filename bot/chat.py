@@ -29,6 +29,7 @@ from bot.common import (
 )
 from bot.communes import commune_by_index, commune_keyboard, find_commune
 from bot.feedback import ask_rating, take_comment
+from bot.follow import FOLLOW_PAYLOAD, follow_payload
 from bot.handoff import relay_to_officials, start_handoff
 from bot.keyboards import PayloadStore, button_title, decode_payload, rasa_keyboard
 from bot.render import escape, split_message, truncate
@@ -77,6 +78,8 @@ def help_text(t: Callable[[str], str]) -> str:
             t("/thutuc WORDS: find a procedure in the catalog"),
             t("/dangky [commune]: receive announcements (optionally of one commune)"),
             t("/huydangky: stop receiving announcements"),
+            t("/theodoi: the dossiers you follow (after a verified lookup)"),
+            t("/botheodoi: stop following a dossier"),
             t("/canbo: talk to an official"),
             t("/ngonngu: Tiếng Việt / English"),
             t("/danhgia: rate the service"),
@@ -330,6 +333,9 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
     chat = update.effective_chat
     assert chat is not None
     local = text.strip().split("{", 1)[0]
+    if local == FOLLOW_PAYLOAD:  # consent to follow a verified dossier: stored by the bot
+        await follow_payload(update, context, text)
+        return
     if local in LOCAL_PAYLOADS:
         if local == "/request_human":
             await start_handoff(update, context)

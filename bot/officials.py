@@ -22,6 +22,7 @@ from bot.access import require_official
 from bot.buttons import mark_pressed
 from bot.common import db, language_of, log, reply_html
 from bot.communes import commune_by_index, commune_names
+from bot.follow import stats_line
 from bot.render import MAX_CAPTION_CHARS, escape
 from trolydvc.formatting import fmt_int
 from trolydvc.i18n import gettext
@@ -84,7 +85,10 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             t("Sorry, the statistics could not be computed. Please check the dossier database."),
         )
         return
-    await reply_html(update, escape(text) + "\n\n" + feedback_lines(t, summary))
+    await reply_html(
+        update,
+        escape(text) + "\n\n" + feedback_lines(t, summary) + "\n" + await db(stats_line, t),
+    )
     await context.bot.send_photo(
         chat.id, png, caption=t("Chart of the report above")[:MAX_CAPTION_CHARS]
     )

@@ -19,6 +19,7 @@ from trolydvc.locality_gen import locality_cli
 from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
 from trolydvc.tracking.cli import db, demo_data, dossiers, stats
+from trolydvc.tracking.follow_cli import follow
 from trolydvc.web.cli import web
 
 
@@ -48,6 +49,7 @@ for command in (
     bot,
     officials,
     web,
+    follow,
 ):
     main.add_command(command)
 

@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     lookup_unknown_window: PositiveFloat = _env(
         "TROLYDVC_LOOKUP_UNKNOWN_WINDOW", 600.0, "that window"
     )
+    # Following dossiers (trolydvc.tracking.follow)
+    follow_max_per_chat: PositiveInt = _env(
+        "TROLYDVC_FOLLOW_MAX_PER_CHAT", 5, "dossiers one chat may follow at a time"
+    )
+    follow_days_after_result: PositiveInt = _env(
+        "TROLYDVC_FOLLOW_DAYS_AFTER_RESULT", 30, "days following lasts after the result is returned"
+    )
+    follow_notify_interval: PositiveFloat = _env(
+        "TROLYDVC_FOLLOW_NOTIFY_INTERVAL", 60.0, "seconds between the bot's notifier runs"
+    )
     # Servers
     rasa_url: str = _env("RASA_URL", "http://127.0.0.1:5005", "where clients reach Rasa")
     rasa_workers: int = _env("RASA_WORKERS", 1, "default of `trolydvc serve --workers`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -217,3 +218,34 @@ async def test_a_code_in_any_message_is_looked_up(run_action, demo_db):
         sender_id=sender(),
     )  # fmt: skip
     assert f"Hồ sơ {SHOWCASE[3]}" in turn.text
+
+
+async def test_a_verified_lookup_in_telegram_offers_to_follow(run_action, demo_db):
+    """Only a verified lookup, only in Telegram (the bot stores the consent), offers the button;
+    the offer lets exactly that conversation follow the dossier."""
+    from trolydvc.tracking import follow
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    code = SHOWCASE[0]
+    chat = 700_000 + uuid.uuid4().int % 100_000
+    basic = await run_action(
+        ActionCheckDossierStatus(), code, "check_dossier_status", sender_id=f"tg:{chat}"
+    )
+    assert basic.buttons == []
+    rest = await run_action(
+        ActionCheckDossierStatus(), f"{code} {SHOWCASE_PHONE_LAST4}", "check_dossier_status",
+        sender_id=sender(),
+    )  # fmt: skip
+    assert "Hình thức nộp" in rest.text and rest.buttons == []  # not Telegram: no button
+    assert follow.follow(chat, f"tg:{chat}", code).kind == "not_verified"
+    verified = await run_action(
+        ActionCheckDossierStatus(), f"{code} {SHOWCASE_PHONE_LAST4}", "check_dossier_status",
+        sender_id=f"tg:{chat}",
+    )  # fmt: skip
+    [button] = verified.buttons
+    assert button["title"] == "Theo dõi hồ sơ này"
+    assert button["payload"] == "/follow_dossier" + json.dumps({"dossier_code": code}).replace(
+        " ", ""
+    )
+    assert follow.follow(chat, f"tg:{chat}", code).kind == "followed"
+    assert follow.follow(chat + 1, f"tg:{chat + 1}", code).kind == "not_verified"

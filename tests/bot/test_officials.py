@@ -79,6 +79,7 @@ async def test_statistics_for_an_official(bot, telegram):
     assert str(year) in text["text"]
     assert "Đánh giá của người dân qua bot: 2 lượt, trung bình 4,5/5." in text["text"]
     assert "Yêu cầu gặp cán bộ: 1." in text["text"]
+    assert "Hồ sơ được theo dõi: 0 (của 0 người dùng)" in text["text"]
     assert photo["_method"] == "sendPhoto"
     telegram.new_message(OFFICIAL, "/thongke hôm qua")
     sent = await telegram.wait_sent(OFFICIAL, 3)
