@@ -27,7 +27,11 @@ import multiprocessing
 import os
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
+
+# within the importer's plausible range (at most a year ahead), far enough not to pass
+FAR_DUE = (date.today() + timedelta(days=300)).strftime("%d/%m/%Y")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,7 +65,7 @@ def stage_exports(dossiers: int, changed: int) -> tuple[Path, Path, list[str]]:
         for row in reader:
             if len(codes) < changed and row["status"] in CHANGING:
                 codes.append(row["code"])
-                row.update(status="Đang xử lý", resolved_at="", returned_at="", due_at="31/12/2099")
+                row.update(status="Đang xử lý", resolved_at="", returned_at="", due_at=FAR_DUE)
             writer.writerow(row)
     if len(codes) < changed:
         raise SystemExit(f"only {len(codes)} dossiers can change status in this export")

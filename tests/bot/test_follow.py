@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from trolydvc.tracking.importer import import_file
 from trolydvc.tracking.lookup import lookup
 from trolydvc.tracking.lookup_guard import RateLimiter
 
+# within the importer's plausible range (at most a year ahead), far enough not to pass
+FAR_DUE = (date.today() + timedelta(days=300)).strftime("%d/%m/%Y")
+
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = (
     "code,procedure_code,procedure_name,applicant_name,applicant_phone,received_at,due_at,"
@@ -40,7 +44,7 @@ CHAT = 5151
 def export(tmp_path: Path, rows: list[tuple[str, str, str]], name: str) -> None:
     lines = [
         f"{code},1.001193,Đăng ký khai sinh,Nguyễn Văn An,0912 345 {phone},07/11/2026 08:30,"
-        f"09/11/2099,{'08/11/2026 10:00' if status == 'Đã có kết quả' else ''},,{status},"
+        f"{FAR_DUE},{'08/11/2026 10:00' if status == 'Đã có kết quả' else ''},,{status},"
         "Trực tiếp,UBND xã A,Hộ tịch\n"
         for code, status, phone in rows
     ]
