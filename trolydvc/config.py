@@ -19,11 +19,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
-NATIONAL_EXPORT = Path(
-    os.environ.get(
-        "TROLYDVC_NATIONAL_EXPORT", ROOT.parent / "shared" / "data" / "tthc_national.jsonl"
-    )
-)
 # The repository's code that a trained model runs (config.yml names its components, which import
 # the rest) and the Rasa it runs on: a change to any of them makes a trained model stale.
 MODEL_CODE_INPUTS = (
@@ -51,6 +46,11 @@ class Settings(BaseSettings):
         "TROLYDVC_CATALOG_DIR", ROOT / "procedures_catalog", "the procedure catalog"
     )
     locality_file: Path = _env("TROLYDVC_LOCALITY_FILE", ROOT / "locality.yml", "the deployment")
+    national_export: Path = _env(
+        "TROLYDVC_NATIONAL_EXPORT",
+        ROOT.parent / "shared" / "data" / "tthc_national.jsonl",
+        "the national TTHC export (catalog import and its tests)",
+    )
     database_url: str = _env("DATABASE_URL", "", "PostgreSQL URL; unset: SQLite under var/")
     phone_key: SecretStr = _env("TROLYDVC_PHONE_KEY", SecretStr(""), "key of the phone hashes")
     redis_url: str | None = _env(
@@ -187,6 +187,7 @@ def _settings_for(values: tuple[str | None, ...]) -> Settings:
 VAR_DIR = settings().var_dir
 CATALOG_DIR = settings().catalog_dir
 LOCALITY_FILE = settings().locality_file
+NATIONAL_EXPORT = settings().national_export
 
 
 def database_url() -> str:
