@@ -466,11 +466,8 @@ def _bare_number(pt: ProcessingTime) -> bool:
 
 # --- where to submit -------------------------------------------------------------------
 def place_answer(proc: Procedure, loc: Locality, user_text: str = "") -> str:
+    # the level and the agency are in the footer (footer()), not repeated here
     lines = [f"Nơi nộp hồ sơ thủ tục {_title(proc)}:"]
-    if proc.agencies:
-        lines.append("Cơ quan thực hiện: " + "; ".join(proc.agencies))
-    if proc.levels:
-        lines.append("Cấp thực hiện: " + ", ".join(proc.levels))
     place = places.place_in(loc, user_text)
     if place is not None and place.note:
         lines.append(place.note)
