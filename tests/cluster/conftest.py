@@ -99,6 +99,7 @@ class ClusterProcess:
             "--replicas", "2",
             "--rasa-port", str(b + 4), "--actions-port", str(b + 54),
             "--actions-entry-port", str(b + 69), "--bot-port", str(b + 89),
+            "--web-port", str(b + 80),
         ]  # fmt: skip
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(

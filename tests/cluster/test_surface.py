@@ -17,14 +17,22 @@ pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
         ("PUT", "/model"),
         ("POST", "/model/parse"),
         ("GET", "/webhooks/rest/"),
-        ("GET", "/"),
     ],
 )
 def test_rasa_admin_api_is_not_routed(cluster, method, path):
-    # even with the API token: nginx does not route it at all
+    # even with the API token: nginx does not route it to Rasa (what is not the REST webhook goes
+    # to the web app, which has no such route)
     headers = {"Authorization": f"Bearer {cluster.env['RASA_AUTH_TOKEN']}"}
     response = cluster.http.request(method, cluster.entry + path, headers=headers)
     assert response.status_code == 404
+
+
+def test_the_entry_serves_the_web_app_not_rasa(cluster):
+    """/ is the web app's commune page with the widget, never Rasa's "Hello from Rasa"."""
+    response = cluster.http.get(cluster.entry + "/")
+    assert response.status_code == 200 and "widget.js" in response.text
+    assert "Rasa" not in response.text
+    assert cluster.http.get(cluster.entry + "/quan-tri/dang-nhap").status_code == 200
 
 
 def test_rest_webhook_needs_the_channel_token(cluster, user):

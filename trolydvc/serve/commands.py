@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -34,6 +34,30 @@ PIDS_FILE = config.VAR_DIR / "serve.json"  # read by bench/e2e.py to sample memo
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+class StopFlag:
+    """A stop request, set from a signal handler without taking a lock.
+
+    A threading.Event takes its lock in set(): a second SIGTERM arriving while the first
+    handler was inside set() deadlocked the main thread (seen with the two SIGTERMs of `make
+    serve` stopped by process group: serve hung and its servers kept their ports)."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True  # one attribute store: atomic, and nothing to wait for
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the flag is set, checked every 0.1 s for at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._set and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+        return self._set
+
+
 class StopSignals:
     """SIGINT, SIGTERM and SIGHUP ask to stop. The first one raises KeyboardInterrupt in the main
     thread (to get out of whatever it is blocked in: a wait, the chat's input); later ones only
@@ -42,7 +66,7 @@ class StopSignals:
     """
 
     def __init__(self) -> None:
-        self.requested = threading.Event()
+        self.requested = StopFlag()
         self._previous: dict[int, Any] = {}
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
