@@ -170,19 +170,21 @@ class BroadcastSender:
                         delivery_id, chat_id = rows[index]
                         batch.append((delivery_id, chat_id, self.limiter.reserve(chat_id)))
                         index += 1
-                    claiming = asyncio.ensure_future(self._db(mark_sending, [b[0] for b in batch]))
+                    # Claiming and reading the rows' own texts form one shielded step: a stop that
+                    # came between the two left claimed rows neither sent nor released ("in doubt"
+                    # after the restart: seen once in tests/bot/test_postgres.py).
+                    claiming = asyncio.ensure_future(self._claim([b[0] for b in batch]))
                     try:
-                        claimed = await asyncio.shield(claiming)
+                        claimed, own = await asyncio.shield(claiming)
                     except asyncio.CancelledError:
                         # Claimed but never handed to Telegram: put them back before stopping.
-                        claimed = await claiming
+                        claimed, _ = await claiming
                         self._outcomes += [
                             Outcome(d, c, "release", counts_attempt=False)
                             for d, c, _ in batch
                             if d in claimed
                         ]
                         raise
-                    own = await self._db(self.texts, sorted(claimed)) if self.texts else {}
                     for delivery_id, chat_id, slot in batch:
                         if delivery_id not in claimed:
                             continue
@@ -230,6 +232,12 @@ class BroadcastSender:
             await self.on_progress(broadcast_id, found, final)
         except Exception:
             log.exception("broadcast %s: progress report failed", broadcast_id)
+
+    async def _claim(self, ids: list[int]) -> tuple[set[int], dict[int, str]]:
+        """Mark ``ids`` sending; the ones actually claimed, and their own texts if any."""
+        claimed: set[int] = await self._db(mark_sending, ids)
+        own = await self._db(self.texts, sorted(claimed)) if self.texts and claimed else {}
+        return claimed, own
 
     async def _deliver(self, delivery_id: int, chat_id: int, text: str, slot: float) -> None:
         task = asyncio.current_task()
