@@ -3,48 +3,14 @@ purge` (officials delete stored conversations)."""
 
 from __future__ import annotations
 
-import json
-import os
-import time
-from pathlib import Path
-from typing import Any
-
 import click
 
 from trolydvc import config
 from trolydvc.cluster.topology import Cluster, Ports
-from trolydvc.serve.commands import StopSignals, stop_fully
+from trolydvc.serve.commands import PidFile, supervise
 from trolydvc.serve.runner import ServerError
 
 CLUSTER_FILE = config.VAR_DIR / "cluster.json"
-PURGE_INTERVAL = 3600.0  # the running cluster expires silent conversations once an hour
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _remove_if_ours(path: Path) -> None:
-    try:
-        if json.loads(path.read_text()).get("cluster") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _purge(days: float) -> None:
-    from trolydvc.cluster.retention import purge_conversations
-
-    try:
-        count = purge_conversations(days)
-    except Exception as exc:  # the cluster keeps answering; the next hour tries again
-        click.echo(f"Cảnh báo: chưa xoá được hội thoại cũ ({type(exc).__name__}).", err=True)
-        return
-    if count:
-        click.echo(f"Đã xoá {count} hội thoại im lặng quá {days:g} ngày.", err=True)
 
 
 @click.command()
@@ -82,46 +48,17 @@ def cluster(
             raise click.ClickException(str(exc)) from None
         click.echo(f"Đã ghi {servers.base_dir}/nginx.conf và {servers.base_dir}/endpoints.yml.")
         return
-    retention = config.settings().conversation_retention_days
-    failure: ServerError | None = None
-    started = False
-    with StopSignals() as stop:
-        try:
-            servers.start()
-            started = True
-            _write_json(CLUSTER_FILE, servers.describe())
-            click.echo(f"Đang khởi động {replicas} bản Rasa (khoảng 1 phút)…", err=True)
-            servers.wait_ready()
-            servers.warm_up()
-            _write_json(CLUSTER_FILE, servers.describe())
-            click.echo(
-                f"Sẵn sàng: {servers.entry_url}/webhooks/rest/webhook ({replicas} bản Rasa). "
-                f"Danh sách tiến trình: {CLUSTER_FILE}. Nhấn Ctrl-C để dừng.",
-                err=True,
-            )
-            next_purge = 0.0
-            while not stop.requested.wait(1.0):
-                events = servers.check()
-                for event in events:
-                    click.echo(event, err=True)
-                if events:
-                    _write_json(CLUSTER_FILE, servers.describe())
-                if time.monotonic() >= next_purge:
-                    _purge(retention)
-                    next_purge = time.monotonic() + PURGE_INTERVAL
-        except ServerError as exc:
-            failure = exc
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if stop.requested.is_set():
-                click.echo("Đang dừng cụm máy chủ…", err=True)
-            stop_fully(servers, stop)
-            if started:
-                _remove_if_ours(CLUSTER_FILE)
-    if failure is not None:
-        raise click.ClickException(str(failure))
-    click.echo("Đã dừng cụm máy chủ.", err=True)
+    supervise(
+        servers,
+        PidFile(CLUSTER_FILE, owner="cluster"),
+        waiting=f"Đang khởi động {replicas} bản Rasa dưới supervisord (khoảng 1 phút)…",
+        ready=(
+            f"Sẵn sàng: {servers.entry_url}/webhooks/rest/webhook ({replicas} bản Rasa). "
+            f"Danh sách tiến trình: {CLUSTER_FILE}; nhật ký: {servers.log_dir}. "
+            "Nhấn Ctrl-C để dừng."
+        ),
+        on_ready=servers.warm_up,
+    )
 
 
 @click.group()

@@ -3,19 +3,22 @@
 Rasa replicas keep conversations in PostgreSQL (Rasa's SQL tracker store, through
 trolydvc.rasa_stores, which keeps personal data out of the stored events) and take each
 conversation's lock in Redis, so any replica can handle any message and a replica that dies loses
-nothing. Every process runs under the project's supervisor (trolydvc.serve.runner): started
-together, restarted when it dies or stops answering its health URL, all stopped on Ctrl-C/SIGTERM.
-The command lines of Rasa and of the action server are trolydvc.serve.Servers' own.
+nothing. Every process runs under supervisord (trolydvc.cluster.supervision: why supervisord, and
+what is added to it): started in order, restarted when it dies or stops answering its health URL,
+all stopped on Ctrl-C/SIGTERM. The command lines of Rasa, the action server and the web app are
+trolydvc.serve.Servers' own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import subprocess
-import sys
+import time
+import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,25 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from trolydvc import config
-from trolydvc.serve.runner import Child, ServerError, Supervisor
-from trolydvc.serve.servers import RASA_PYTHON, ROOT, Servers, _child_env, _port_busy
+from trolydvc.cluster.listener import probe
+from trolydvc.cluster.supervision import (
+    STARTRETRIES,
+    STOP_GRACE,
+    Program,
+    Supervisord,
+    render_conf,
+    socket_path,
+)
+from trolydvc.serve.runner import READY_TIMEOUT, ServerError
+from trolydvc.serve.servers import (
+    RASA_PYTHON,
+    ROOT,
+    Servers,
+    _child_env,
+    _port_busy,
+    cli_command,
+    web_command,
+)
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 # How long a conversation's Redis lock outlives a replica killed while holding it: the longest
@@ -33,6 +53,7 @@ TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 # message to that conversation meanwhile waits (it is not lost); Rasa's default is 60 s.
 LOCK_LIFETIME_SECONDS = 15
 REQUEST_RATE = "10r/s"
+PURGE_INTERVAL = 3600.0  # the running cluster expires silent conversations once an hour
 
 
 @dataclass(frozen=True)
@@ -165,27 +186,51 @@ class Replica(Servers):
         return self.endpoints
 
 
-class Cluster(Supervisor):
-    """nginx, ``replicas`` Rasa replicas and as many action servers, and the bot when
-    TELEGRAM_BOT_TOKEN is set; files under ``var_dir``/cluster, logs in its log/."""
+# What messages call supervisord and its event listeners (trolydvc/cluster/listener.py).
+HELPER_LABELS = {
+    "supervisord": "supervisord",
+    "health": "Bộ kiểm tra sức khoẻ",
+    "reaper": "Bộ dọn tiến trình mồ côi",
+}
+
+
+class Cluster:
+    """nginx, ``replicas`` Rasa replicas and as many action servers, the web app (``ports.web``)
+    and the bot (TELEGRAM_BOT_TOKEN), under supervisord (trolydvc.cluster.supervision); files
+    under ``var_dir``/cluster, logs in its log/.
+
+    start() returns once supervisord runs; wait_ready() waits for every program to answer;
+    check(), called every second by `trolydvc cluster`, reports what supervisord and the health
+    listener restarted and runs the hourly purge; stop() stops everything."""
 
     def __init__(
         self,
         ports: Ports | None = None,
         replicas: int = 2,
         var_dir: Path | None = None,
-        **supervision: Any,
+        ready_timeout: float = READY_TIMEOUT,
     ) -> None:
         self.base_dir = (var_dir or config.VAR_DIR) / "cluster"
-        super().__init__(log_dir=self.base_dir / "log", cwd=ROOT, **supervision)
+        self.log_dir = self.base_dir / "log"
         self.ports = ports or Ports()
         self.replicas = max(1, replicas)
+        self.ready_timeout = ready_timeout
         self.secrets: dict[str, str] = {}
-        self.roles: dict[str, str] = {}
+        self.programs: list[Program] = []
+        self.supervisord: Supervisord | None = None
+        self._rasa: dict[str, Replica] = {}  # program name -> its replica (readiness check)
+        self._known: dict[str, int] = {}  # program name -> the pid last seen
+        self._back: set[str] = set()  # restarted, not ready yet
+        self._next_purge = 0.0
+        self._http: httpx.Client | None = None
 
     @property
     def entry_url(self) -> str:
         return self.ports.entry_url
+
+    @property
+    def health_state(self) -> Path:
+        return self.base_dir / "health.json"
 
     def _environment(self) -> dict[str, str]:
         current = config.settings()
@@ -217,7 +262,6 @@ class Cluster(Supervisor):
         run_dir = self.base_dir / "nginx"
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
-        assert self.log_dir is not None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._write(
             "endpoints.yml",
@@ -249,87 +293,214 @@ class Cluster(Supervisor):
             if _port_busy(number):
                 raise ServerError(f"Cổng {number} đang được dùng (có một cụm khác đang chạy?)")
         self.prepare()
-        env = self._environment()
         nginx = nginx_binary()
         subprocess.run(  # a configuration error is said here, not in a restart loop
             [nginx, "-t", "-q", "-c", str(self.base_dir / "nginx.conf")],
             check=True,
             capture_output=True,
         )
-        children: list[Child] = []
-        replicas = [
-            Replica(self.ports.rasa + i, self.ports.actions + i, self.base_dir / "endpoints.yml")
-            for i in range(self.replicas)
-        ]
-        for i, replica in enumerate(replicas, 1):
-            actions, _ = replica._commands()
-            children.append(
-                Child(f"actions-{i}", f"Máy chủ action {i}", actions,
-                      f"{replica.actions_url}/health", env=env)
-            )  # fmt: skip
-        for i, replica in enumerate(replicas, 1):
+        self.programs = self._programs(nginx)
+        socket = socket_path(self.base_dir)
+        self.health_state.unlink(missing_ok=True)
+        conf = self._write(
+            "supervisord.conf",
+            render_conf(
+                self.programs,
+                socket=socket,
+                log_dir=self.log_dir,
+                pid_file=self.base_dir / "supervisord.pid",
+                health_state=self.health_state,
+                cwd=ROOT,
+            ),
+        )
+        self._known.clear()
+        self._back.clear()
+        self.supervisord = Supervisord(conf, socket, self._environment(), ROOT)
+        self.supervisord.start()
+
+    def _programs(self, nginx: str) -> list[Program]:
+        """What supervisord runs, by priority: the action servers, the Rasa replicas (their
+        command lines are trolydvc.serve.Servers'), nginx, the web app, the bot. The replicas
+        start once the others answer (wait_ready): an action server loads the catalog before it
+        serves, and with two replicas loading their models on the same 2 cores it took over 30 s,
+        after which Sanic gives up on its worker and shuts down (seen in tests/cluster)."""
+        programs: list[Program] = []
+        self._rasa = {}
+        for i in range(1, self.replicas + 1):
+            replica = Replica(
+                self.ports.rasa + i - 1, self.ports.actions + i - 1, self.base_dir / "endpoints.yml"
+            )
             replica.secrets = self.secrets
-            _, rasa = replica._commands()
-            children.append(
-                Child(f"rasa-{i}", f"Rasa {i}", rasa, f"{replica.rasa_url}/",
-                      ready=replica._rasa_ready, env=env)
+            actions, rasa = replica._commands()
+            programs.append(
+                Program(f"actions-{i}", f"Máy chủ action {i}", actions, 100 + i,
+                        f"{replica.actions_url}/health")
             )  # fmt: skip
+            # Rasa's / answers as soon as the model is loaded and the server runs
+            programs.append(
+                Program(f"rasa-{i}", f"Rasa {i}", rasa, 200 + i, f"{replica.rasa_url}/",
+                        autostart=False)
+            )  # fmt: skip
+            self._rasa[f"rasa-{i}"] = replica
+        nginx_command = [nginx, "-c", str(self.base_dir / "nginx.conf"), "-g", "daemon off;"]
         nginx_health = f"http://127.0.0.1:{self.ports.actions_entry}/nginx-health"
-        children.append(
-            Child("nginx", "nginx", [nginx, "-c", str(self.base_dir / "nginx.conf"),
-                  "-g", "daemon off;"], nginx_health, env=env)
-        )  # fmt: skip
+        programs.append(Program("nginx", "nginx", nginx_command, 300, nginx_health))
         if self.ports.web:
-            children.append(self._web_child(env))
+            # the web app reaches Rasa through the entry, so a dead replica is skipped
+            programs.append(
+                Program("web", "Trang web", web_command(self.ports.web, self.entry_url), 400,
+                        f"http://127.0.0.1:{self.ports.web}/healthz")
+            )  # fmt: skip
         if config.settings().telegram_bot_token.get_secret_value():
-            children.append(self._bot_child(env))
-        self.children = children
-        self.roles = {child.name: child.label for child in children}
-        super().start()
+            programs.append(self._bot_program())
+        return programs
 
-    def _web_child(self, env: dict[str, str]) -> Child:
-        """The web app (trolydvc.web) on loopback; it reaches Rasa through the entry, so a dead
-        replica is skipped as for the bot."""
-        exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
-        command = [exe, "web", "--port", str(self.ports.web), "--rasa-url", self.entry_url]
-        return Child("web", "Trang web", command, f"http://127.0.0.1:{self.ports.web}/healthz",
-                     env=env)  # fmt: skip
-
-    def _bot_child(self, env: dict[str, str]) -> Child:
+    def _bot_program(self) -> Program:
         current = config.settings()
         if not current.webhook_url or not current.webhook_secret:
             raise ServerError(
                 "Với TELEGRAM_BOT_TOKEN, cụm chạy bot ở chế độ webhook: cần WEBHOOK_URL "
                 "(địa chỉ https:// công khai của nginx) và WEBHOOK_SECRET."
             )
-        exe = shutil.which("trolydvc") or str(Path(sys.executable).with_name("trolydvc"))
-        bot_env = dict(
-            env,
-            RASA_URL=self.entry_url,  # through nginx: a dead replica is skipped
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(self.ports.bot),
-        )
+        environment = {
+            "RASA_URL": self.entry_url,  # through nginx: a dead replica is skipped
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(self.ports.bot),
+        }
         # The bot's webhook server answers only its secret path; a port that accepts
         # connections is its health (GET on the path: 405 from a live server).
-        return Child("bot", "Bot Telegram", [exe, "bot"], "", ready=self._bot_alive, env=bot_env)
+        return Program("bot", "Bot Telegram", cli_command("bot"), 500,
+                       f"tcp://127.0.0.1:{self.ports.bot}", environment)  # fmt: skip
 
-    def _bot_alive(self, http: httpx.Client) -> bool:
-        return _port_busy(self.ports.bot)
+    # --- watching -----------------------------------------------------------------------------
+    def hint(self) -> str:
+        return f" (xem {self.log_dir}/*.log)"
 
-    def _problem(self, child: Child, http: httpx.Client) -> str | None:
-        if child.name != "bot" or not child.is_ready:
-            return super()._problem(child, http)
-        code = child.keeper.poll() if child.keeper else None
+    def _label(self, name: str) -> str:
+        for program in self.programs:
+            if program.name == name:
+                return program.label
+        return HELPER_LABELS.get(name, name)
+
+    def _supervisord(self) -> Supervisord:
+        if self.supervisord is None:
+            raise ServerError("Cụm máy chủ chưa được khởi động.")
+        return self.supervisord
+
+    def _infos(self) -> dict[str, dict[str, Any]]:
+        """supervisord's view of every process; ServerError when supervisord is gone or has
+        given up on a program (FATAL: it exited within STARTSECS, STARTRETRIES times)."""
+        supervisord = self._supervisord()
+        code = supervisord.poll()
         if code is not None:
-            return f"{child.label} đã dừng (mã thoát {code})"
-        if self._bot_alive(http):
-            child.failures = 0
-            return None
-        child.failures += 1
-        if child.failures < self.health_failures:
-            return None
-        return f"{child.label} không nhận kết nối ({child.failures} lần kiểm tra liên tiếp)"
+            raise ServerError(f"supervisord đã dừng (mã thoát {code}){self.hint()}")
+        try:
+            infos = supervisord.processes()
+        except (OSError, xmlrpc.client.Error) as exc:
+            raise ServerError(
+                f"supervisord không trả lời ({type(exc).__name__}){self.hint()}"
+            ) from None
+        for name, info in infos.items():
+            if info["statename"] == "FATAL":
+                raise ServerError(
+                    f"{self._label(name)} không khởi động được sau {STARTRETRIES} lần thử"
+                    f"{' (' + info['spawnerr'] + ')' if info['spawnerr'] else ''}; "
+                    f"dừng tất cả các máy chủ{self.hint()}"
+                )
+        return infos
 
+    def _ready(self, name: str, http: httpx.Client) -> bool:
+        """Ready to serve: Rasa with its model loaded, the others answering their health URL."""
+        replica = self._rasa.get(name)
+        if replica is not None:
+            return replica._rasa_ready(http)
+        program = next((p for p in self.programs if p.name == name), None)
+        return program is None or not program.health or probe(program.health, 2.0)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until every program runs and is ready; start the Rasa replicas once all the
+        others are."""
+        timeout = self.ready_timeout if timeout is None else timeout
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # no log line per poll
+        deadline = time.monotonic() + timeout
+        ready: dict[str, int] = {}  # name -> the pid found ready
+        with httpx.Client(timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                infos = self._infos()
+                for name, info in infos.items():
+                    if (
+                        info["statename"] == "RUNNING"
+                        and ready.get(name) != info["pid"]
+                        and self._ready(name, http)
+                    ):
+                        ready[name] = info["pid"]
+                later = [
+                    p.name
+                    for p in self.programs
+                    if not p.autostart and infos[p.name]["statename"] == "STOPPED"
+                ]
+                if all(ready.get(n) == i["pid"] for n, i in infos.items() if n not in later):
+                    if not later:
+                        self._known = {name: info["pid"] for name, info in infos.items()}
+                        return
+                    for name in later:
+                        self._supervisord().start_program(name)
+                time.sleep(0.5)
+        raise ServerError(f"Các máy chủ chưa sẵn sàng sau {timeout:.0f} giây{self.hint()}")
+
+    def check(self) -> list[str]:
+        """What happened since the last call, one line per event: a process gone (and why, when
+        the health listener stopped it), a restarted process ready again, the hourly purge.
+        Raises ServerError when supervisord is gone or gave up on a program."""
+        infos = self._infos()
+        if self._http is None:
+            self._http = httpx.Client(timeout=2.0)
+        events = []
+        for name, info in infos.items():
+            pid, known = info["pid"], self._known.get(name)
+            if known and pid != known:
+                events.append(self._gone(name, known))
+                self._back.add(name)
+            self._known[name] = pid
+            if (
+                name in self._back
+                and info["statename"] == "RUNNING"
+                and self._ready(name, self._http)
+            ):
+                self._back.discard(name)
+                events.append(f"{self._label(name)} đã hoạt động trở lại.")
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_INTERVAL
+            purged = self._purge()
+            if purged:
+                events.append(purged)
+        return events
+
+    def _gone(self, name: str, pid: int) -> str:
+        label = self._label(name)
+        try:
+            reasons = json.loads(self.health_state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            reasons = {}
+        entry = reasons.get(name) or {}
+        if entry.get("pid") == pid:
+            return f"{label} {entry.get('reason')}; đang khởi động lại…"
+        return (
+            f"{label} đã dừng (pid {pid}); supervisord đang khởi động lại… "
+            f"(xem {self.log_dir}/supervisord.log)"
+        )
+
+    def _purge(self) -> str | None:
+        from trolydvc.cluster.retention import purge_conversations
+
+        days = config.settings().conversation_retention_days
+        try:
+            count = purge_conversations(days)
+        except Exception as exc:  # the cluster keeps answering; the next hour tries again
+            return f"Cảnh báo: chưa xoá được hội thoại cũ ({type(exc).__name__})."
+        return f"Đã xoá {count} hội thoại im lặng quá {days:g} ngày." if count else None
+
+    # --- for callers ----------------------------------------------------------------------------
     def warm_up(self) -> None:
         """One real action call to each action server, whose first call loads the catalog, its
         search index and locality.yml (1.2 s on an idle machine, over 10 s -- the action
@@ -358,17 +529,36 @@ class Cluster(Supervisor):
                 with contextlib.suppress(httpx.HTTPError):
                     http.post(url, json=body, headers=headers)
 
+    def pids(self) -> dict[str, int]:
+        """The pid of every process supervisord runs (programs and event listeners), by name;
+        not supervisord's own, whose process tree holds them all."""
+        if self.supervisord is None or self.supervisord.poll() is not None:
+            return {}
+        try:
+            infos = self.supervisord.processes()
+        except (OSError, xmlrpc.client.Error):
+            return {}
+        return {name: info["pid"] for name, info in infos.items() if info["pid"]}
+
     def describe(self) -> dict[str, Any]:
-        """var/cluster.json's content: every process's role and pid."""
+        """var/cluster.json's content: every process's role and pid, supervisord's included."""
         pids = self.pids()
-        return {
-            "cluster": os.getpid(),
-            "entry": self.entry_url,
-            "processes": [
-                {"name": name, "role": label, "pid": pids.get(name)}
-                for name, label in self.roles.items()
-            ],
-        }
+        processes = [{"name": "supervisord", "role": HELPER_LABELS["supervisord"],
+                      "pid": self.supervisord.pid if self.supervisord else None}]  # fmt: skip
+        names = [p.name for p in self.programs] + ["health", "reaper"]
+        processes += [{"name": n, "role": self._label(n), "pid": pids.get(n)} for n in names]
+        return {"entry": self.entry_url, "processes": processes}
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop supervisord and, through it, every program (highest priority first). Safe to
+        call again."""
+        if timeout is None:
+            timeout = STOP_GRACE * (len(self.programs) + 2) + 5.0
+        if self.supervisord is not None:
+            self.supervisord.stop(timeout)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
 
 def create_tracker_table(endpoints: Path, env: dict[str, str]) -> None:

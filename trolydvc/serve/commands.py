@@ -26,7 +26,7 @@ import click
 from trolydvc import config
 from trolydvc.chat import chat_loop
 from trolydvc.serve.database import _prepare_database_or_warn
-from trolydvc.serve.runner import ServerError, Supervisor
+from trolydvc.serve.runner import ServerError, Supervised
 from trolydvc.serve.servers import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, MODEL, Servers
 from trolydvc.web.cli import DEFAULT_PORT as DEFAULT_WEB_PORT
 
@@ -85,7 +85,7 @@ class StopSignals:
             signal.signal(signum, previous)
 
 
-def stop_fully(servers: Supervisor, stop: StopSignals) -> None:
+def stop_fully(servers: Supervised, stop: StopSignals) -> None:
     """Stop the servers; a stop signal arriving meanwhile does not cut it short."""
     stop.requested.set()  # from here on, signals no longer raise
     while True:
@@ -97,29 +97,37 @@ def stop_fully(servers: Supervisor, stop: StopSignals) -> None:
 
 
 class PidFile:
-    """var/serve.json: our pid and the servers' (bench/e2e.py samples their memory). Removed only
-    if it is still the one this process wrote."""
+    """var/serve.json (bench/e2e.py samples the servers' memory) or var/cluster.json: our pid
+    under ``owner``, and what the servers describe (their pids). Removed only if it is still the
+    one this process wrote."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, owner: str = "serve") -> None:
         self.path = PIDS_FILE if path is None else path
+        self.owner = owner
 
-    def write(self, servers: Supervisor, **extra: Any) -> None:
+    def write(self, servers: Supervised, **extra: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"serve": os.getpid(), "pids": servers.pids(), **extra}
+        payload = {self.owner: os.getpid(), **servers.describe(), **extra}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(self.path)
 
     def remove_if_ours(self) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            if json.loads(self.path.read_text()).get("serve") == os.getpid():
+            if json.loads(self.path.read_text()).get(self.owner) == os.getpid():
                 self.path.unlink()
 
 
 def supervise(
-    servers: Supervisor, pid_file: PidFile, waiting: str, ready: str, **pid_extra: Any
+    servers: Supervised,
+    pid_file: PidFile,
+    waiting: str,
+    ready: str,
+    on_ready: Callable[[], None] | None = None,
+    **pid_extra: Any,
 ) -> None:
-    """Start the servers, keep them running until a stop signal, stop them; what `serve` does.
+    """Start the servers, keep them running until a stop signal, stop them; what `serve` and
+    `cluster` do. ``on_ready`` runs once every server is ready, before ``ready`` is said.
 
     Raises click.ClickException when a server cannot be started or kept running."""
     failure: ServerError | None = None
@@ -131,6 +139,8 @@ def supervise(
             pid_file.write(servers, **pid_extra)
             click.echo(waiting, err=True)
             servers.wait_ready()
+            if on_ready is not None:
+                on_ready()
             pid_file.write(servers, **pid_extra)  # the servers' own pids, known by now
             click.echo(ready, err=True)
             while not stop.requested.wait(1.0):

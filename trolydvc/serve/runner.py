@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 import httpx
 
@@ -43,6 +43,21 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 
 class ServerError(Exception):
     """A server did not start or could not be kept running; the message says which and why."""
+
+
+class Supervised(Protocol):
+    """What trolydvc.serve.commands.supervise drives: a :class:`Supervisor` (`trolydvc serve`),
+    or trolydvc.cluster.Cluster (`trolydvc cluster`, under supervisord)."""
+
+    def start(self) -> None: ...
+
+    def wait_ready(self, timeout: float | None = None) -> None: ...
+
+    def check(self) -> list[str]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def stop(self, timeout: float | None = None) -> None: ...
 
 
 def _die_with_parent() -> None:
@@ -263,6 +278,10 @@ class Supervisor:
                 pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
             pids[child.name] = pid
         return pids
+
+    def describe(self) -> dict[str, Any]:
+        """What var/serve.json says about the servers."""
+        return {"pids": self.pids()}
 
     def stop(self, timeout: float | None = None) -> None:
         """SIGTERM every keeper (each stops its server, then SIGKILLs what is left of its tree);

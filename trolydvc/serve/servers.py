@@ -143,10 +143,7 @@ class Servers(Supervisor):
 
     # --- the web app (issue #15) ------------------------------------------------------------
     def _web_child(self, env: dict[str, str]) -> Child:
-        web = [
-            sys.executable, "-m", "trolydvc.cli", "web",
-            "--port", str(self.web_port), "--rasa-url", self.rasa_url,
-        ]  # fmt: skip
+        web = web_command(self.web_port or 0, self.rasa_url)
         return Child("web", "Trang web", web, f"{self.web_url}/healthz", env=env)
 
     def _rasa_ready(self, http: httpx.Client) -> bool:
@@ -164,6 +161,16 @@ class Servers(Supervisor):
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def cli_command(*arguments: str) -> list[str]:
+    """A `trolydvc` subcommand in this interpreter (not whichever `trolydvc` PATH finds)."""
+    return [sys.executable, "-m", "trolydvc.cli", *arguments]
+
+
+def web_command(port: int, rasa_url: str) -> list[str]:
+    """The web app (trolydvc.web) on ``port``, talking to Rasa at ``rasa_url``."""
+    return cli_command("web", "--port", str(port), "--rasa-url", rasa_url)
 
 
 def _redis_stores_yaml() -> str:
