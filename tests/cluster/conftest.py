@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,6 +48,47 @@ def clear_redis() -> None:
     client = redis_client()
     for key in client.scan_iter(match="trolydvc*", count=1000):
         client.delete(key)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below ``root`` (children, their children, ...)."""
+    found, frontier = [], [root]
+    while frontier:
+        above = frontier.pop()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and parent(int(entry)) == above:
+                found.append(int(entry))
+                frontier.append(int(entry))
+    return found
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str = "") -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
 
 
 class TelegramThread:
@@ -123,6 +165,18 @@ class ClusterProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port the cluster listens on."""
+        b = self.base
+        return [b + 79, b + 4, b + 5, b + 54, b + 55, b + 69, b + 80, b + 89]
+
+    def kill(self) -> None:
+        """SIGKILL `trolydvc cluster` (only it: supervisord runs in a session of its own)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
 
     def processes(self) -> dict[str, int]:
         data = json.loads((self.var_dir / "cluster.json").read_text())

@@ -1,5 +1,6 @@
-"""Faults lose nothing: a Rasa replica SIGKILLed while many conversations run, and the whole
-cluster stopped and started again."""
+"""Faults lose nothing: a Rasa replica SIGKILLed while many conversations run; nginx's master and
+an action server SIGKILLed (their workers do not keep the ports); the whole cluster stopped and
+started again, and SIGKILLed (nothing left running) and started again."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
+
+from tests.cluster.conftest import alive, descendants, port_open, wait_for
 
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
 
@@ -21,15 +23,6 @@ FOLLOW_UP = "cần giấy tờ gì"  # answered for the procedure in context, or
 
 def continues(cluster, sender: str) -> bool:
     return PROCEDURE in cluster.texts(sender, FOLLOW_UP)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(1.0)
-    return False
 
 
 def test_follow_up_needs_the_context(cluster, user):
@@ -79,6 +72,36 @@ def test_full_stop_and_start_continues_every_conversation(cluster, user):
     for sender in senders:
         assert PROCEDURE in cluster.texts(sender, OPENING)
     cluster.stop()
+    cluster.start()
+    for sender in senders:
+        assert continues(cluster, sender)
+
+
+def test_sigkilled_nginx_and_action_server_come_back_on_their_ports(cluster, user):
+    # Their workers outlive a SIGKILLed main process and keep serving its port; measured under
+    # plain supervisord, every restart then failed with "address in use" until it gave up.
+    for name, label in (("nginx", "nginx"), ("actions-2", "Máy chủ action 2")):
+        main = cluster.processes()[name]
+        workers = descendants(main)
+        assert workers
+        os.kill(main, signal.SIGKILL)
+        assert wait_for(lambda workers=workers: not any(alive(p) for p in workers), 30)
+        assert wait_for(lambda n=name, m=main: cluster.processes()[n] not in (None, m), 60)
+        assert wait_for(lambda lb=label: f"{lb} đã hoạt động trở lại" in cluster.log.read_text(),
+                        120)  # fmt: skip
+    assert PROCEDURE in cluster.texts(user(), OPENING)
+
+
+def test_sigkill_of_the_cluster_leaves_nothing_and_loses_nothing(cluster, user):
+    senders = [user() for _ in range(USERS)]
+    for sender in senders:
+        assert PROCEDURE in cluster.texts(sender, OPENING)
+    supervisord = cluster.processes()["supervisord"]
+    tree = [supervisord, *descendants(supervisord)]
+    assert len(tree) > 10  # supervisord, its listeners, programs and their workers
+    cluster.kill()
+    assert wait_for(lambda: not any(alive(p) for p in tree), 60)
+    assert not [port for port in cluster.ports if port_open(port)]
     cluster.start()
     for sender in senders:
         assert continues(cluster, sender)

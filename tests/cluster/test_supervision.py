@@ -12,16 +12,16 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cluster.conftest import alive, descendants, port_open
+from tests.cluster.conftest import wait_for as wait_until
 from trolydvc.cluster.listener import Watch, probe, verdict
 from trolydvc.cluster.supervision import Program, render_conf
 from trolydvc.config import ROOT, settings
@@ -30,43 +30,9 @@ HERE = Path(__file__).parent
 BASE = settings().test_rasa_port + 90
 
 
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def ppid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def descendants(root: int) -> list[int]:
-    found, frontier = [], [root]
-    while frontier:
-        parent = frontier.pop()
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and ppid(int(entry)) == parent:
-                found.append(int(entry))
-                frontier.append(int(entry))
-    return found
-
-
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    if not wait_until(condition, timeout):
+        raise AssertionError(f"timed out waiting for {what}")
 
 
 class Top:
