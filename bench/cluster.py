@@ -41,7 +41,8 @@ from e2e import Level, cpu_seconds, run_level  # noqa: E402
 
 from trolydvc import config  # noqa: E402
 from trolydvc.cluster import Cluster, Ports  # noqa: E402
-from trolydvc.serve import Servers, Supervisor  # noqa: E402
+from trolydvc.serve import Servers  # noqa: E402
+from trolydvc.serve.runner import Supervised  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -49,7 +50,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] * 1000
 
 
-def measure(name: str, servers: Supervisor, url: str, users: list[int], messages: int) -> dict:
+def measure(name: str, servers: Supervised, url: str, users: list[int], messages: int) -> dict:
     print(f"[{name}] starting…", flush=True)
     try:
         servers.start()

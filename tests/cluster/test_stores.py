@@ -122,3 +122,138 @@ def test_purge_command(events_db, monkeypatch):
     result = CliRunner().invoke(main, ["conversations", "purge", "--older-than", "7"])
     assert result.exit_code == 0, result.output
     assert "Đã xoá 1 hội thoại" in result.output
+
+
+# Rasa's SQLTrackerStore and ours, fed the same events through the same calls (a new conversation,
+# saves of retrieved trackers, two saves of one object, a new session, a tracker saved without
+# being retrieved), store the same rows; and the lock store serves tickets in order.
+STORES_SCRIPT = r"""
+import asyncio, json, sys, time
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from trolydvc.rasa_stores import RedactingSQLTrackerStore
+
+def events(*made):
+    out = []
+    for make in made:
+        time.sleep(0.002)  # distinct, increasing timestamps
+        out.append(make())
+    return out
+
+greet = {"name": "greet", "confidence": 1.0}
+turns = [
+    events(lambda: ActionExecuted("action_session_start"), lambda: SessionStarted(),
+           lambda: ActionExecuted("action_listen"), lambda: UserUttered("xin chào", greet),
+           lambda: BotUttered("chào bạn"), lambda: ActionExecuted("action_listen")),
+    events(lambda: UserUttered("thủ tục khai sinh", greet), lambda: SlotSet("procedure", "1.001193"),
+           lambda: ActionExecuted("action_inform")),
+    events(lambda: BotUttered("Đăng ký khai sinh"), lambda: ActionExecuted("action_listen")),
+    events(lambda: ActionExecuted("action_session_start"), lambda: SessionStarted(),
+           lambda: ActionExecuted("action_listen"), lambda: UserUttered("cảm ơn", greet)),
+]
+domain = Domain.empty()
+
+def add(tracker, batch):
+    for event in batch:
+        tracker.update(event)  # keeps the event's timestamp (update_with_events sets it to now)
+
+async def flow(store):
+    tracker = await store.get_or_create_tracker("s1", append_action_listen=False)
+    add(tracker, turns[0])
+    await store.save(tracker)
+    tracker = await store.retrieve("s1")
+    add(tracker, turns[1])
+    await store.save(tracker)
+    add(tracker, turns[2])
+    await store.save(tracker)  # the same object again
+    tracker = await store.retrieve("s1")
+    add(tracker, turns[3])
+    await store.save(tracker)
+    latest = await store.retrieve("s1")
+    fresh = DialogueStateTracker.from_events("s2", turns[0] + turns[1], domain.slots)
+    await store.save(fresh)
+    # a tracker this store did not retrieve, with the latest session's events: counted
+    stored = [event.as_dict() for event in (await store.retrieve("s2")).events]
+    other = DialogueStateTracker.from_dict("s2", stored, domain.slots)
+    add(other, turns[2])
+    await store.save(other)
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+            "FROM events ORDER BY id")).all()
+    return [tuple(row) for row in rows], [e.as_dict() for e in latest.events]
+
+def store(cls, url):
+    u = sa.engine.make_url(url)
+    return cls(domain=domain, dialect="postgresql", host=u.host, port=u.port, db=u.database,
+               username=u.username)
+
+ours = asyncio.run(flow(store(RedactingSQLTrackerStore, sys.argv[1])))
+rasas = asyncio.run(flow(store(SQLTrackerStore, sys.argv[2])))
+assert len(ours[0]) == (6 + 3 + 2 + 4) + (9 + 2), len(ours[0])  # nothing stored twice
+assert ours == rasas, (ours, rasas)
+assert [e["event"] for e in ours[1]] == ["session_started", "action", "user"]
+
+from rasa.utils.endpoints import EndpointConfig
+from trolydvc.rasa_stores import ClusterRedisLockStore
+locks = ClusterRedisLockStore(EndpointConfig(url="127.0.0.1", port=6379, db=7, key_prefix="trolydvctest"))
+
+async def tickets():
+    order = []
+    first = locks.issue_ticket("c", 15)
+    await locks._acquire_lock("c", first, 1)  # nobody ahead: at once
+    second = locks.issue_ticket("c", 15)
+    waiting = asyncio.ensure_future(locks._acquire_lock("c", second, 1))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # behind the first
+    locks.cleanup("c", first)
+    await asyncio.wait_for(waiting, 2)
+    assert locks.get_lock("c") is not None
+    locks.cleanup("c", second)
+    assert locks.get_lock("c") is None  # nobody waits: deleted
+    async def talk(n):
+        async with locks.lock("c2", 15):
+            order.append(("in", n)); await asyncio.sleep(0.05); order.append(("out", n))
+    await asyncio.gather(*(talk(n) for n in range(3)))
+    assert order == [(s, n) for n in range(3) for s in ("in", "out")], order
+    assert locks.get_lock("c2") is None
+
+asyncio.run(tickets())
+print("ok")
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.rasa
+def test_sql_store_stores_what_rasas_does_and_locks_serve_in_order(require_service):
+    import os
+    import subprocess
+
+    import redis
+
+    from trolydvc.config import ROOT
+    from trolydvc.db.scratch import PostgresUnavailable, scratch_postgres
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/7").ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis: {type(exc).__name__}")
+    try:
+        with (
+            scratch_postgres("trolydvc_store_ours", migrate=False) as ours,
+            scratch_postgres("trolydvc_store_rasa", migrate=False) as rasas,
+        ):
+            result = subprocess.run(
+                [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", STORES_SCRIPT, ours, rasas],
+                cwd=ROOT,
+                env=dict(os.environ, PYTHONWARNINGS="ignore", RASA_TELEMETRY_ENABLED="false"),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+    except PostgresUnavailable as exc:
+        require_service(str(exc))
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]

@@ -156,3 +156,34 @@ print("ok")
 
 def test_endpoint_session_is_kept_alive_and_survives_a_restart():
     run_in_rasa_env(SESSION_SCRIPT)
+
+
+EVENT_TYPES_SCRIPT = r"""
+import rasa.shared.utils.common as common
+from rasa.shared.core.events import Event
+from trolydvc.rasa_server import install_event_type_cache
+
+original = Event.resolve_by_type
+names = {cls.type_name for cls in common.all_subclasses(Event)}
+install_event_type_cache()
+assert Event.resolve_by_type is not original
+for _ in range(2):  # the second time from the cache
+    for name in names:
+        assert Event.resolve_by_type(name) is original(name), name
+assert Event.resolve_by_type("topic") is None and Event.resolve_by_type("x", Event) is Event
+for fn in (original, Event.resolve_by_type):
+    try:
+        fn("no_such_event")
+    except ValueError as exc:
+        assert "no_such_event" in str(exc)
+    else:
+        raise AssertionError("no error")
+user = Event.from_parameters({"event": "user", "text": "xin chào", "timestamp": 1.0,
+                              "parse_data": {"intent": {"name": "greet"}, "entities": []}})
+assert type(user).__name__ == "UserUttered" and user.text == "xin chào"
+print("ok")
+"""
+
+
+def test_event_type_cache_resolves_as_rasa():
+    run_in_rasa_env(EVENT_TYPES_SCRIPT)
