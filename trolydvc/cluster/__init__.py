@@ -1,4 +1,5 @@
-"""The production topology on one machine (:mod:`.topology`), its `cluster` command and the
+"""The production topology on one machine (:mod:`.topology`) under supervisord
+(:mod:`.supervision`, with the event listeners of :mod:`.listener`), its `cluster` command and the
 officials' `conversations purge` (:mod:`.commands`), the expiry of stored conversations
 (:mod:`.retention`). deploy/README.md describes it for operators."""
 

@@ -249,7 +249,7 @@ class Supervisord:
         raise ServerError(f"supervisord không trả lời trên {self.socket} sau {timeout:.0f} giây")
 
     def rpc(self) -> Any:
-        from supervisor.xmlrpc import SupervisorTransport
+        from supervisor.xmlrpc import SupervisorTransport  # here: see listener.rpc
 
         transport = SupervisorTransport(None, None, f"unix://{self.socket}")
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport)
