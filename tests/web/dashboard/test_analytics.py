@@ -293,3 +293,36 @@ def test_retention_purge_and_its_command(database: str) -> None:
     result = CliRunner().invoke(conversations, ["purge", "--older-than", "10"])
     assert result.exit_code == 0, result.output
     assert "Đã xoá 1 dòng nhật ký tin nhắn cũ hơn 10 ngày." in result.output and count() == 1
+
+
+def test_command_line_prints_the_same_figures(database: str, tmp_path: Any) -> None:
+    from trolydvc.cli import main
+
+    seed_november()
+    out_csv, out_nlu = tmp_path / "q.csv", tmp_path / "q.yml"
+    result = CliRunner().invoke(
+        main,
+        [
+            "analytics",
+            "--ky",
+            "11/2026",
+            "--export-csv",
+            str(out_csv),
+            "--export-nlu",
+            str(out_nlu),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "Phân tích tháng 11/2026",
+        "Tin nhắn: 8; trợ lý hiểu 5 (62,50%), không hiểu 2, ngoài phạm vi 1",
+        "Hội thoại: 4; không cần chuyển cán bộ 3 (75,00%)",
+    ]
+    assert "  2 × Cho hỏi 0000? [Không hiểu; inform]" in lines
+    assert out_csv.read_bytes() == analytics.unanswered_csv(
+        parse_period_text("11/2026"), analytics.unanswered(parse_period_text("11/2026"))
+    )
+    assert yaml.safe_load(out_nlu.read_text(encoding="utf-8"))["version"] == "3.1"
+    bad = CliRunner().invoke(main, ["analytics", "--ky", "quý 5"])
+    assert bad.exit_code == 2 and "--ky" in bad.output
