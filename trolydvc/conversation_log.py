@@ -31,7 +31,10 @@ and the SQL it needs; the main environment imports the same names (columns, outc
 statement) and a test checks that they agree with the model.
 
 Rows are written by a background thread (:class:`LogWriter`), so a slow or unreachable database
-costs the conversation nothing: a failed write is logged (never with user text) and dropped. The
+costs the conversation nothing: a failed write is logged (never with user text) and dropped.
+Making a turn's row in the event loop costs 32 µs (60 µs with the redaction of a message not
+understood; measured over 20,000 turns in .venv-rasa), and trolydvc.rasa_server keeps Rasa's
+in-memory and Redis stores from rebuilding the conversation to stream its new events. The
 writer also deletes the rows older than the conversation retention period
 (``TROLYDVC_CONVERSATION_RETENTION_DAYS``), at start and then hourly, in every topology;
 ``trolydvc conversations purge`` does the same on demand.

@@ -78,16 +78,29 @@ class Recorder(EventBroker):
 STREAMING = (
     TURNS
     + r"""
+from rasa.core.tracker_store import RedisTrackerStore
 from trolydvc.rasa_server import install_cheap_event_streaming
 
+def redis_store(broker, prefix):
+    store = RedisTrackerStore(DOMAIN, port=6379, db=7, key_prefix=prefix, event_broker=broker)
+    store.red.delete(store.key_prefix + "tg:4242")
+    return store
+
 async def main():
-    rasas = Recorder()
-    await run(InMemoryTrackerStore(DOMAIN, event_broker=rasas))
-    install_cheap_event_streaming()
-    ours = Recorder()
-    await run(InMemoryTrackerStore(DOMAIN, event_broker=ours))
-    assert len(rasas.events) == sum(len(t) for t in TURN_EVENTS), len(rasas.events)
-    assert ours.events == rasas.events
+    stores = {"memory": lambda broker: InMemoryTrackerStore(DOMAIN, event_broker=broker)}
+    if sys.argv[1:] == ["redis"]:
+        stores = {"redis": lambda broker: redis_store(broker, "trolydvcconvlog")}
+    for kind, make in stores.items():
+        rasas = Recorder()
+        await run(make(rasas))
+        install_cheap_event_streaming()
+        ours = Recorder()
+        store = make(ours)
+        await run(store)
+        assert len(rasas.events) == sum(len(t) for t in TURN_EVENTS), (kind, len(rasas.events))
+        assert ours.events == rasas.events, kind
+        if kind == "redis":
+            store.red.delete(store.key_prefix + "tg:4242")
 asyncio.run(main())
 print("ok")
 """
@@ -138,6 +151,18 @@ print("ok")
 @pytest.mark.rasa
 def test_cheap_streaming_publishes_what_rasa_does() -> None:
     run_in_rasa_env(STREAMING)
+
+
+@pytest.mark.rasa
+def test_cheap_streaming_from_redis(require_service: Callable[[str], NoReturn]) -> None:
+    """`serve --workers N` keeps conversations in Redis (DB 7 here, its own key prefix)."""
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/7").ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis 127.0.0.1:6379: {type(exc).__name__}")
+    run_in_rasa_env(STREAMING, "redis")
 
 
 def _old_row() -> ConversationLogEntry:
