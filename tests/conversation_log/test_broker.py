@@ -148,6 +148,35 @@ print("ok")
 )
 
 
+# A database without the table (or unreachable): the turns go on, the rows are dropped, one
+# warning without user text says so.
+FAILING = (
+    TURNS
+    + r"""
+import logging
+records = []
+logging.getLogger("trolydvc.conversation_log").addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: records.append(r.getMessage())})())
+
+async def main():
+    broker = await EventBroker.create(EndpointConfig.from_dict({
+        "type": "trolydvc.conversation_log.ConversationLogBroker", "url": sys.argv[1],
+        "sender_key": "00" * 32, "retention_days": 30}))
+    await run(InMemoryTrackerStore(DOMAIN, event_broker=broker))
+    await broker.close()
+    assert broker.writer._dropped == 4, broker.writer._dropped
+    assert len(records) == 1 and "rows not written (OperationalError)" in records[0], records
+    assert not any("0912" in r or "0000" in r or "hỏi" in r for r in records), records
+asyncio.run(main())
+print("ok")
+"""
+)
+
+
+@pytest.mark.rasa
+def test_a_failing_database_costs_the_conversation_nothing(tmp_path: Path) -> None:
+    run_in_rasa_env(FAILING, f"sqlite:///{tmp_path / 'not-migrated.db'}")
+
+
 @pytest.mark.rasa
 def test_cheap_streaming_publishes_what_rasa_does() -> None:
     run_in_rasa_env(STREAMING)
