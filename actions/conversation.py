@@ -30,8 +30,12 @@ from actions.resolve import (
 )
 from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
+from trolydvc.conversation_log import FALLBACK, verdict
 from trolydvc.textnorm import fold, nfc
 
+# Metadata of a reply that says the message was not understood: the conversation log counts the
+# message as a fallback whatever its intent (trolydvc.conversation_log).
+NOT_UNDERSTOOD = verdict(FALLBACK)
 CAPABILITIES = (
     "Tôi có thể trả lời về hồ sơ cần chuẩn bị, lệ phí, thời hạn, nơi nộp, các bước và cách nộp "
     "trực tuyến của thủ tục hành chính, tra cứu tình trạng hồ sơ theo mã hồ sơ, và cung cấp số "
@@ -123,7 +127,7 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
     raw = nfc(str(tracker.latest_message.get("text") or ""))
     if not raw:
         dispatcher.utter_message(
-            text="Bạn chưa nhập nội dung. " + CAPABILITIES, buttons=menu_buttons()
+            text="Bạn chưa nhập nội dung. " + CAPABILITIES, buttons=menu_buttons(), **NOT_UNDERSTOOD
         )
         return []
     if raw.startswith("/"):
@@ -134,6 +138,7 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
                 'hoặc gõ "bắt đầu lại" (/restart) để bắt đầu lại. ' + CAPABILITIES
             ),
             buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return []
     if len(raw) > MAX_QUERY_CHARS:
@@ -141,6 +146,7 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
             text="Tin nhắn của Bạn khá dài. Bạn vui lòng hỏi ngắn gọn từng câu, ví dụ: "
             '"làm giấy khai sinh cần giấy tờ gì?"',
             buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return []
     hits = catalog().search(raw, limit=3) if user_text(tracker) else []
@@ -160,6 +166,7 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
         + CAPABILITIES
         + " Bạn chọn một mục hoặc hỏi lại nhé.",
         buttons=menu_buttons(),
+        **NOT_UNDERSTOOD,
     )
     return []
 
@@ -367,6 +374,8 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="Xin lỗi, tôi chưa hiểu ý Bạn. " + CAPABILITIES, buttons=menu_buttons()
+            text="Xin lỗi, tôi chưa hiểu ý Bạn. " + CAPABILITIES,
+            buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return [UserUtteranceReverted()]

@@ -123,11 +123,15 @@ def _store_class() -> type:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
         async def save(self, tracker: Any) -> None:
-            await self.stream_events(tracker)
             with self.session_scope() as session:
                 stored = session.execute(count_query, {"sender": tracker.sender_id}).scalar_one()
+                new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+                if self.event_broker is not None:
+                    # the new events as counted here; Rasa's stream_events would read the whole
+                    # conversation once more to count them
+                    await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
                 rows = []
-                for event in itertools.islice(tracker.events, stored, len(tracker.events)):
+                for event in new_events:
                     data = redact_event(event.as_dict())
                     intent = (data.get("parse_data") or {}).get("intent") or {}
                     rows.append(

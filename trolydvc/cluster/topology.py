@@ -25,7 +25,14 @@ import httpx
 
 from trolydvc import config
 from trolydvc.serve.runner import Child, ServerError, Supervisor
-from trolydvc.serve.servers import RASA_PYTHON, ROOT, Servers, _child_env, _port_busy
+from trolydvc.serve.servers import (
+    RASA_PYTHON,
+    ROOT,
+    Servers,
+    _child_env,
+    _port_busy,
+    conversation_log_broker,
+)
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 # How long a conversation's Redis lock outlives a replica killed while holding it: the longest
@@ -97,6 +104,7 @@ def endpoints_yaml(ports: Ports, database_url: str, redis_url: str) -> str:
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
         f"tracker_store: {json.dumps(rasa_sql_store(database_url))}\n"
         f"lock_store: {json.dumps(redis_lock_store(redis_url))}\n"
+        f"event_broker: {json.dumps(conversation_log_broker(database_url))}\n"
     )
 
 

@@ -18,6 +18,7 @@ import trolydvc.web.dashboard.broadcasts as broadcasts
 import trolydvc.web.dashboard.desk as desk
 import trolydvc.web.dashboard.reports as reports
 from bot import broadcast_store
+from trolydvc import config
 from trolydvc.formatting import fmt_int, fmt_ratio
 from trolydvc.tracking.stats import parse_period_text
 from trolydvc.vietnam_time import VN_TZ
@@ -286,7 +287,9 @@ def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này")
         "ky": ky,
         "data": None,
         "error": None,
-        "not_stored": analytics.NOT_STORED,
+        "outcomes": analytics.OUTCOME_LABELS,
+        "channels": analytics.CHANNEL_LABELS,
+        "retention_days": config.settings().conversation_retention_days,
     }
     try:
         context["data"] = analytics.compute(parse_period_text(ky))
@@ -294,6 +297,44 @@ def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này")
         context["error"] = f"Không hiểu kỳ: {exc}"
         return _render(request, "analytics.html", context, 400)
     return _render(request, "analytics.html", context)
+
+
+def _unanswered_export(request: Request, account: Account, ky: str, kind: str) -> Response:
+    try:
+        period = parse_period_text(ky)
+    except ValueError as exc:
+        raise HTTPException(400, f"Không hiểu kỳ: {exc}") from None
+    items = analytics.unanswered(period)
+    if kind == "csv":
+        body: bytes = analytics.unanswered_csv(period, items)
+        media = "text/csv; charset=utf-8"
+    else:
+        body = analytics.unanswered_nlu_yaml(period, items).encode("utf-8")
+        media = "application/yaml; charset=utf-8"
+    audit.record(
+        "export",
+        account=account,
+        client=client_address(request),
+        detail=f"{kind.upper()} câu chưa hiểu {period.label}; {len(items)} câu",
+    )
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{analytics.export_name(period, kind)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/phan-tich/cau-chua-hieu.csv")
+def unanswered_csv(request: Request, account: LoggedIn, ky: str = "tháng này") -> Response:
+    return _unanswered_export(request, account, ky, "csv")
+
+
+@router.get("/phan-tich/cau-chua-hieu.yml")
+def unanswered_yaml(request: Request, account: LoggedIn, ky: str = "tháng này") -> Response:
+    return _unanswered_export(request, account, ky, "yml")
 
 
 # ---- audit log ---------------------------------------------------------------------------------
