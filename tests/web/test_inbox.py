@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -66,6 +67,12 @@ def official(db_url: str) -> Any:
     return add_account("canbo.motcua", "mat-khau-du-dai-1", "official")[0]
 
 
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine in a thread of its own (a session's Playwright holds this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_no_dashboard_account_means_no_case_but_the_contacts(db_url: str) -> None:
     [message] = handoff.start(WEB, ["cho tôi gặp cán bộ"], "- Đường dây nóng: 0233 123 456")
     assert message["text"].startswith("Xin lỗi, hiện chưa có cán bộ tiếp nhận")
@@ -99,14 +106,15 @@ def test_a_widget_case_on_the_desk_answered_into_the_inbox_once(db_url: str, off
     assert inbox.fetch(WEB).messages == []  # the citizen's own words never come back
     assert inbox.fetch(WEB).poll == inbox.HANDOFF_POLL
 
-    asyncio.run(desk.answer(case.id, "Bạn mang giấy chứng sinh <bản chính> nhé."))
+    run(desk.answer(case.id, "Bạn mang giấy chứng sinh <bản chính> nhé."))
     [answer] = inbox.fetch(WEB).messages
     assert answer["from"] == "official"
     assert answer["text"] == "Cán bộ trả lời:\nBạn mang giấy chứng sinh <bản chính> nhé."
     assert inbox.fetch("web:another-session").messages == []
     assert inbox.fetch(WEB, answer["id"]).messages == []  # acknowledged: shown once
     assert inbox.fetch(WEB, 0).messages == []  # a new tab of the session: not again
-    assert [m.author for m in desk.open_cases()[-1].messages][-1] == "official"
+    said = desk.open_cases()[-1].messages[-1]
+    assert (said.author, said.seen) == ("official", True)  # the desk sees it was fetched
 
     with pytest.raises(ValueError, match="Telegram"):
         desk.close(telegram_case.id)
@@ -120,7 +128,7 @@ def test_a_widget_case_on_the_desk_answered_into_the_inbox_once(db_url: str, off
     with pytest.raises(ValueError, match="không còn chờ"):
         desk.close(case.id)
     with pytest.raises(ValueError, match="không còn chờ"):
-        asyncio.run(desk.answer(case.id, "Còn nữa"))
+        run(desk.answer(case.id, "Còn nữa"))
     assert store.get_case(telegram_case.id).status == "open"  # type: ignore[union-attr]
 
 
@@ -176,7 +184,7 @@ def test_the_widget_talks_to_the_official_through_its_api(http: TestClient, offi
     assert relayed.status_code == 200  # not Rasa's 503: the text went to the case
     assert relayed.json() == {"messages": [], "relayed": True, "handoff": True, "poll": 3}
     assert http.post("/api/chat", json={"message": "/greet"}).status_code == 503  # buttons: Rasa
-    asyncio.run(desk.answer(case.id, "Bạn cần thêm bản sao CCCD."))
+    run(desk.answer(case.id, "Bạn cần thêm bản sao CCCD."))
     got = http.post("/api/inbox", json={"after": 0})
     assert got.headers["cache-control"] == "no-store"
     [answer] = got.json()["messages"]

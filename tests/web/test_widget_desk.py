@@ -47,6 +47,7 @@ def test_the_widget_asks_for_an_official_who_answers_from_the_dashboard(
     w.locator("input").fill(question)
     w.locator("input").press("Enter")
     expect(w.locator(".log .msg.user").last).to_contain_text("Đã chuyển tới cán bộ")
+    w.locator("input").press("Escape")  # the citizen closes the panel while waiting
 
     context = browser.new_context()
     try:
@@ -63,6 +64,10 @@ def test_the_widget_asks_for_an_official_who_answers_from_the_dashboard(
     finally:
         context.close()
 
+    expect(w.locator(".bubble")).to_have_attribute(
+        "aria-label", "Mở trò chuyện với Trợ lý Dịch vụ công (có tin nhắn mới)"
+    )
+    open_panel(page)
     official = w.locator(".log .msg.official")
     expect(official).to_have_count(1)
     expect(official).to_contain_text("Cán bộ trả lời:")

@@ -42,6 +42,7 @@ class CaseMessage:
     at: datetime
     author: str  # citizen | official | assistant
     text: str
+    seen: bool = False  # an answer the widget has fetched (the citizen's page was open)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def open_cases() -> list[OpenCase]:
             .where(WidgetMessage.case_id.in_([r.id for r in rows if r.web_sender]))
             .order_by(WidgetMessage.id)
         ):
-            said.setdefault(m.case_id or 0, []).append(CaseMessage(m.created_at, m.author, m.text))
+            said.setdefault(m.case_id or 0, []).append(
+                CaseMessage(m.created_at, m.author, m.text, m.delivered_at is not None)
+            )
         return [
             OpenCase(
                 r.id,

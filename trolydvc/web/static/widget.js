@@ -22,6 +22,7 @@
   var T = {
     title: "Trợ lý Dịch vụ công",
     open: "Mở trò chuyện với Trợ lý Dịch vụ công",
+    unread: " (có tin nhắn mới)",
     close: "Đóng cửa sổ trò chuyện",
     label: "Câu hỏi của Bạn",
     placeholder: "Nhập câu hỏi của Bạn…",
@@ -221,6 +222,7 @@
         add({ from: m.from === "official" ? "official" : "bot", text: String(m.text || ""),
               buttons: m.buttons || [] });
       });
+      if (received && panel.hidden) setUnread(true);
       polling = false;
       expect(data);
       // Acknowledge what was just shown even when nothing more is expected.
@@ -271,7 +273,13 @@
     });
   }
 
+  function setUnread(value) {
+    bubble.classList.toggle("unread", value);
+    bubble.setAttribute("aria-label", T.open + (value ? T.unread : ""));
+  }
+
   function setOpen(open, focus) {
+    if (open) setUnread(false);
     state.open = open;
     save();
     panel.hidden = !open;
