@@ -267,6 +267,13 @@ class ActionRequestHuman(Action):
             dispatcher.utter_message(text="Tôi đang chuyển câu hỏi của Bạn tới cán bộ.")
             dispatcher.utter_message(json_message={"channel_action": "handoff"})
             return []
+        if from_widget(tracker):
+            # The web app opens a case at the dashboard's desk and says so (trolydvc/web/handoff.py);
+            # these contacts are its answer when no official can read the desk.
+            dispatcher.utter_message(
+                json_message={"channel_action": "handoff", "fallback": "\n".join(lines)}
+            )
+            return []
         dispatcher.utter_message(text="\n".join(lines))
         return []
 
@@ -299,6 +306,13 @@ def from_telegram(tracker: Tracker) -> bool:
     """Does this conversation come through the Telegram bot (bot/common.py: sender "tg:<chat>")?"""
     metadata = tracker.latest_message.get("metadata") or {}
     return str(tracker.sender_id).startswith("tg:") or metadata.get("channel") == "telegram"
+
+
+def from_widget(tracker: Tracker) -> bool:
+    """Does this conversation come through the web app's widget (trolydvc/web/chat.py: sender
+    "web:<random>", metadata channel "web")?"""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return str(tracker.sender_id).startswith("web:") or metadata.get("channel") == "web"
 
 
 def _notification_help(subscribe: bool) -> str:

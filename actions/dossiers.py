@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from datetime import date
@@ -16,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import pending
 from actions.common import entity_values, locality, user_text
 from trolydvc.textnorm import find_dossier_codes
-from trolydvc.tracking.follow import record_offer
+from trolydvc.tracking.follow import FOLLOW_PAYLOAD, code_payload, record_offer
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
 from trolydvc.tracking.privacy import normalize_phone
 from trolydvc.tracking.stats import Period, find_period, public_summary
@@ -71,20 +70,25 @@ async def lookup(
     return [SlotSet("dossier_code", result.code), SlotSet("pending", pending.encode(waiting))]
 
 
+# Conversations whose channel stores a follower's consent: the Telegram bot ("tg:<chat>",
+# bot.follow) and the web app's widget ("web:<random>", trolydvc.web.follow).
+FOLLOWING_CHANNELS = ("tg:", "web:")
+
+
 async def follow_buttons(
     kind: str, code: str | None, sender_id: str | None
 ) -> list[dict[str, str]]:
-    """After a verified lookup in Telegram: the "follow this dossier" button (the bot handles its
-    payload and stores the consent; this offer is what lets that conversation follow)."""
-    if kind != "verified" or not code or not (sender_id or "").startswith("tg:"):
+    """After a verified lookup in Telegram or the widget: the "follow this dossier" button (the
+    channel handles its payload and stores the consent; this offer is what lets that
+    conversation follow)."""
+    if kind != "verified" or not code or not (sender_id or "").startswith(FOLLOWING_CHANNELS):
         return []
     try:
         await asyncio.to_thread(record_offer, str(sender_id), code)
     except Exception:  # following is an extra: the lookup's answer still goes out
         logger.exception("could not record the follow offer")
         return []
-    payload = "/follow_dossier" + json.dumps({"dossier_code": code}, separators=(",", ":"))
-    return [{"title": "Theo dõi hồ sơ này", "payload": payload}]
+    return [{"title": "Theo dõi hồ sơ này", "payload": code_payload(FOLLOW_PAYLOAD, code)}]
 
 
 class ActionCheckDossierStatus(Action):

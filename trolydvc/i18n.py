@@ -12,7 +12,9 @@ from the `.po` instead, so the bot never silently falls back to the wrong langua
 from __future__ import annotations
 
 import gettext as _gettext
+import html
 import io
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +25,7 @@ DOMAIN = "messages"
 DEFAULT_LANGUAGE = "vi"
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 LANGUAGE_NAMES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+_TAG = re.compile(r"<[^>]*>")
 
 
 def normalize_language(code: str | None) -> str:
@@ -68,3 +71,9 @@ def gettext(language: str | None) -> Callable[[str], str]:
 
 def ngettext(language: str | None) -> Callable[[str, str, int], str]:
     return translations(normalize_language(language)).ngettext
+
+
+def plain(message: str) -> str:
+    """A catalog message (Telegram HTML: ``<b>`` and escaped text) as plain text, for the web
+    widget, which shows text and never markup."""
+    return html.unescape(_TAG.sub("", message))

@@ -3,7 +3,7 @@ broker (trolydvc.conversation_log); a keyed hash of the sender, the redacted tex
 the assistant did not understand. Instants are naive UTC (trolydvc.db.base.UTCDateTime).
 
 Revision ID: 0008_conversation_log
-Revises: 0006_follow
+Revises: 0007_widget_inbox
 Create Date: 2026-12-02 13:57:00.941137
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0008_conversation_log'
-down_revision: Union[str, Sequence[str], None] = '0006_follow'
+down_revision: Union[str, Sequence[str], None] = '0007_widget_inbox'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

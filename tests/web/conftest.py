@@ -60,6 +60,8 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         mp.setenv(name, secrets.token_hex(16))
     # every browser test comes from 127.0.0.1: the per-address limit is tested in test_api.py
     mp.setenv("TROLYDVC_WEB_LIMIT_ADDRESS", "1000/minute")
+    # the web app's follow notifier runs every second (a followed dossier's news within ~3 s)
+    mp.setenv("TROLYDVC_FOLLOW_NOTIFY_INTERVAL", "1")
     privacy._key.cache_clear()
     reset_engines()
     upgrade(url)

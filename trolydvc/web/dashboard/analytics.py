@@ -5,7 +5,7 @@
   conversations and containment (the share that did not ask for a human), the channels, the most
   asked procedures, and the questions not understood, with their export as candidate training
   examples (CSV, Rasa NLU YAML);
-- citizens' ratings (``feedback``) and requests for an official (``handoff_cases``, Telegram).
+- citizens' ratings (``feedback``) and requests for an official (``handoff_cases``: Telegram and the widget).
 
 A conversation is a sender's messages from one Rasa session start to the next (a session starts
 with the first message, after 60 minutes of silence, or after "bắt đầu lại"); one that was

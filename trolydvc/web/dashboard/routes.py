@@ -279,6 +279,20 @@ async def desk_answer(
     return _see("/ho-tro")
 
 
+@router.post("/ho-tro/{case_id}/dong", dependencies=[Csrf])
+def desk_close(request: Request, account: LoggedIn, case_id: int) -> RedirectResponse:
+    try:
+        desk.close(case_id)
+    except ValueError as exc:
+        _flash(request, "error", str(exc))
+        return _see("/ho-tro")
+    audit.record(
+        "handoff_close", account=account, client=client_address(request), detail=f"#{case_id}"
+    )
+    _flash(request, "ok", f"Đã đóng yêu cầu #{case_id}.")
+    return _see("/ho-tro")
+
+
 # ---- analytics ---------------------------------------------------------------------------------
 @router.get("/phan-tich", response_class=HTMLResponse)
 def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này") -> HTMLResponse:
