@@ -46,6 +46,9 @@ class Paper:
     short: str
     case: Case | None
     long: str = ""  # the same first clause, cut later (MAX_LONG_NAME)
+    # its case is in its own words ("Hợp đồng tặng cho đối với trường hợp tặng cho phần vốn
+    # góp"), not a heading of the data: a paper added in that case, not an alternative dossier
+    own_case: bool = False
 
     @property
     def to_show(self) -> bool:
@@ -59,22 +62,40 @@ class Checklist:
     @property
     def core(self) -> list[Paper]:
         """Submitted by everyone: the papers without a condition or, when every paper has one,
-        those that every case (of kind "other") asks for alike (same short name)."""
+        those that every case (of kind "other") asks for alike: the same short name or the same
+        form file. The cases compared are the alternative dossiers the data heads ("Trường hợp
+        chuyển đổi …: …"), when it heads two or more; a paper added in its own words ("Hợp đồng
+        tặng cho đối với trường hợp tặng cho …") is not an alternative. With one case beside
+        someone submitting for you ("tổ trưởng nộp" / "người được ủy quyền nộp"), those the two
+        ask for alike."""
         plain = [p for p in self.papers if not p.to_show and p.case is None]
         if plain:
             return plain
-        groups: dict[str, set[str]] = {}
+        groups: dict[str, set[str]] = {}  # the data's own headings: the alternative dossiers
         for p in self.papers:
-            if not p.to_show and p.case is not None and p.case.kind == "other":
-                groups.setdefault(p.case.key, set()).add(fold(p.short))
+            if not p.to_show and p.case is not None and p.case.kind == "other" and not p.own_case:
+                groups.setdefault(p.case.key, set()).update(_same(p))
+        if len(groups) < 2:  # no alternatives stated: every case counts, as its papers say
+            groups = {}
+            for p in self.papers:
+                if not p.to_show and p.case is not None and p.case.kind == "other":
+                    groups.setdefault(p.case.key, set()).update(_same(p))
+        if len(groups) == 1:
+            proxy = [
+                _same(p)
+                for p in self.papers
+                if not p.to_show and p.case and p.case.kind == "proxy" and not p.own_case
+            ]
+            if proxy:
+                groups["proxy"] = set().union(*proxy)
         if len(groups) < 2:
             return []
         common = set.intersection(*groups.values())
         first: dict[str, Paper] = {}
         for p in self.papers:
-            if not p.to_show and p.case is not None and fold(p.short) in common:
-                first.setdefault(fold(p.short), p)
-        return list(first.values())
+            if not p.to_show and p.case is not None and (keys := _same(p) & common):
+                first.setdefault(min(keys), p)
+        return list({id(p): p for p in first.values()}.values())
 
     @property
     def single_case(self) -> Case | None:
@@ -111,6 +132,14 @@ class Checklist:
 
     def papers_of(self, key: str) -> list[Paper]:
         return [p for p in self.papers if p.case is not None and p.case.key == key]
+
+
+def _same(paper: Paper) -> set[str]:
+    """What makes two cases' papers the same paper: its short name, or its form file."""
+    keys = {"name:" + fold(paper.short)}
+    if paper.doc.form_url:
+        keys.add("form:" + paper.doc.form_url)
+    return keys
 
 
 # --- conditions ------------------------------------------------------------------------
@@ -165,18 +194,24 @@ def _condition_in(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-_ONLINE = re.compile(r"\b(?:truc tuyen|qua mang|moi truong dien tu|dich vu cong)\b")
-_DIRECT = re.compile(r"\btruc tiep\b")
+_ONLINE_WORDS = r"(?:truc tuyen|qua mang|(?:moi truong|phuong thuc|hinh thuc) dien tu|dich vu cong)"
+_ONLINE = re.compile(rf"\b{_ONLINE_WORDS}\b")
+# "hồ sơ không được gửi trên môi trường điện tử": on paper, in person or by post
+_NOT_ONLINE = re.compile(rf"\bkhong (?:\w+ ){{0,4}}{_ONLINE_WORDS}\b")
+_DIRECT = re.compile(r"(?<!khong )\btruc tiep\b")  # "không trực tiếp thực hiện": not a channel
 _POSTAL = re.compile(r"\bbuu chinh\b")
-_SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|dang ky|thuc hien)\b")
-_PROXY = re.compile(r"\buy quyen\b")
+_SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|phuong thuc|dang ky|thuc hien)\b")
+# "người nộp thuế không trực tiếp thực hiện thủ tục": someone else does it for them
+_PROXY = re.compile(r"\buy quyen\b|\bkhong truc tiep (?:thuc hien thu tuc|nop|di nop)\b")
 
 
 def _channels(folded: str) -> frozenset[str]:
     if not _SUBMIT.search(folded):
         return frozenset()
     found = set()
-    if _ONLINE.search(folded):
+    if _NOT_ONLINE.search(folded):
+        found |= {"direct", "postal"}
+    elif _ONLINE.search(folded):
         found.add("online")
     if _DIRECT.search(folded):
         found.add("direct")
@@ -242,8 +277,12 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
     folded = fold(last)
     if _PROXY.search(folded):
         return "proxy", PROXY_LABEL, frozenset()
+    # the channel is the case when the condition is short, or names it first ("Trường hợp nộp
+    # trực tuyến dưới dạng sử dụng chữ ký số …, nhà đầu tư thực hiện theo quy định tại Điều 80 …")
     channels = _channels(folded)
-    if channels and len(folded.split()) <= 25:
+    if not channels or len(folded.split()) > 25:
+        channels = _channels(" ".join(folded.split()[:8]))
+    if channels:
         return "channel", _CHANNEL_LABEL[channels][1], channels
     # A nested condition ("Đăng ký … tại cơ sở tôn giáo; Trường hợp quy định tại điểm d …")
     # belongs to the case of its first part, unless that part is about a proxy or a channel.
@@ -289,13 +328,78 @@ def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
 
 
 # --- the checklist ---------------------------------------------------------------------
+# "Trường hợp …", "Đối với …", "(nếu …)", "a) Khi …": a condition that reads as a case
+_CASE_WORDS = re.compile(
+    r"^[\W\d]*(?:[a-z]\d?[.)]\s*)?(?:cac |trong |doi voi )?(?:truong hop|doi voi|neu|khi)\b"
+)
+
+
+def _reads_as_case(part: str) -> bool:
+    folded = fold(part)
+    return bool(_CASE_WORDS.match(folded) or _PROXY.search(folded) or _channels(folded))
+
+
+def _parts(condition: str) -> list[str]:
+    return [p.strip() for p in condition.split(";") if p.strip()]
+
+
+def _heading(proc: Procedure) -> str | None:
+    """The heading the procedure's documents are listed under, if the data has one: a condition
+    whose first part does not read as a case ("Hồ sơ gồm bản sao … các giấy tờ sau", "Theo quy
+    định tại Điều 47 Luật …, cụ thể", "Thủ tục hải quan đối với …") and that either every
+    submitted document sits under, or that repeats the procedure's own name ("Đăng ký thành
+    lập công ty TNHH một thành viên" beside its "Trường hợp …" cases). It names the dossier, not
+    a case. Two such headings are alternatives ("Hồ sơ đề nghị cấp …" / "Hồ sơ đề nghị cấp lại
+    …"), and so is one over only some papers ("Ngoài hồ sơ … tùy từng trường hợp phải nộp
+    thêm", "Công dân đã được cấp thẻ …" beside "Trường hợp công dân chưa được cấp …")."""
+    firsts = [
+        _parts(doc.condition)[0] if doc.condition and _parts(doc.condition) else None
+        for doc in proc.documents
+        if doc.group != "present"
+    ]
+    unmarked = {fold(f) for f in firsts if f and not _reads_as_case(f)}
+    if len(unmarked) != 1:
+        return None
+    heading = unmarked.pop()
+    if all(f is not None and fold(f) == heading for f in firsts):
+        return heading
+    name = fold(re.sub(r"^thủ tục\s+", "", proc.name.strip(), flags=re.IGNORECASE))
+    bare = re.sub(
+        r"^(?:ho so|thanh phan ho so|thu tuc)\s+|[\s,:]*(?:ho so\s+)?(?:bao )?gom$", "", heading
+    )
+    return heading if bare == name else None
+
+
+# "(Trường hợp khai thác, sử dụng được thông tin … thì hồ sơ không bao gồm bản sao của các
+# giấy tờ này)", "(Miễn nộp các tài liệu nếu không có sự thay đổi …)": a note on what may be left
+# out, not a case the papers are for (the note stays in the official wording, one tap away)
+_EXEMPTION = re.compile(
+    r"^\(?\s*mien nop\b|\bthi (?:ho so(?: [\w ]{0,40})? )?(?:khong bao gom|khong (?:phai|yeu cau|can) nop)\b"
+)
+
+
+def _stated_case(condition: str | None, heading: str | None) -> str | None:
+    """The condition without the procedure's heading and without exemption notes (None when
+    nothing else is left)."""
+    if not condition:
+        return condition
+    parts = _parts(condition)
+    if parts and heading is not None and fold(parts[0]) == heading:
+        parts = parts[1:]
+    parts = [p for p in parts if not _EXEMPTION.search(fold(p))]
+    return "; ".join(parts) or None
+
+
 def _checklist(proc: Procedure) -> Checklist:
     overrides = list(proc.checklist)
     other_keys: dict[str, str] = {}  # label -> c1, c2, …
     papers: list[Paper] = []
+    # only the data's own conditions: one found in a document's text always reads as a case
+    heading = _heading(proc)
     for doc in proc.documents:
         own, rest = _condition_in(doc.name)
-        condition = doc.condition or own
+        stated = _stated_case(doc.condition, heading)
+        condition = stated or own
         short, long = short_name(rest), short_name(rest, MAX_LONG_NAME)
         case: Case | None = None
         label_override: str | None = None
@@ -316,7 +420,7 @@ def _checklist(proc: Procedure) -> Checklist:
             else:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
-        papers.append(Paper(doc, short, case, long))
+        papers.append(Paper(doc, short, case, long, own_case=not stated and case is not None))
     labels = _distinct(list(other_keys))
     return Checklist(
         [
