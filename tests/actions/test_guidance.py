@@ -254,7 +254,11 @@ def test_a_heading_over_every_paper_names_the_dossier_not_a_case():
             Document(name="Đơn đề nghị cấp lại;", condition="Hồ sơ đề nghị cấp lại giấy phép gồm"),
         ],
     )  # fmt: skip
-    assert not checklist(alternatives).core and len(checklist(alternatives).cases) == 2
+    alt = checklist(alternatives)
+    assert len(alt.cases) == 2 and alt.alternatives == alt.cases
+    # each asks for its own application: that an application is needed is common, no more
+    assert [p.short for p in alt.core] == ["Đơn đề nghị (mẫu theo trường hợp)"]
+    assert alt.core_rule == "form" and alt.core[0].doc.copies is None
     # one heading over only some papers beside a marked case is a case too
     some = Procedure(
         code="9.999988", name="Thủ tục thử",
@@ -325,4 +329,32 @@ def test_papers_every_alternative_dossier_asks_for_are_core():
     )  # fmt: skip
     cl = checklist(proc)
     assert [p.short for p in cl.core] == ["Giấy đề nghị đăng ký doanh nghiệp", "Điều lệ công ty"]
-    assert cl.papers[-1].own_case and cl.papers[-1].case is not None
+    assert cl.papers[-1].added and cl.papers[-1].case is not None
+
+
+async def test_alternative_dossiers_first_reply_asks_which_case(run_action):
+    proc = load_catalog().get("1.004222")  # Đăng ký thường trú: every paper under a situation
+    assert proc is not None
+    cl = checklist(proc)
+    assert not cl.core and len(cl.alternatives) >= 2
+    turn = await run_action(
+        ActionRequiredDocuments(), "đăng ký thường trú cần giấy tờ gì", "ask_required_documents",
+        ent(proc.code),
+    )  # fmt: skip
+    assert "giấy tờ cần nộp tùy trường hợp. Trường hợp của Bạn là:\n1. " in turn.text
+    assert "Cần thêm giấy tờ" not in turn.text and len(turn.text) <= render.FIRST_REPLY_CHARS
+    first = cl.alternatives[0]
+    button = next(b for b in turn.buttons if b["title"] == f"1. {first.label}")
+    assert _case(button) == f"open:{first.key}"
+    turn = await run_action(
+        ActionRequiredDocuments(), "", "ask_required_documents", ent(proc.code, _case(button))
+    )
+    assert f"trường hợp {first.label}, cần nộp:\n1. " in turn.text
+    assert "Cùng với giấy tờ mọi người đều nộp" not in turn.text
+    # the personal checklist offers the alternatives, "another case" rather than "none"
+    turn = await run_action(
+        ActionRequiredDocuments(), "", "ask_required_documents",
+        ent(proc.code, Situation("online", False).encode()),
+    )  # fmt: skip
+    assert "Trường hợp của Bạn là:" in turn.text
+    assert "Trường hợp khác" in [b["title"] for b in turn.buttons]

@@ -21,12 +21,14 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 from trolydvc.catalog.schema import Document, Procedure, ProcessingTime, TimeUnit
 from trolydvc.textnorm import fold
 
 CaseKind = Literal["channel", "proxy", "other"]
+CoreRule = Literal["plain", "common", "form", ""]
 MAX_SHORT_NAME = 70  # one line of a phone screen
 MAX_LONG_NAME = 160  # the personal checklist, a few lines only, says more
 MAX_CASE_LABEL = 58
@@ -46,9 +48,10 @@ class Paper:
     short: str
     case: Case | None
     long: str = ""  # the same first clause, cut later (MAX_LONG_NAME)
-    # its case is in its own words ("Hợp đồng tặng cho đối với trường hợp tặng cho phần vốn
-    # góp"), not a heading of the data: a paper added in that case, not an alternative dossier
-    own_case: bool = False
+    # its case adds it to a dossier, it is not an alternative dossier: the case is in the
+    # paper's own words ("Hợp đồng tặng cho đối với trường hợp tặng cho phần vốn góp") or under
+    # a heading that says so ("Tùy từng trường hợp thì nộp thêm; Trường hợp …")
+    added: bool = False
 
     @property
     def to_show(self) -> bool:
@@ -61,41 +64,85 @@ class Checklist:
 
     @property
     def core(self) -> list[Paper]:
-        """Submitted by everyone: the papers without a condition or, when every paper has one,
-        those that every case (of kind "other") asks for alike: the same short name or the same
-        form file. The cases compared are the alternative dossiers the data heads ("Trường hợp
-        chuyển đổi …: …"), when it heads two or more; a paper added in its own words ("Hợp đồng
-        tặng cho đối với trường hợp tặng cho …") is not an alternative. With one case beside
-        someone submitting for you ("tổ trưởng nộp" / "người được ủy quyền nộp"), those the two
-        ask for alike."""
+        """Submitted by everyone (see :attr:`core_rule` for how they were found)."""
+        return self._core[0]
+
+    @property
+    def core_rule(self) -> CoreRule:
+        """How the core papers were found: "plain" papers without a condition; "common" to
+        every alternative case; "form": only an application form of one kind every alternative
+        case asks for (its own wording per case); "" none."""
+        return self._core[1]
+
+    @property
+    def alternatives(self) -> list[Case]:
+        """The alternative dossiers the data heads ("Trường hợp chuyển đổi …: …", or the
+        submitter himself / someone for him): the citizen is in one of them, each has its own
+        papers. Empty when there are papers without a condition (then a case adds papers)."""
+        groups, stated = self._groups()
+        if not stated or len(groups) < 2:
+            return []
+        return [case for key in groups if (case := self.case(key)) is not None]
+
+    def _groups(self) -> tuple[dict[str, list[Paper]], bool]:
+        """The submitted papers of each alternative case, and whether the data states them as
+        alternatives. Those are the data's own headings ("Trường hợp chuyển đổi …: …") when it
+        heads two or more (a paper added in its own words, "Hợp đồng tặng cho đối với trường
+        hợp tặng cho …", is not an alternative), or one heading beside someone submitting for
+        you ("tổ trưởng nộp" / "người được ủy quyền nộp"). Otherwise every case, as its papers
+        say (not stated as alternatives)."""
+        submitted = [p for p in self.papers if not p.to_show and p.case is not None]
+        if any(not p.to_show and p.case is None for p in self.papers):
+            return {}, False
+        groups: dict[str, list[Paper]] = {}
+        for p in submitted:
+            if p.case and p.case.kind == "other" and not p.added:
+                groups.setdefault(p.case.key, []).append(p)
+        if len(groups) == 1:
+            proxy = [p for p in submitted if p.case and p.case.kind == "proxy" and not p.added]
+            if proxy:
+                groups["proxy"] = proxy
+        if len(groups) > 1:
+            return groups, True
+        groups = {}
+        for p in submitted:
+            if p.case and p.case.kind == "other":
+                groups.setdefault(p.case.key, []).append(p)
+        return groups, False
+
+    @cached_property
+    def _core(self) -> tuple[list[Paper], CoreRule]:
         plain = [p for p in self.papers if not p.to_show and p.case is None]
         if plain:
-            return plain
-        groups: dict[str, set[str]] = {}  # the data's own headings: the alternative dossiers
-        for p in self.papers:
-            if not p.to_show and p.case is not None and p.case.kind == "other" and not p.own_case:
-                groups.setdefault(p.case.key, set()).update(_same(p))
-        if len(groups) < 2:  # no alternatives stated: every case counts, as its papers say
-            groups = {}
-            for p in self.papers:
-                if not p.to_show and p.case is not None and p.case.kind == "other":
-                    groups.setdefault(p.case.key, set()).update(_same(p))
-        if len(groups) == 1:
-            proxy = [
-                _same(p)
-                for p in self.papers
-                if not p.to_show and p.case and p.case.kind == "proxy" and not p.own_case
-            ]
-            if proxy:
-                groups["proxy"] = set().union(*proxy)
+            return plain, "plain"
+        groups = list(self._groups()[0].values())
         if len(groups) < 2:
-            return []
-        common = set.intersection(*groups.values())
-        first: dict[str, Paper] = {}
-        for p in self.papers:
-            if not p.to_show and p.case is not None and (keys := _same(p) & common):
-                first.setdefault(min(keys), p)
-        return list({id(p): p for p in first.values()}.values())
+            return [], ""
+        first, rest = groups[0], groups[1:]
+        common = [p for p in first if all(any(_same(p, q) for q in g) for g in rest)]
+        common = [p for i, p in enumerate(common) if not any(_same(p, q) for q in common[:i])]
+        if common:
+            return common, "common"
+        # every alternative asks for an application of one kind ("Văn bản đề nghị cấp đổi …" /
+        # "Văn bản đề nghị của nhà đầu tư"; "Đơn đăng ký dự thi" / "Đơn đề nghị cấp …"): that
+        # much is common, named by the kind's words all of them begin with, never more ("Đơn đề
+        # nghị cấp …" / "Đơn đề nghị cấp lại …" is "Đơn đề nghị", not "Đơn đề nghị cấp")
+        kinds = [
+            [(p, m.group(0)) for p in g if (m := _APPLICATION.match(fold(p.short)))] for g in groups
+        ]
+        if not all(kinds):
+            return [], ""
+        paper, kind = kinds[0][0]
+        words = paper.short.split()[: len(kind.split())]
+        for g in kinds[1:]:
+            words = words[: max(len(_common_words(words, p.short)) for p, _ in g)]
+        named = " ".join(words)
+        if not _APPLICATION.fullmatch(fold(named)):
+            return [], ""
+        doc = paper.doc.model_copy(update={"originals": None, "copies": None})
+        named += " (mẫu theo trường hợp)"
+        paper = replace(paper, doc=doc, short=named, long=named)
+        return [paper], "form"
 
     @property
     def single_case(self) -> Case | None:
@@ -134,12 +181,31 @@ class Checklist:
         return [p for p in self.papers if p.case is not None and p.case.key == key]
 
 
-def _same(paper: Paper) -> set[str]:
-    """What makes two cases' papers the same paper: its short name, or its form file."""
-    keys = {"name:" + fold(paper.short)}
-    if paper.doc.form_url:
-        keys.add("form:" + paper.doc.form_url)
-    return keys
+def _same(a: Paper, b: Paper) -> bool:
+    """Two cases' papers are the same paper: the same form file, the same short name, or one
+    short name begins the other with five words or more (one was cut: "… khoáng sản trong đó
+    nêu…" / "… khoáng sản")."""
+    if a.doc.form_url and a.doc.form_url == b.doc.form_url:
+        return True
+    x, y = fold(a.short).rstrip("…").split(), fold(b.short).rstrip("…").split()
+    n = min(len(x), len(y))
+    return x == y or (n >= 5 and x[:n] == y[:n])
+
+
+def _common_words(words: list[str], other: str) -> list[str]:
+    common = []
+    for w, v in zip(words, other.rstrip("…").split(), strict=False):
+        if fold(w) != fold(v):
+            break
+        common.append(w)
+    return common
+
+
+# the application every alternative asks for, by its kind
+_APPLICATION = re.compile(
+    r"^(?:don(?: de nghi| dang ky)?|to khai|(?:giay|van ban|phieu|ban|cong van) de nghi|to trinh"
+    r"|(?:giay|van ban|ban) dang ky|thong bao)\b"
+)
 
 
 # --- conditions ------------------------------------------------------------------------
@@ -202,7 +268,9 @@ _DIRECT = re.compile(r"(?<!khong )\btruc tiep\b")  # "không trực tiếp thự
 _POSTAL = re.compile(r"\bbuu chinh\b")
 _SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|phuong thuc|dang ky|thuc hien)\b")
 # "người nộp thuế không trực tiếp thực hiện thủ tục": someone else does it for them
-_PROXY = re.compile(r"\buy quyen\b|\bkhong truc tiep (?:thuc hien thu tuc|nop|di nop)\b")
+_PROXY = re.compile(
+    r"\buy quyen\b|\bkhong truc tiep (?:thuc hien thu tuc|nop|di nop)\b|\bthong qua nguoi dai dien\b"
+)
 
 
 def _channels(folded: str) -> frozenset[str]:
@@ -270,6 +338,14 @@ _HEADING_END = re.compile(
 )
 
 
+# "Tùy từng trường hợp thì nộp thêm", "… thì ngoài các tài liệu quy định tại …, hồ sơ còn phải
+# có": papers added to a dossier, not an alternative one
+_ADDITIVE = re.compile(
+    r"\b(?:nop them|ngoai (?:cac |nhung )?(?:giay to|tai lieu|ho so|thanh phan|chung tu)\b.{0,120}"
+    r"\bcon phai|bo sung them)\b"
+)
+
+
 def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozenset[str]]:
     """Kind, label and channels of a condition ("Trường hợp ủy quyền …; Trường hợp …")."""
     parts = [p.strip() for p in condition.split(";") if p.strip()] or [condition]
@@ -287,7 +363,7 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
     # A nested condition ("Đăng ký … tại cơ sở tôn giáo; Trường hợp quy định tại điểm d …")
     # belongs to the case of its first part, unless that part is about a proxy or a channel.
     top = parts[0]
-    if not (_PROXY.search(fold(top)) or _channels(fold(top))):
+    if not (_PROXY.search(fold(top)) or _channels(fold(top)) or _ADDITIVE.search(fold(top))):
         last = top
     label = _HEADING_END.sub("", _LABEL_LEAD.sub("", last).strip())
     label = _without_name_words(label, proc_name)
@@ -298,10 +374,15 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
 # --- short names -----------------------------------------------------------------------
 _CUT = re.compile(
     r"\s\((?!mẫu\b)|;|\.\s|\.$|:|\s(?:theo mẫu|theo quy định|trong trường hợp|đối với trường hợp"
-    r"|nếu|trường hợp)\b|,\s(?:trường hợp|trừ|nếu)\b",
+    r"|nếu|trường hợp)\b|,\s(?:trường hợp|trừ|nếu)\b"
+    # a form's file name glued to the text: "Bản đăng ký thu hồi khoáng sảnMau 03 - Phu luc III"
+    r"|(?-i:(?<=[a-zà-ỹđ])(?=M(?:au|ẫu)\b))",
     re.IGNORECASE,
 )
 _FORM = re.compile(r"\(\s*(?:theo\s+)?mẫu\s+(?:số\s+)?([A-Z0-9][\w./-]*)", re.IGNORECASE)
+# bullets and list numbers the national text keeps: "- ", "+ ", "! ", "\uf0fc", "a) ", "(1) ", "1.2) "
+_NUMBER = r"(?:[a-zđ]\d?|\d{1,2}(?:\.\d)?|[ivx]+)"
+_BULLET = re.compile(rf"^(?:[^\w(]+|\({_NUMBER}\)\s*|{_NUMBER}\)\s+)+", re.IGNORECASE)
 _SHORT_PAREN = re.compile(r"^\s\(([^()]{1,25})\)")
 
 
@@ -309,7 +390,7 @@ def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
     """The official name up to its first clause, a short parenthesis and a form number kept:
     "Văn bản ủy quyền (được chứng thực) theo quy định …" -> "Văn bản ủy quyền (được chứng
     thực)"; "Tờ khai … (mẫu CT01 ban hành kèm theo …)" -> "Tờ khai … (mẫu CT01)"."""
-    text = " ".join(name.split()).lstrip("-+*•–. ")
+    text = _BULLET.sub("", " ".join(name.split()))
     if called := _CALLED.search(text):
         named = called.group(1).strip()
         return clip_words(named[:1].upper() + named[1:], limit)
@@ -420,7 +501,8 @@ def _checklist(proc: Procedure) -> Checklist:
             else:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
-        papers.append(Paper(doc, short, case, long, own_case=not stated and case is not None))
+        added = case is not None and (not stated or bool(_ADDITIVE.search(fold(stated))))
+        papers.append(Paper(doc, short, case, long, added=added))
     labels = _distinct(list(other_keys))
     return Checklist(
         [
@@ -513,11 +595,15 @@ def questions_needed(cl: Checklist, proc: Procedure) -> list[str]:
 
 
 def papers_for_everyone(cl: Checklist, proc: Procedure) -> bool:
-    """Does the checklist name what every citizen submits: core papers, or a paper for each
-    of the in-person and online channels the procedure has (the paper form or the e-form)?
-    Postal is left out: the hộ tịch records name their paper form for "trực tiếp" only."""
+    """Does the checklist name what every citizen hands in: core papers (:attr:`Checklist.
+    core_rule` says how they were found), or a paper for each of the in-person and online
+    channels the procedure has (the paper form or the e-form), or, where the data lists only
+    papers to show, those without a condition? Postal is left out: the hộ tịch records name
+    their paper form for "trực tiếp" only."""
     if cl.core:
         return True
+    if not any(not p.to_show for p in cl.papers):
+        return any(p.case is None for p in cl.to_show)
     covered = {c for p in cl.by_channel if p.case for c in p.case.channels}
     return bool(covered) and set(proc.channels) - {"postal"} <= covered
 
