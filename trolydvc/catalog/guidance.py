@@ -77,10 +77,14 @@ class Checklist:
     @property
     def alternatives(self) -> list[Case]:
         """The alternative dossiers the data heads ("Trường hợp chuyển đổi …: …", or the
-        submitter himself / someone for him): the citizen is in one of them, each has its own
-        papers. Empty when there are papers without a condition (then a case adds papers)."""
+        submitter himself / someone for him), or the cases every paper is for: the citizen is
+        in one of them, each has its own papers. Empty when there are papers without a
+        condition (then a case adds papers)."""
         groups, stated = self._groups()
-        if not stated or len(groups) < 2:
+        # not stated as such, the cases are still alternatives when every paper handed in is
+        # for one of them ("… đối với trường hợp khác" / "… đối với trường hợp kỷ luật")
+        channel = any(p.case and p.case.kind == "channel" for p in self.papers if not p.to_show)
+        if len(groups) < 2 or not (stated or not channel):
             return []
         return [case for key in groups if (case := self.case(key)) is not None]
 
@@ -346,6 +350,22 @@ _ADDITIVE = re.compile(
 )
 
 
+# "Hồ sơ đăng ký doanh nghiệp phải kèm theo bản sao thẻ Căn cước …": attached to a dossier
+_ATTACHED = re.compile(r"\b(?:phai kem theo|kem theo ho so)\b")
+
+
+def _adds(condition: str) -> bool:
+    """Does the data's condition add papers to a dossier rather than head one: an additive
+    heading, or a case nested under someone submitting for you or a channel ("Trường hợp ủy
+    quyền thực hiện thủ tục thì hồ sơ phải kèm theo …; Trường hợp chưa có tài khoản định danh
+    điện tử …")?"""
+    parts = _parts(condition)
+    top = fold(parts[0]) if parts else ""
+    if _ADDITIVE.search(top):
+        return True
+    return len(parts) > 1 and bool(_PROXY.search(top) or _channels(top))
+
+
 def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozenset[str]]:
     """Kind, label and channels of a condition ("Trường hợp ủy quyền …; Trường hợp …")."""
     parts = [p.strip() for p in condition.split(";") if p.strip()] or [condition]
@@ -501,7 +521,9 @@ def _checklist(proc: Procedure) -> Checklist:
             else:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
-        added = case is not None and (not stated or bool(_ADDITIVE.search(fold(stated))))
+        added = case is not None and (
+            not stated or _adds(stated) or bool(_ATTACHED.search(fold(doc.name)))
+        )
         papers.append(Paper(doc, short, case, long, added=added))
     labels = _distinct(list(other_keys))
     return Checklist(
