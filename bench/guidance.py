@@ -19,8 +19,9 @@ Prints, for all procedures and for the 100 most asked:
   heading; the share whose first reply offers the questions that decide the papers (button
   «Giấy tờ theo trường hợp của tôi») or lists core papers;
 - the share of processing times shown with a unit (table, or the official text for a bare
-  number), and how many bare numbers have a unit stated in the text that agrees (all of them
-  must be shown with it) or conflicting units (never shown);
+  number); how many bare numbers have a unit stated in the text that agrees, and how many of
+  those the time answer shows with it (all of them must be); how many have conflicting units
+  in the text (never shown);
 - the share of online answers with a numbered walkthrough, over the procedures that can be
   submitted online.
 
@@ -51,7 +52,9 @@ from trolydvc.catalog.guidance import (  # noqa: E402
     papers_for_everyone,
     questions_needed,
     stated_time,
+    stated_times,
 )
+from trolydvc.catalog.schema import TIME_UNIT_LABELS  # noqa: E402
 from trolydvc.locality import load_locality  # noqa: E402
 
 TARGET_FIRST_REPLY = render.FIRST_REPLY_CHARS
@@ -82,7 +85,7 @@ def measure(procs: list[Procedure], verbose: bool = False) -> dict[str, object]:
     with_docs = core = asks = single = core_or_questions = 0
     rules: Counter[str] = Counter()
     missing: list[str] = []
-    times = times_with_unit = bare = bare_stated = 0
+    times = times_with_unit = bare = bare_stated = stated_shown = conflicts = 0
     online = walkthrough = 0
     for proc in procs:
         answer = documents.render(proc, Question("", loc))
@@ -113,7 +116,10 @@ def measure(procs: list[Procedure], verbose: bool = False) -> dict[str, object]:
             stated = stated_time(proc, pt) if is_bare else None
             bare += is_bare
             bare_stated += stated is not None
+            conflicts += is_bare and len({s.unit for s in stated_times(proc, pt)}) > 1
             shown = render.time_with_unit(proc, pt) or ""
+            label = TIME_UNIT_LABELS[stated.unit] if stated is not None else None
+            stated_shown += label is not None and shown.endswith(label)
             times_with_unit += pt.unit is not None or (stated is not None and shown != pt.text)
         if proc.online.availability != "none" or proc.methods("online"):
             online += 1
@@ -138,6 +144,8 @@ def measure(procs: list[Procedure], verbose: bool = False) -> dict[str, object]:
         "core papers or the deciding questions offered": share(core_or_questions),
         "times with a unit": f"{times_with_unit / times:.1%} of {times}",
         "bare numbers with a unit stated in the text": f"{bare_stated} of {bare}",
+        "  shown with that unit": f"{stated_shown} of {bare_stated}",
+        "  with conflicting units in the text (never shown)": conflicts,
         "online answers with a walkthrough": f"{walkthrough / online:.1%} of {online}",
     }
 

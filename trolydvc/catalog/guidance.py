@@ -698,8 +698,17 @@ def _texts(proc: Procedure) -> list[tuple[str, str]]:
 def stated_time(proc: Procedure, pt: ProcessingTime) -> StatedTime | None:
     """Where the official text states the unit of a bare-number time (``pt.unit`` None): the
     phrases with that number, only when all of them give the same unit (never a guess)."""
-    if pt.unit is not None or pt.value is None:
+    found = stated_times(proc, pt)
+    if not found or len({f.unit for f in found}) > 1:
         return None
+    return found[0]
+
+
+def stated_times(proc: Procedure, pt: ProcessingTime) -> list[StatedTime]:
+    """Every phrase of the official text that states a bare-number time's number with a
+    unit, in the order of the text (empty for a time that has its unit)."""
+    if pt.unit is not None or pt.value is None:
+        return []
     found: list[StatedTime] = []
     for place, text in _texts(proc):
         for m in _TIME_PHRASE.finditer(text):
@@ -712,6 +721,4 @@ def stated_time(proc: Procedure, pt: ProcessingTime) -> StatedTime | None:
                 quote = _sentence(text, m.start(), m.end())
                 if "kết quả" in quote.lower():
                     found.append(StatedTime(1, "working_days", quote, place))
-    if not found or len({f.unit for f in found}) > 1:
-        return None
-    return found[0]
+    return found
