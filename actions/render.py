@@ -211,24 +211,42 @@ def first_documents_reply(proc: Procedure, docs: DocsButtons) -> Answer:
         core = cl.papers_of(single.key)
         heading = f"Giấy tờ cần nộp — thủ tục {title} (trường hợp {single.label}):"
     submit = [(p, False) for p in core] + [(p, True) for p in cl.by_channel]
+    # alternative dossiers (each case its own papers): asked as the question that decides
+    alternatives = cl.alternatives
     body: list[str] = []
     if submit:
         body.append(heading)
         body += [_paper_line(p, i, case) for i, (p, case) in enumerate(submit, 1)]
+    elif alternatives:
+        body.append(f"Thủ tục {title}: giấy tờ cần nộp tùy trường hợp. Trường hợp của Bạn là:")
+        body += [f"{i}. {c.label}" for i, c in enumerate(alternatives, 1)]
     else:
         body.append(f"Thủ tục {title}: giấy tờ cần nộp tùy từng trường hợp.")
     show = [p for p in cl.to_show if p.case is None]
     if show:
         body.append("Mang theo để xuất trình:")
         body += [_paper_line(p) for p in show]
-    special = [c for c in cl.cases if c.kind != "channel" and c is not cl.single_case]
+    special = [
+        c
+        for c in cl.cases
+        if c.kind != "channel" and c is not cl.single_case and c not in alternatives
+    ]
     tail: list[str] = []
+    if alternatives and submit:
+        names = "; ".join(c.label for c in alternatives)
+        tail.append(f"Giấy tờ khác tùy trường hợp: {clip_words(names, 300)} — bấm nút bên dưới.")
+    elif alternatives:
+        tail.append("Bấm trường hợp của Bạn bên dưới để xem giấy tờ.")
     if special:
         names = "; ".join(_case_title(c) for c in special)
         tail.append(f"Cần thêm giấy tờ {clip_words(names, 300)} — bấm nút bên dưới để xem.")
     tail.append(f"Nguyên văn đầy đủ: bấm «{FULL_TEXT_LABEL}».")
     lines = _fit(body, tail, proc, FIRST_REPLY_CHARS) + tail
     buttons = [
+        docs(f"{i}. {c.label}", f"open:{c.key}")
+        for i, c in enumerate(alternatives[:MAX_CHOICES], 1)
+    ]
+    buttons += [
         docs("Nếu " + _case_title(c)[4:], f"open:{c.key}") for c in special[:MAX_CASE_BUTTONS]
     ]
     if questions_needed(cl, proc):
@@ -243,7 +261,10 @@ def case_reply(proc: Procedure, key: str, docs: DocsButtons) -> Answer:
     case = cl.case(key)
     if case is None:
         return first_documents_reply(proc, docs)
-    lines = [f"Thủ tục {_title(proc)} — {_case_title(case)}, cần thêm:"]
+    if case in cl.alternatives:  # its own dossier, not papers added to others
+        lines = [f"Thủ tục {_title(proc)} — trường hợp {case.label}, cần nộp:"]
+    else:
+        lines = [f"Thủ tục {_title(proc)} — {_case_title(case)}, cần thêm:"]
     for i, paper in enumerate(cl.papers_of(key), 1):
         verb = "xuất trình" if paper.to_show else "nộp"
         lines.append(
@@ -251,7 +272,7 @@ def case_reply(proc: Procedure, key: str, docs: DocsButtons) -> Answer:
         )
         if fold(paper.short).rstrip("…") != fold(paper.doc.name):
             lines.append(f"   Nguyên văn: {_clip(paper.doc.name, 600)}")
-    core = [p.short for p in cl.core]
+    core = [p.short for p in cl.core] if cl.core_rule == "plain" else []
     if core:
         lines.append("Cùng với giấy tờ mọi người đều nộp: " + "; ".join(core) + ".")
     buttons = [docs("Danh sách giấy tờ chung", "")]
@@ -282,7 +303,7 @@ def situation_reply(proc: Procedure, situation: Situation, docs: DocsButtons) ->
         )
     others = [c for c in cl.cases if c.kind == "other"]
     if "other" in needed and situation.other is None:
-        if cl.core:  # the cases add papers to the core ones
+        if not cl.alternatives:  # the cases add papers to the core ones
             lines = [f"Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?"]
         else:  # the cases are the alternatives: each has its own papers
             lines = [f"Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:"]
@@ -291,7 +312,7 @@ def situation_reply(proc: Procedure, situation: Situation, docs: DocsButtons) ->
             docs(f"{i}. {c.label}", replace(situation, other=c.key).encode())
             for i, c in enumerate(others[:MAX_CHOICES], 1)
         ]
-        none = "Không thuộc trường hợp nào" if cl.core else "Trường hợp khác"
+        none = "Trường hợp khác" if cl.alternatives else "Không thuộc trường hợp nào"
         buttons.append(docs(none, replace(situation, other="").encode()))
         if len(others) > MAX_CHOICES:
             lines.append(f"(Các trường hợp khác: bấm «{FULL_TEXT_LABEL}».)")
