@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from trolydvc import config
 from trolydvc.locality import load_locality
 from trolydvc.rasa_client import RasaClient
-from trolydvc.web import chat, dashboard, jobs
+from trolydvc.web import chat, dashboard, embed, jobs
 from trolydvc.web.handoff import RecentTexts
 from trolydvc.web.limiter import ChatLimiter
 from trolydvc.web.secrets import session_secret
@@ -63,6 +63,7 @@ def create_app(rasa_url: str | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.web_https_only,  # set it when the site is served over HTTPS
     )
+    embed.install(app, session_secret(), settings.embed_origins)
     app.state.chat_limiter = ChatLimiter(settings.web_limit_session, settings.web_limit_address)
     app.state.recent_texts = RecentTexts()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,9 +1,10 @@
 """The widget's endpoints: `POST /api/chat` in front of Rasa's REST channel, `POST /api/inbox`.
 
 The browser never sees the REST token: this process sends it (trolydvc.rasa_client). The sender
-id is ours: `web:<random>`, kept in the signed session cookie, so a browser can neither choose
-another user's conversation nor pick ids at will; dropping the cookie gets a new one, which the
-per-address limit (trolydvc.web.limiter) makes no cheaper than waiting.
+id is ours: `web:<random>`, kept in the signed session cookie (and, for pages on other sites,
+in a signed header: trolydvc.web.embed), so a browser can neither choose another user's
+conversation nor pick ids at will; dropping the cookie gets a new one, which the per-address
+limit (trolydvc.web.limiter) makes no cheaper than waiting.
 
 Before Rasa, as the Telegram bot does: while the session has a case open with an official, what
 the citizen types goes to that case (trolydvc.web.handoff); the buttons of following and of
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from trolydvc.rasa_client import RasaClient, RasaRefused, RasaUnavailable
-from trolydvc.web import follow, handoff, inbox
+from trolydvc.web import embed, follow, handoff, inbox
 from trolydvc.web.limiter import ChatLimiter
 
 # As Rasa's REST channel (trolydvc.rasa_channel): longer messages get no NLU there either.
@@ -54,7 +55,7 @@ def _error(status: int, text: str, **headers: str) -> JSONResponse:
 
 def sender_of(request: Request) -> str:
     """This browser session's sender id, created on its first message."""
-    sender = request.session.get(SENDER_KEY)
+    sender = embed.sender_in(request) or request.session.get(SENDER_KEY)
     if not isinstance(sender, str) or not sender.startswith("web:"):
         sender = f"web:{secrets.token_urlsafe(12)}"
         request.session[SENDER_KEY] = sender
@@ -93,6 +94,12 @@ async def chat(body: ChatRequest, request: Request) -> JSONResponse:
     if len(text) > MAX_MESSAGE_CHARS:
         return _error(413, TOO_LONG)
     sender = sender_of(request)
+    response = await _answer(text, sender, request)
+    response.headers[embed.HEADER] = embed.token_for(request, sender)
+    return response
+
+
+async def _answer(text: str, sender: str, request: Request) -> JSONResponse:
     limiter: ChatLimiter = request.app.state.chat_limiter
     address = request.client.host if request.client else "unknown"
     refusal = limiter.hit(sender, address)
@@ -150,7 +157,7 @@ async def _with_state(shown: list[dict[str, Any]], sender: str) -> JSONResponse:
 @router.post("/api/inbox")
 async def inbox_endpoint(body: InboxRequest, request: Request) -> JSONResponse:
     """See trolydvc.web.inbox. A session that never wrote has nothing (and gets no sender id)."""
-    sender = request.session.get(SENDER_KEY)
+    sender = embed.sender_in(request) or request.session.get(SENDER_KEY)
     if not isinstance(sender, str) or not sender.startswith("web:"):
         return JSONResponse(inbox.Inbox([], False, 0).json())
     found = await run_in_threadpool(inbox.fetch, sender, body.after)

@@ -1,8 +1,10 @@
 /* Trợ lý Dịch vụ công: the chat widget. One tag puts it on a page:
  *   <script src="https://…/static/widget.js" defer></script>
- * It talks only to the web app that served it (POST /api/chat, same origin: the session cookie
- * carries the conversation id); Rasa and its token stay behind that app. Nothing is loaded from
- * elsewhere. Bot text is shown with textContent (never as HTML); line breaks are kept by CSS.
+ * It talks only to the web app that served it (POST /api/chat); Rasa and its token stay behind
+ * that app. The conversation id is the app's signed token (header X-Widget-Session, kept with the
+ * history), so the tag also works on another site's page that the app lists in
+ * TROLYDVC_WEB_EMBED_ORIGINS (trolydvc/web/embed.py); on the app's own pages the session cookie
+ * carries it too. Nothing is loaded from elsewhere. Bot text is shown with textContent (never as HTML); line breaks are kept by CSS.
  * The conversation is kept in sessionStorage: it survives reloads, and ends with the browser
  * session like the cookie (a shared computer at the commune office keeps nothing).
  * What arrives later (an official's answer, a followed dossier's news) is fetched from
@@ -48,10 +50,11 @@
         open: !!data.open,
         messages: Array.isArray(data.messages) ? data.messages : [],
         inbox: Number(data.inbox) > 0 ? Number(data.inbox) : 0, // highest inbox id shown
-        handoff: !!data.handoff
+        handoff: !!data.handoff,
+        session: typeof data.session === "string" ? data.session : ""
       };
     } catch (e) {
-      return { open: false, messages: [], inbox: 0, handoff: false };
+      return { open: false, messages: [], inbox: 0, handoff: false, session: "" };
     }
   }
   var state = load();
@@ -201,6 +204,17 @@
     if (wanted) timer = setTimeout(pollInbox, wanted * 1000);
   }
 
+  var SESSION_HEADER = "X-Widget-Session";
+  function headers() {
+    var h = { "Content-Type": "application/json" };
+    if (state.session) h[SESSION_HEADER] = state.session;
+    return h;
+  }
+  function remember(response) {
+    var token = response.headers.get(SESSION_HEADER);
+    if (token && token !== state.session) { state.session = token; save(); }
+  }
+
   function pollInbox() {
     timer = null;
     if (polling) return;
@@ -210,7 +224,7 @@
     fetch(INBOX, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(),
       body: JSON.stringify({ after: state.inbox })
     }).then(function (response) {
       return response.ok ? response.json() : {};
@@ -246,9 +260,10 @@
     fetch(API, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(),
       body: JSON.stringify({ message: message })
     }).then(function (response) {
+      remember(response);
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.ok && Array.isArray(data.messages)) {
           if (data.relayed) { // the official's, not the assistant's: no answer now
