@@ -109,8 +109,12 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
             if (
                 span
                 and searchable
-                and not cat.fits_entity(
-                    without_question_words(text), proc.code, without_question_words(span)
+                and not (
+                    cat.fits_entity(
+                        without_question_words(text), proc.code, without_question_words(span)
+                    )
+                    # the whole message: "tiền" is part of what "hỗ trợ tiền điện" asks for
+                    and cat.fits_phrases(text, proc.code)
                 )
             ):
                 continue
