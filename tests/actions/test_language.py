@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KET_HON = "1.000894"  # Thủ tục đăng ký kết hôn
 CAN_CUOC_LAI = "1.014064"  # Cấp lại thẻ căn cước
 HON_NHAN = "1.004873"  # Cấp Giấy xác nhận tình trạng hôn nhân: "3" (working days, stated)
-# Labels of the Vietnamese frame that an English answer must not contain ("Bạn" is only ever
-# the assistant's own word: official texts do not address the reader so).
+# Labels of the Vietnamese frame that an English answer must not contain.
 VIETNAMESE_LABELS = (
     "Mã thủ tục",
     "Nguồn:",
@@ -40,7 +39,6 @@ VIETNAMESE_LABELS = (
     "Thời hạn giải quyết thủ tục",
     "Giấy tờ cần nộp",
     "Nơi nộp hồ sơ thủ tục",
-    "Bạn",
 )
 OFFICIAL_LINE = "The official text (names of the procedure, papers and agencies, official wording)"
 
@@ -178,7 +176,7 @@ async def test_which_procedure_is_asked_in_english(run_action):
     turn = await run_action(ActionFee(), "how much is the fee?", "ask_fee")
     assert turn.text.startswith("For which procedure do you want the fee?")
     assert turn.buttons  # the most asked procedures, by their official names
-    assert "Bạn" not in turn.text
+    assert "Bạn" not in turn.text  # the assistant's own Vietnamese word for "you"
 
 
 # --- one catalog of labels (locales/en/LC_MESSAGES/answers.po) -----------------------------
