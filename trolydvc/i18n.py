@@ -4,6 +4,11 @@ Vietnamese is the default language; English is the second. Message ids in the co
 (`_("...")`, extracted by `pybabel extract -F babel.cfg`); `locales/vi/LC_MESSAGES/messages.po`
 translates every one of them and `locales/en/...` keeps the ids as they are.
 
+A second domain, `answers`, holds the labels of the assistant's answers about procedures
+(actions/language.py): there the message ids are the Vietnamese labels themselves (the answers
+are written in Vietnamese first, around official Vietnamese content) and only
+`locales/en/LC_MESSAGES/answers.po` exists; Vietnamese answers use the ids as they are.
+
 `make setup` compiles the `.po` files to `.mo`. When a `.mo` file is missing or older than its
 `.po` (a fresh clone before setup, or a translator's edit), the catalog is compiled in memory
 from the `.po` instead, so the bot never silently falls back to the wrong language.
@@ -22,6 +27,7 @@ from pathlib import Path
 from trolydvc.config import LOCALES_DIR
 
 DOMAIN = "messages"
+ANSWERS_DOMAIN = "answers"
 DEFAULT_LANGUAGE = "vi"
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 LANGUAGE_NAMES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
@@ -36,31 +42,33 @@ def normalize_language(code: str | None) -> str:
     return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def _load_po(po_path: Path) -> _gettext.GNUTranslations:
+def _load_po(po_path: Path, domain: str = DOMAIN) -> _gettext.GNUTranslations:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     with po_path.open("rb") as fh:
-        catalog = read_po(fh, domain=DOMAIN)
+        catalog = read_po(fh, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return _gettext.GNUTranslations(buffer)
 
 
-@lru_cache(maxsize=len(LANGUAGES) + 1)
-def translations(language: str, locales_dir: Path = LOCALES_DIR) -> _gettext.NullTranslations:
+@lru_cache(maxsize=2 * len(LANGUAGES) + 2)
+def translations(
+    language: str, locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN
+) -> _gettext.NullTranslations:
     """The catalog of `language` (compiled .mo, or the .po when the .mo is missing or stale)."""
     language = normalize_language(language)
     folder = locales_dir / language / "LC_MESSAGES"
-    mo_path, po_path = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    mo_path, po_path = folder / f"{domain}.mo", folder / f"{domain}.po"
     if mo_path.exists() and (
         not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime
     ):
         with mo_path.open("rb") as fh:
             return _gettext.GNUTranslations(fh)
     if po_path.exists():
-        return _load_po(po_path)
+        return _load_po(po_path, domain)
     return _gettext.NullTranslations()
 
 
