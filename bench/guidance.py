@@ -7,7 +7,9 @@ Prints, for all procedures and for the 100 most asked:
   all procedures and for every one of the 100 most asked (a phone screen);
 - "core papers identified", over the procedures with documents (target ≥ 95 %): the checklist
   names what every citizen hands in (trolydvc.catalog.guidance.papers_for_everyone), by one of
-  these rules, each counted on its own line: papers without a condition ("plain"); papers that
+  these rules, each counted on its own line: papers without a condition ("plain"; a heading
+  over part of the one dossier, "Nhóm 1 gồm …", "Bao gồm", or a note on what a paper is, "Trong
+  phiếu nêu rõ …", is not a condition); papers that
   every alternative case the data states asks for alike, the same short name or form file
   ("common"); only an application of one kind that every alternative asks for, each in its own
   wording, shown as e.g. "Đơn đề nghị (mẫu theo trường hợp)" ("application"); a paper for each

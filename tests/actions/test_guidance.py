@@ -332,6 +332,66 @@ def test_papers_every_alternative_dossier_asks_for_are_core():
     assert cl.papers[-1].added and cl.papers[-1].case is not None
 
 
+def test_a_heading_over_part_of_the_dossier_or_a_note_on_a_paper_is_not_a_case():
+    def doc(name: str, condition: str | None = None) -> Document:
+        return Document(name=name, condition=condition)
+
+    receipt_note = (
+        "Phiếu được tạo lập khi trích xuất thông tin của công dân trong Cơ sở dữ liệu quốc gia "
+        "về dân cư và in trong quá trình thu nhận hồ sơ căn cước để công dân kiểm tra và ký xác nhận."
+    )
+    proc = Procedure(
+        code="9.999984", name="Cấp lại thẻ thử",
+        documents=[
+            doc("Phiếu thu nhận thông tin căn cước (Mẫu CC01 ban hành kèm theo Thông tư …)",
+                receipt_note),
+            # the same note on another paper (2.001194's DC02) does not make that paper core
+            doc("Phiếu đề nghị giải quyết thủ tục về căn cước (Mẫu DC02 …)", receipt_note),
+            doc("Kết luận nội dung tố cáo", "Nhóm 1 gồm các văn bản, tài liệu sau"),
+            doc("Văn bản giải trình của người bị tố cáo", "Nhóm 2 gồm các văn bản, tài liệu sau"),
+            doc("Xuất trình giấy tờ hợp lệ chứng minh thông tin người đến nộp hồ sơ.", "Bao gồm"),
+            doc("Giấy tờ, tài liệu chứng minh là người đại diện hợp pháp",
+                "Trường hợp người đề nghị là người đại diện hợp pháp của người dưới 14 tuổi"),
+        ],
+    )  # fmt: skip
+    cl = checklist(proc)
+    assert [p.short for p in cl.core] == [
+        "Phiếu thu nhận thông tin căn cước (mẫu CC01)",
+        "Kết luận nội dung tố cáo",
+        "Văn bản giải trình của người bị tố cáo",
+        "Xuất trình giấy tờ hợp lệ chứng minh thông tin người đến nộp hồ sơ",
+    ]
+    assert [p.short for p in cl.special] == [
+        "Phiếu đề nghị giải quyết thủ tục về căn cước (mẫu DC02)",
+        "Giấy tờ, tài liệu chứng minh là người đại diện hợp pháp",
+    ]
+
+
+def test_a_case_written_before_a_colon_leaves_the_paper_its_name():
+    def doc(name: str, condition: str) -> Document:
+        return Document(name=name, condition=condition)
+
+    proc = Procedure(
+        code="9.999983", name="Thủ tục chấp thuận thử",
+        documents=[
+            doc("Đối với trường hợp chấp thuận thay đổi, bổ sung trực tiếp nhận và chi, trả ngoại "
+                "tệ: 1. Đơn đề nghị chấp thuận thay đổi, bổ sung, gia hạn (theo Phụ lục 5). "
+                "2. Bản sao giấy phép.", "Đối với trường hợp chấp thuận thay đổi"),
+            doc("Trường hợp đề nghị cấp lại do Giấy phép bị mất, bị rách, hồ sơ gồm: đơn đề nghị "
+                "cấp lại Giấy phép theo Mẫu số 11.", "Trường hợp đề nghị cấp lại do Giấy phép bị mất"),
+            # another case follows the colon: not the paper's name
+            doc("Đối với trường hợp khen thưởng “Huân chương các loại, các hạng”: - Đối với cá "
+                "nhân: + Tờ trình đề nghị khen thưởng", "Đối với trường hợp khen thưởng"),
+        ],
+    )  # fmt: skip
+    shorts = [p.short for p in checklist(proc).papers]
+    assert shorts[:2] == [
+        "Đơn đề nghị chấp thuận thay đổi, bổ sung, gia hạn (theo Phụ lục 5)",
+        "Đơn đề nghị cấp lại Giấy phép",
+    ]
+    assert not shorts[2].startswith("Đơn") and "Đối với cá nhân" not in shorts[2]
+
+
 async def test_alternative_dossiers_first_reply_asks_which_case(run_action):
     proc = load_catalog().get("1.004222")  # Đăng ký thường trú: every paper under a situation
     assert proc is not None

@@ -229,6 +229,16 @@ _INLINE = re.compile(
     r"\s*(?P<cond>[^;.()]+)",
     re.IGNORECASE,
 )
+# "Đối với trường hợp chấp thuận thay đổi, bổ sung …: 1. Đơn đề nghị …": the case runs to the
+# colon when nothing before it says what to do ("thì", "phải", "cần", "nộp", "gửi") and a paper,
+# not another case, follows it
+_COLON_LEAD = re.compile(
+    r"^[\s\-+*•(]*(?:đối với trường hợp|trong trường hợp|trường hợp)\s+"
+    r"(?P<cond>(?:(?!\b(?:thì|phải|cần|nộp|gửi)\b)[^:;.])+?)(?:,?\s+hồ sơ\s+(?:bao\s+)?gồm)?\s*:\s*"
+    r"(?!(?:(?:\d{1,2}|[a-zđ])[.)]\s+)?(?:[-+*•(]|(?:đối với|trong trường hợp|trường hợp|nếu|ngoài)\b))"
+    r"(?:(?:\d{1,2}|[a-zđ])[.)]\s+)?(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _CLAUSE_END = re.compile(r";|\.\s|\.$")
 _VERBS = r"(?:có|nộp lại|nộp|kèm theo|bổ sung|gửi kèm|xuất trình)"
 _REST_VERB = re.compile(rf"^\s*(?:thì\s+)?(?:(?:phải|cần)\s+)?(?:{_VERBS}\s+)?", re.IGNORECASE)
@@ -246,6 +256,8 @@ def _first_clause(text: str) -> str:
 def _condition_in(name: str) -> tuple[str | None, str]:
     """(condition clause, the name without a leading condition) from a document's own text."""
     first = _first_clause(name)
+    if m := _COLON_LEAD.match(name):
+        return m.group("cond").strip(), m.group("rest")
     if m := _LEAD.match(first):
         rest = m.group("rest")
         rest = must.group("paper") if (must := _MUST_HAVE.search(rest)) else rest
@@ -479,15 +491,38 @@ _EXEMPTION = re.compile(
 )
 
 
-def _stated_case(condition: str | None, heading: str | None) -> str | None:
-    """The condition without the procedure's heading and without exemption notes (None when
-    nothing else is left)."""
+# "Bao gồm", "Nhóm 1 gồm các văn bản, tài liệu sau", "Trong phiếu nêu rõ mục đích …": a heading
+# over part of the one dossier or a note on what the paper says, not a case (the căn cước /
+# khai thác thông tin and tố cáo records, each checked)
+_NOT_A_CASE = re.compile(
+    r"^(?:(?:ho so |thanh phan ho so )?(?:bao )?gom\s*:?\s*$|nhom \d+ gom\b|trong phieu\b)"
+)
+# "Phiếu được tạo lập khi trích xuất thông tin … in trong quá trình thu nhận hồ sơ căn cước để
+# công dân kiểm tra và ký xác nhận": how the Phiếu thu nhận thông tin căn cước (CC01) comes about,
+# for everyone. Only on that paper: 2.001194 repeats the note on its DC02, the e-form of online
+# submission in every other căn cước record, which stays where the data puts it.
+_RECEIPT_NOTE = re.compile(r"^phieu duoc tao lap\b.*\bthu nhan\b")
+_RECEIPT_FORM = re.compile(r"^phieu thu nhan\b")
+
+
+def _stated_case(condition: str | None, heading: str | None, name: str = "") -> str | None:
+    """The condition without the procedure's heading, exemption notes and notes on the paper
+    ``name`` (None when nothing else is left)."""
     if not condition:
         return condition
     parts = _parts(condition)
     if parts and heading is not None and fold(parts[0]) == heading:
         parts = parts[1:]
-    parts = [p for p in parts if not _EXEMPTION.search(fold(p))]
+    receipt = bool(_RECEIPT_FORM.match(fold(name)))
+    parts = [
+        p
+        for p in parts
+        if not (
+            _EXEMPTION.search(fold(p))
+            or _NOT_A_CASE.search(fold(p))
+            or (receipt and _RECEIPT_NOTE.search(fold(p)))
+        )
+    ]
     return "; ".join(parts) or None
 
 
@@ -499,7 +534,7 @@ def _checklist(proc: Procedure) -> Checklist:
     heading = _heading(proc)
     for doc in proc.documents:
         own, rest = _condition_in(doc.name)
-        stated = _stated_case(doc.condition, heading)
+        stated = _stated_case(doc.condition, heading, doc.name)
         condition = stated or own
         short, long = short_name(rest), short_name(rest, MAX_LONG_NAME)
         case: Case | None = None
