@@ -326,3 +326,23 @@ def test_command_line_prints_the_same_figures(database: str, tmp_path: Any) -> N
     assert yaml.safe_load(out_nlu.read_text(encoding="utf-8"))["version"] == "3.1"
     bad = CliRunner().invoke(main, ["analytics", "--ky", "quý 5"])
     assert bad.exit_code == 2 and "--ky" in bad.output
+
+
+def test_the_page_shows_who_follows_dossiers(
+    logged_in: TestClient, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from tests.follow.conftest import CODE, HEADER, OTHER, row
+    from trolydvc.tracking import follow, privacy
+    from trolydvc.tracking.importer import import_file
+
+    monkeypatch.setenv("TROLYDVC_PHONE_KEY", "test-key")
+    privacy._key.cache_clear()
+    export = tmp_path / "a.csv"
+    export.write_text(HEADER + row(CODE, "Đang xử lý") + row(OTHER, "Đang xử lý"), "utf-8")
+    assert import_file(export).errors == []
+    for chat, sender, code in ((77, "tg:77", CODE), (None, "web:abc", CODE), (78, "tg:78", OTHER)):
+        assert follow.record_offer(sender, code)
+        assert follow.follow(chat if chat is not None else sender, sender, code).kind == "followed"
+    page = logged_in.get("/quan-tri/phan-tich", params={"ky": "11/2026"}).text
+    assert 'id="followed-dossiers">2<' in page and 'id="followers">3<' in page
+    assert 'id="follow-notifications">0<' in page

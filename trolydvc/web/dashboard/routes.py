@@ -20,6 +20,7 @@ import trolydvc.web.dashboard.reports as reports
 from bot import broadcast_store
 from trolydvc import config
 from trolydvc.formatting import fmt_int, fmt_ratio
+from trolydvc.tracking import follow
 from trolydvc.tracking.stats import parse_period_text
 from trolydvc.vietnam_time import VN_TZ
 from trolydvc.web.dashboard.accounts import Account, LoginResult, authenticate
@@ -304,6 +305,8 @@ def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này")
         "outcomes": analytics.OUTCOME_LABELS,
         "channels": analytics.CHANNEL_LABELS,
         "retention_days": config.settings().conversation_retention_days,
+        # following is a state, not a period's figure: what `trolydvc follow stats` prints
+        "follow": follow.stats(),
     }
     try:
         context["data"] = analytics.compute(parse_period_text(ky))
