@@ -16,7 +16,8 @@ Extract new labels with (then translate them in locales/en/LC_MESSAGES/answers.p
 
     .venv/bin/pybabel extract -F babel.cfg --no-default-keywords -k tr -k ntr:1,2 -k N_ \
         --no-location --sort-output -o locales/answers.pot actions \
-        trolydvc/tracking/lookup.py trolydvc/tracking/stats.py  # trolydvc.i18n.ANSWER_SOURCES
+        trolydvc/tracking/fields.py trolydvc/tracking/lookup.py trolydvc/tracking/stats.py
+    # (the sources: trolydvc.i18n.ANSWER_SOURCES)
     .venv/bin/pybabel update -i locales/answers.pot -d locales -D answers -l en
 """
 

@@ -44,6 +44,7 @@ _TAG = re.compile(r"<[^>]*>")
 # one of them is translated: tests/actions/test_language.py).
 ANSWER_SOURCES: tuple[str, ...] = (
     "actions",
+    "trolydvc/tracking/fields.py",
     "trolydvc/tracking/lookup.py",
     "trolydvc/tracking/stats.py",
 )

@@ -24,6 +24,8 @@ Public API:
 - ``compute_report(period, *, group_by=None | "agency" | "sector", agency=None, sector=None,
   as_of=None, url=None) -> Report`` (SQL aggregates, one query per level).
 - ``format_report(report) -> str``: Vietnamese text, numbers as vi_VN (``3.743``, ``97,33%``).
+- Period labels and ``public_summary`` are written in the answers' language (``trolydvc.i18n``:
+  Vietnamese unless the chat's action set English; the officials' reports stay Vietnamese).
 - ``public_summary(period=None, *, url=None) -> str`` (alias ``public_statistics_text``): aggregates
   only, for the public ``ask_statistics`` answer (default: year to date).
 """
@@ -57,6 +59,7 @@ from trolydvc.db.models import (
     DossierStatus,
 )
 from trolydvc.formatting import fmt_date, fmt_int, fmt_ratio
+from trolydvc.i18n import number_locale, tr
 from trolydvc.textnorm import fold
 from trolydvc.vietnam_time import VN_TZ
 
@@ -74,7 +77,8 @@ class Period:
         if not 1 <= month <= 12:
             raise ValueError(f"tháng không hợp lệ: {month}")
         last = calendar.monthrange(year, month)[1]
-        return cls(date(year, month, 1), date(year, month, last), f"tháng {month:02d}/{year}")
+        label = tr("tháng {month}/{year}").format(month=f"{month:02d}", year=year)
+        return cls(date(year, month, 1), date(year, month, last), label)
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
@@ -82,22 +86,25 @@ class Period:
             raise ValueError(f"quý không hợp lệ: {quarter}")
         first = 3 * (quarter - 1) + 1
         last = calendar.monthrange(year, first + 2)[1]
-        return cls(date(year, first, 1), date(year, first + 2, last), f"quý {quarter}/{year}")
+        label = tr("quý {quarter}/{year}").format(quarter=quarter, year=year)
+        return cls(date(year, first, 1), date(year, first + 2, last), label)
 
     @classmethod
     def year(cls, year: int) -> Period:
-        return cls(date(year, 1, 1), date(year, 12, 31), f"năm {year}")
+        return cls(date(year, 1, 1), date(year, 12, 31), tr("năm {year}").format(year=year))
 
     @classmethod
     def year_to_date(cls, today: date | None = None) -> Period:
         today = today or datetime.now(VN_TZ).date()
-        return cls(date(today.year, 1, 1), today, f"từ đầu năm {today.year} đến {fmt_date(today)}")
+        label = tr("từ đầu năm {year} đến {date}").format(year=today.year, date=fmt_date(today))
+        return cls(date(today.year, 1, 1), today, label)
 
     @classmethod
     def between(cls, start: date, end: date) -> Period:
         if end < start:
             raise ValueError("ngày kết thúc trước ngày bắt đầu")
-        return cls(start, end, f"từ {fmt_date(start)} đến {fmt_date(end)}")
+        label = tr("từ {start} đến {end}").format(start=fmt_date(start), end=fmt_date(end))
+        return cls(start, end, label)
 
     @property
     def end_exclusive(self) -> datetime:
@@ -498,13 +505,22 @@ def public_summary(period: Period | None = None, *, url: str | None = None) -> s
     report = compute_report(period, url=url)
     c = report.totals
     if c.received == 0:
-        return f"Chưa có số liệu hồ sơ {period.label}."
-    return (
-        f"Số liệu giải quyết thủ tục hành chính {period.label}: tiếp nhận {fmt_int(c.received)} "
-        f"hồ sơ (trực tuyến {fmt_int(c.online)}); đã giải quyết {fmt_int(c.resolved)}, trong đó "
-        f"đúng hạn {fmt_int(c.on_time)} ({fmt_ratio(c.on_time, c.resolved)}) và trễ hạn "
-        f"{fmt_int(c.late)} ({fmt_ratio(c.late, c.resolved)}); đang giải quyết "
-        f"{fmt_int(c.in_progress)} hồ sơ."
+        return tr("Chưa có số liệu hồ sơ {period}.").format(period=period.label)
+    locale = number_locale()
+    return tr(
+        "Số liệu giải quyết thủ tục hành chính {period}: tiếp nhận {received} hồ sơ (trực tuyến "
+        "{online}); đã giải quyết {resolved}, trong đó đúng hạn {on_time} ({on_time_share}) và "
+        "trễ hạn {late} ({late_share}); đang giải quyết {in_progress} hồ sơ."
+    ).format(
+        period=period.label,
+        received=fmt_int(c.received, locale),
+        online=fmt_int(c.online, locale),
+        resolved=fmt_int(c.resolved, locale),
+        on_time=fmt_int(c.on_time, locale),
+        on_time_share=fmt_ratio(c.on_time, c.resolved, locale),
+        late=fmt_int(c.late, locale),
+        late_share=fmt_ratio(c.late, c.resolved, locale),
+        in_progress=fmt_int(c.in_progress, locale),
     )
 
 
