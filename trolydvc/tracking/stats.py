@@ -70,15 +70,16 @@ GROUP_COLUMNS = {"agency": Dossier.agency, "sector": Dossier.sector}
 class Period:
     start: date
     end: date  # inclusive
-    label: str
+    # How the period is named (:attr:`label`): "month", "quarter", "year", "year_to_date" or
+    # "between" (any dates).
+    kind: str = "between"
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
         if not 1 <= month <= 12:
             raise ValueError(f"tháng không hợp lệ: {month}")
         last = calendar.monthrange(year, month)[1]
-        label = tr("tháng {month}/{year}").format(month=f"{month:02d}", year=year)
-        return cls(date(year, month, 1), date(year, month, last), label)
+        return cls(date(year, month, 1), date(year, month, last), "month")
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
@@ -86,25 +87,41 @@ class Period:
             raise ValueError(f"quý không hợp lệ: {quarter}")
         first = 3 * (quarter - 1) + 1
         last = calendar.monthrange(year, first + 2)[1]
-        label = tr("quý {quarter}/{year}").format(quarter=quarter, year=year)
-        return cls(date(year, first, 1), date(year, first + 2, last), label)
+        return cls(date(year, first, 1), date(year, first + 2, last), "quarter")
 
     @classmethod
     def year(cls, year: int) -> Period:
-        return cls(date(year, 1, 1), date(year, 12, 31), tr("năm {year}").format(year=year))
+        return cls(date(year, 1, 1), date(year, 12, 31), "year")
 
     @classmethod
     def year_to_date(cls, today: date | None = None) -> Period:
         today = today or datetime.now(VN_TZ).date()
-        label = tr("từ đầu năm {year} đến {date}").format(year=today.year, date=fmt_date(today))
-        return cls(date(today.year, 1, 1), today, label)
+        return cls(date(today.year, 1, 1), today, "year_to_date")
 
     @classmethod
     def between(cls, start: date, end: date) -> Period:
         if end < start:
             raise ValueError("ngày kết thúc trước ngày bắt đầu")
-        label = tr("từ {start} đến {end}").format(start=fmt_date(start), end=fmt_date(end))
-        return cls(start, end, label)
+        return cls(start, end, "between")
+
+    @property
+    def label(self) -> str:
+        """The period's name ("tháng 10/2025", "quý 3/2025", "từ 01/01/2025 đến 31/10/2025"), in
+        the answers' language when it is read: a period made before (a constant, a cached
+        report) is named in the language of the answer that shows it."""
+        start = self.start
+        if self.kind == "month":
+            return tr("tháng {month}/{year}").format(month=f"{start.month:02d}", year=start.year)
+        if self.kind == "quarter":
+            quarter = (start.month - 1) // 3 + 1
+            return tr("quý {quarter}/{year}").format(quarter=quarter, year=start.year)
+        if self.kind == "year":
+            return tr("năm {year}").format(year=start.year)
+        if self.kind == "year_to_date":
+            return tr("từ đầu năm {year} đến {date}").format(
+                year=start.year, date=fmt_date(self.end)
+            )
+        return tr("từ {start} đến {end}").format(start=fmt_date(start), end=fmt_date(self.end))
 
     @property
     def end_exclusive(self) -> datetime:
