@@ -14,8 +14,11 @@ first "hello" it is still empty when a response would run. Two ways were weighed
   small-talk turns call the action server (once, as every other intent's turn already does),
   the language is decided by the one rule of :func:`actions.language.speaks`, and each text has
   one source, its Vietnamese id in the code and its English in locales/en/LC_MESSAGES/answers.po.
-  Measured through the real Rasa and action server (see the report of the branch that made
-  this change): the extra cost of a small-talk turn is that one round trip.
+  Measured (2 runs of 200 turns each, Rasa + action server process trees, CPU per turn): the
+  action server spends 1.2-1.9 ms on a "cảm ơn" or "xin chào" turn (0.1 ms with responses); the
+  Rasa side, 10.5-16.1 ms, stays within the run-to-run spread of the responses' 11.3-12.6 ms; a
+  question such as "lệ phí đăng ký kết hôn" costs 19.4-21.4 ms either way. Option (a) would add
+  a round trip like that one to every turn, questions included.
 
 The buttons are the main menu of :func:`actions.common.menu_buttons` (the same four as before).
 """
