@@ -7,14 +7,17 @@ slot, so that follow-ups (a button, a bare procedure name) keep the frame.
 
 The labels: the answers are written in Vietnamese; :func:`tr` returns a label in the answer's
 language through the gettext domain ``answers`` (``locales/en/LC_MESSAGES/answers.po``, whose
-message ids are the Vietnamese labels, trolydvc/i18n.py). Only the frame is translated: names
+message ids are the Vietnamese labels; the context and :func:`tr` live in trolydvc/i18n.py, so
+that the dossier lookup and the statistics of trolydvc/tracking translate their labels too). Only the frame is translated: names
 of papers, agencies, the official wording and the code stay as the catalog has them, and an
 English answer says so (:data:`OFFICIAL_IN_VIETNAMESE`).
 
 Extract new labels with (then translate them in locales/en/LC_MESSAGES/answers.po)::
 
     .venv/bin/pybabel extract -F babel.cfg --no-default-keywords -k tr -k ntr:1,2 -k N_ \
-        --no-location --sort-output -o locales/answers.pot actions
+        --no-location --sort-output -o locales/answers.pot actions \
+        trolydvc/tracking/fields.py trolydvc/tracking/lookup.py trolydvc/tracking/stats.py
+    # (the sources: trolydvc.i18n.ANSWER_SOURCES)
     .venv/bin/pybabel update -i locales/answers.pot -d locales -D answers -l en
 """
 
@@ -22,25 +25,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from trolydvc.i18n import ANSWERS_DOMAIN, DEFAULT_LANGUAGE, normalize_language, translations
+from trolydvc.i18n import N_, answering_in, current, english, ntr, number_locale, tr
 from trolydvc.message_language import answer_language
 
+__all__ = [
+    "N_",
+    "OFFICIAL_IN_VIETNAMESE",
+    "SLOT",
+    "answering_in",
+    "current",
+    "english",
+    "ntr",
+    "number_locale",
+    "speaks",
+    "tr",
+    "tracker_language",
+]
+
 SLOT = "language"
-_LANGUAGE: ContextVar[str] = ContextVar("answer_language", default=DEFAULT_LANGUAGE)
-# Number formats (trolydvc.formatting) per answer language: 50.000 đồng / 50,000 VND.
-_NUMBER_LOCALE = {"vi": "vi_VN", "en": "en"}
-
-
-def N_(label: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
-    """Marks a label kept in a constant for extraction; translate it where it is shown."""
-    return label
 
 
 def tracker_language(tracker: Tracker) -> str:
@@ -53,44 +61,6 @@ def tracker_language(tracker: Tracker) -> str:
         tracker.get_slot(SLOT),
         setting if isinstance(setting, str) else None,
     )
-
-
-def current() -> str:
-    """The language of the answer being written ("vi" outside an action)."""
-    return _LANGUAGE.get()
-
-
-def english() -> bool:
-    return current() == "en"
-
-
-def number_locale() -> str:
-    return _NUMBER_LOCALE.get(current(), "vi_VN")
-
-
-def tr(label: str) -> str:
-    """``label`` (a Vietnamese label of the answers) in the answer's language."""
-    return translations(current(), domain=ANSWERS_DOMAIN).gettext(label)
-
-
-def ntr(label: str, plural: str, n: float) -> str:
-    """``label`` for a count ``n`` ("1 working day", "3 working days")."""
-    count = 1 if n == 1 else 2
-    return translations(current(), domain=ANSWERS_DOMAIN).ngettext(label, plural, count)
-
-
-class answering_in:  # noqa: N801 - used as a context manager, like a function
-    """``with answering_in("en"): ...`` writes the answers inside in that language."""
-
-    def __init__(self, language: str) -> None:
-        self.language = normalize_language(language)
-
-    def __enter__(self) -> str:
-        self._token = _LANGUAGE.set(self.language)
-        return self.language
-
-    def __exit__(self, *exc: object) -> None:
-        _LANGUAGE.reset(self._token)
 
 
 # An English answer about a procedure says that its content is the official Vietnamese text.

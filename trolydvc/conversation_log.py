@@ -20,9 +20,11 @@ Outcome of a message (the first that applies):
 - ``out_of_scope``: the intent ``out_of_scope`` (the assistant declined, or suggested a procedure).
 - ``answered``: everything else ("understood").
 
-Why a Rasa event broker and not the action server: the action server sees only the turns that
-run a custom action, but greetings, thanks, "không" and the capabilities list are answered by
-domain responses (domain.yml, ``utter_*``) without calling it, and those turns must be counted.
+Why a Rasa event broker and not the action server: an action sees its turn only up to its own
+call (not the replies and their verdicts, nor a core fallback that follows), and a turn whose
+action server is down or fails never reaches it, yet every turn must be counted. (Small talk is
+answered by custom actions too since it follows the conversation's language, actions/smalltalk.py;
+the outcome is decided by the intent, the actions' names and the verdicts, so it is unchanged.)
 Rasa streams every event of every turn to its event broker, in every topology (the in-memory
 store of ``make run``/``make serve``, Redis with ``--workers``, the cluster's SQL store), so the
 broker sees them all. It runs in .venv-rasa (Python 3.10, SQLAlchemy 1.4): it cannot import the

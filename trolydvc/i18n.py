@@ -9,6 +9,13 @@ A second domain, `answers`, holds the labels of the assistant's answers about pr
 are written in Vietnamese first, around official Vietnamese content) and only
 `locales/en/LC_MESSAGES/answers.po` exists; Vietnamese answers use the ids as they are.
 
+The answers' language is a context variable (:func:`answering_in`, set per action by
+actions/language.py ``@speaks``; Vietnamese outside it): :func:`tr` translates a label of the
+``answers`` domain into it, wherever the label is written (the actions, the dossier lookup and
+the statistics of trolydvc/tracking, :data:`ANSWER_SOURCES`), so one label has one source and
+the Telegram bot's and the CLI's own use of those modules stays Vietnamese. Worker threads started
+with ``asyncio.to_thread`` copy the context, so they write in the action's language.
+
 `make setup` compiles the `.po` files to `.mo`. When a `.mo` file is missing or older than its
 `.po` (a fresh clone before setup, or a translator's edit), the catalog is compiled in memory
 from the `.po` instead, so the bot never silently falls back to the wrong language.
@@ -21,6 +28,7 @@ import html
 import io
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +40,17 @@ DEFAULT_LANGUAGE = "vi"
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 LANGUAGE_NAMES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 _TAG = re.compile(r"<[^>]*>")
+# Where the labels of the ``answers`` domain are written (extraction, and the test that every
+# one of them is translated: tests/actions/test_language.py).
+ANSWER_SOURCES: tuple[str, ...] = (
+    "actions",
+    "trolydvc/tracking/fields.py",
+    "trolydvc/tracking/lookup.py",
+    "trolydvc/tracking/stats.py",
+)
+_ANSWER_LANGUAGE: ContextVar[str] = ContextVar("answer_language", default=DEFAULT_LANGUAGE)
+# Number formats (trolydvc.formatting) per answer language: 50.000 đồng / 50,000 VND.
+_NUMBER_LOCALE = {"vi": "vi_VN", "en": "en"}
 
 
 def normalize_language(code: str | None) -> str:
@@ -85,3 +104,48 @@ def plain(message: str) -> str:
     """A catalog message (Telegram HTML: ``<b>`` and escaped text) as plain text, for the web
     widget, which shows text and never markup."""
     return html.unescape(_TAG.sub("", message))
+
+
+# ---- the answers' language -------------------------------------------------------------------
+def N_(label: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Marks a label kept in a constant for extraction; translate it where it is shown."""
+    return label
+
+
+def current() -> str:
+    """The language of the answer being written ("vi" outside an action)."""
+    return _ANSWER_LANGUAGE.get()
+
+
+def english() -> bool:
+    return current() == "en"
+
+
+def number_locale() -> str:
+    """The Babel locale of the numbers of the answer being written (trolydvc.formatting)."""
+    return _NUMBER_LOCALE.get(current(), "vi_VN")
+
+
+def tr(label: str) -> str:
+    """``label`` (a Vietnamese label of the answers) in the answer's language."""
+    return translations(current(), domain=ANSWERS_DOMAIN).gettext(label)
+
+
+def ntr(label: str, plural: str, n: float) -> str:
+    """``label`` for a count ``n`` ("1 working day", "3 working days")."""
+    count = 1 if n == 1 else 2
+    return translations(current(), domain=ANSWERS_DOMAIN).ngettext(label, plural, count)
+
+
+class answering_in:  # noqa: N801 - used as a context manager, like a function
+    """``with answering_in("en"): ...`` writes the answers inside in that language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = normalize_language(language)
+
+    def __enter__(self) -> str:
+        self._token = _ANSWER_LANGUAGE.set(self.language)
+        return self.language
+
+    def __exit__(self, *exc: object) -> None:
+        _ANSWER_LANGUAGE.reset(self._token)

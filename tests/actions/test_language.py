@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from actions import render
@@ -24,6 +24,7 @@ from trolydvc.catalog import load_catalog
 from trolydvc.catalog.guidance import checklist
 from trolydvc.catalog.schema import CHANNEL_LABELS, TIME_UNIT_LABELS
 from trolydvc.config import LOCALES_DIR
+from trolydvc.i18n import ANSWER_SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 KET_HON = "1.000894"  # Thủ tục đăng ký kết hôn
@@ -188,10 +189,15 @@ def _fields(text: str) -> set[str]:
 
 def test_every_label_the_actions_mark_is_translated_with_the_same_fields():
     keywords = {"tr": None, "ntr": (1, 2), "N_": None}
-    marked = {
-        msg if isinstance(msg, str) else msg[0]
-        for _, _, msg, _, _ in extract_from_dir(str(ROOT / "actions"), keywords=keywords)
-    }
+    found: list[Any] = []
+    for source in ANSWER_SOURCES:
+        path = ROOT / source
+        if path.is_dir():
+            found += [msg for _, _, msg, _, _ in extract_from_dir(str(path), keywords=keywords)]
+        else:
+            found += [msg for _, msg, _, _ in extract_from_file("python", str(path), keywords)]
+    assert len(found) > 150  # the sources moved: fail rather than check nothing
+    marked = {msg if isinstance(msg, str) else msg[0] for msg in found}
     with (LOCALES_DIR / "en" / "LC_MESSAGES" / "answers.po").open("rb") as fh:
         catalog = read_po(fh)
     translated = {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}

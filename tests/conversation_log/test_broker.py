@@ -56,7 +56,7 @@ TURN_EVENTS = [
     turn("cho hỏi 0912 345 678", "nlu_fallback", 0.3, NOW - 40,
         ActionExecuted("action_fallback", timestamp=NOW - 40), BotUttered("Xin lỗi", timestamp=NOW - 40)),
     session(NOW - 30) + turn("chào", "greet", 0.99, NOW - 30,
-        ActionExecuted("utter_greet", timestamp=NOW - 30), BotUttered("Xin chào", timestamp=NOW - 30)),
+        ActionExecuted("action_greet", timestamp=NOW - 30), BotUttered("Xin chào", timestamp=NOW - 30)),
     turn("gặp cán bộ", "request_human", 1.0, NOW - 20,
         ActionExecuted("action_request_human", timestamp=NOW - 20)),
 ]

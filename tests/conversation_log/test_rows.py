@@ -128,7 +128,7 @@ def test_understood_answer_keeps_no_text() -> None:
         # an understood intent whose action still says it did not understand
         ([user("xyz", "inform"), action("action_inform"), bot("?", **verdict(FALLBACK)), LISTEN], FALLBACK),
         ([user("thời tiết", "out_of_scope"), action("action_out_of_scope"), LISTEN], OUT_OF_SCOPE),
-        ([user("chào", "greet"), action("utter_greet"), bot("Xin chào", utter_action="utter_greet"), LISTEN], ANSWERED),
+        ([user("chào", "greet"), action("action_greet"), bot("Xin chào"), LISTEN], ANSWERED),
     ],
 )  # fmt: skip
 def test_outcomes(events: list[dict[str, Any]], outcome: str) -> None:
@@ -148,7 +148,7 @@ def test_asking_for_a_human() -> None:
         KEY,
         False,
     )
-    plain = turn_row("tg:1", [user("chào", "greet"), action("utter_greet"), LISTEN], KEY, False)
+    plain = turn_row("tg:1", [user("chào", "greet"), action("action_greet"), LISTEN], KEY, False)
     assert by_intent and by_intent["human"] and by_button and by_button["human"]
     assert plain and not plain["human"]
 
@@ -160,7 +160,7 @@ def test_collector_groups_turns_and_marks_conversation_starts() -> None:
         {"event": "session_started"},
         LISTEN,
         user("chào", "greet"),
-        action("utter_greet"),
+        action("action_greet"),
         bot("Xin chào"),
         LISTEN,
         user("lệ phí khai sinh", "ask_fee"),

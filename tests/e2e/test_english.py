@@ -100,3 +100,63 @@ def test_a_question_without_a_procedure_is_asked_back_in_english(assistant, user
     text = text_of(replies)
     assert text.startswith("For which procedure do you want the processing time?")
     assert titles(replies)  # procedures, by their official names
+
+
+# --- small talk, dossier lookup and statistics in an English conversation ------------------------
+MENU = ["Ask about a procedure", "Check a submitted dossier", "Processing statistics", "Talk to an official"]  # fmt: skip
+
+
+def test_small_talk_in_english(assistant, user):
+    me = user()
+    replies = assistant.say(me, "hello there")
+    assert text_of(replies).startswith("Hello! I am the Public Service Assistant.")
+    assert titles(replies) == MENU
+    replies = assistant.say(me, "what can you do")
+    text = text_of(replies)
+    assert text.startswith("I can help you with:\n1. The documents to prepare for a procedure")
+    assert "\n7. Subscribing to announcements" in text and titles(replies) == MENU
+    # one word has no language of its own (trolydvc/message_language.py): the conversation's
+    assert text_of(assistant.say(me, "thanks")).startswith("You are welcome.")
+    assert text_of(assistant.say(me, "no")).startswith("All right.")
+    assert text_of(assistant.say(me, "bye")).startswith("Thank you for using the Public Service")
+    # Vietnamese written again: the Vietnamese answer, as before
+    assert text_of(assistant.say(me, "cảm ơn bạn")).startswith("Không có gì ạ.")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "start"),
+    [
+        ({"channel": "telegram", "language": "en"}, "Hello! I am the Public Service Assistant."),
+        ({"channel": "telegram", "language": "vi"}, "Xin chào! Tôi là Trợ lý Dịch vụ công."),
+        # no setting: a lone "hello" is what Vietnamese users write too ("hello ad")
+        (None, "Xin chào! Tôi là Trợ lý Dịch vụ công."),
+    ],
+)
+def test_a_lone_hello_is_answered_in_the_users_setting(assistant, user, metadata, start):
+    assert text_of(assistant.say(user(), "hello", metadata=metadata)).startswith(start)
+
+
+def test_a_dossier_lookup_in_english(assistant, user):
+    from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
+
+    me = user()
+    code = SHOWCASE[1]  # result ready, two days late
+    basic = text_of(assistant.say(me, f"check the status of dossier {code}"))
+    assert basic.startswith(f"Dossier {code}\n• Received on: 15/04/2025\n• Due date: 16/04/2025\n")
+    assert "• Status: Result ready\n  Result ready on 18/04/2025, 2 days late." in basic
+    assert "send me the last 4 digits of the phone number registered with the dossier" in basic
+    assert "Procedure" not in basic and "Applicant" not in basic  # nothing before verification
+    verified = assistant.say(me, SHOWCASE_PHONE_LAST4)
+    text = text_of(verified)
+    assert text.startswith(f"Dossier {code}\n• Procedure: ") and "(code 1.000894)" in text
+    assert "• Applicant: " in text and "• Submitted: In person" in text
+    assert "• Processing history:" in text and "What to do: Please collect the result at" in text
+    for label in ("Hồ sơ ", "Trạng thái", "Việc cần làm", "Người nộp", "Bạn "):
+        assert label not in basic and label not in text, label
+
+
+def test_statistics_in_english(assistant, user):
+    text = text_of(assistant.say(user(), "What are the dossier processing statistics this year?"))
+    assert text.startswith("Administrative procedure figures, from the start of 20"), text
+    assert " dossiers received (" in text and " on time (" in text and " in progress." in text
+    assert "tiếp nhận" not in text and "hồ sơ" not in text
