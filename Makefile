@@ -31,10 +31,14 @@ $(VENV_RASA)/.installed: constraints/rasa.txt
 	@echo "$(CURDIR)" > $$($(VENV_RASA)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/trolydvc-repo.pth
 	@touch $@
 
+# messages: the bot's own strings; answers: the labels of the assistant's answers (actions/language.py)
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -d locales -D messages -l $* -i $< -o $@
 
-setup: $(VENV)/.installed $(VENV_RASA)/.installed $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po)) ## Create both environments and compile translations
+locales/%/LC_MESSAGES/answers.mo: locales/%/LC_MESSAGES/answers.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d locales -D answers -l $* -i $< -o $@
+
+setup: $(VENV)/.installed $(VENV_RASA)/.installed $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po locales/*/LC_MESSAGES/answers.po)) ## Create both environments and compile translations
 
 lint: $(VENV)/.installed ## ruff check + format check
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.language import tr
 from trolydvc.catalog import Catalog, Procedure, load_catalog
 from trolydvc.locality import Locality, load_locality
 from trolydvc.textnorm import nfc
@@ -52,10 +53,10 @@ def procedure_buttons(procedures: list[Procedure], intent: str = "inform") -> li
 
 def menu_buttons() -> list[dict[str, str]]:
     return [
-        button("Hỏi về một thủ tục", "ask_required_documents"),
-        button("Tra cứu hồ sơ đã nộp", "check_dossier_status"),
-        button("Số liệu giải quyết hồ sơ", "ask_statistics"),
-        button("Gặp cán bộ", "request_human"),
+        button(tr("Hỏi về một thủ tục"), "ask_required_documents"),
+        button(tr("Tra cứu hồ sơ đã nộp"), "check_dossier_status"),
+        button(tr("Số liệu giải quyết hồ sơ"), "ask_statistics"),
+        button(tr("Gặp cán bộ"), "request_human"),
     ]
 
 

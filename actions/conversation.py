@@ -21,6 +21,7 @@ from actions.common import (
     user_text,
 )
 from actions.dossiers import handle_pending_dossier
+from actions.language import N_, speaks, tr
 from actions.procedures import answer_topic, ask_which_procedure, asks_the_same_again, last_topic
 from actions.resolve import (
     not_in_catalog,
@@ -30,9 +31,13 @@ from actions.resolve import (
 )
 from actions.topics import OVERVIEW, phrase, topic_buttons, topic_in
 from trolydvc.catalog import SearchHit, is_clear
+from trolydvc.conversation_log import FALLBACK, verdict
 from trolydvc.textnorm import fold, nfc
 
-CAPABILITIES = (
+# Metadata of a reply that says the message was not understood: the conversation log counts the
+# message as a fallback whatever its intent (trolydvc.conversation_log).
+NOT_UNDERSTOOD = verdict(FALLBACK)
+CAPABILITIES = N_(
     "Tôi có thể trả lời về hồ sơ cần chuẩn bị, lệ phí, thời hạn, nơi nộp, các bước và cách nộp "
     "trực tuyến của thủ tục hành chính, tra cứu tình trạng hồ sơ theo mã hồ sơ, và cung cấp số "
     "liệu giải quyết hồ sơ."
@@ -63,6 +68,7 @@ class ActionInform(Action):
     def name(self) -> str:
         return "action_inform"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -113,7 +119,9 @@ def suggest_procedure(
         others = [h.procedure for h in plausible_hits(raw, hits[1:3])]
         return answer_topic(topic, proc, tracker, dispatcher, alternatives=others)
     dispatcher.utter_message(
-        text=f"Có phải Bạn muốn hỏi về thủ tục «{short_name(proc)}»? Bạn chọn thông tin cần xem:",
+        text=tr("Có phải Bạn muốn hỏi về thủ tục «{name}»? Bạn chọn thông tin cần xem:").format(
+            name=short_name(proc)
+        ),
         buttons=topic_buttons(proc),
     )
     return []
@@ -123,24 +131,31 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
     raw = nfc(str(tracker.latest_message.get("text") or ""))
     if not raw:
         dispatcher.utter_message(
-            text="Bạn chưa nhập nội dung. " + CAPABILITIES, buttons=menu_buttons()
+            text=tr("Bạn chưa nhập nội dung. ") + tr(CAPABILITIES),
+            buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return []
     if raw.startswith("/"):
         command = raw.split()[0][:30]
         dispatcher.utter_message(
-            text=(
-                f"Tôi không có lệnh «{command}». Bạn cứ gõ câu hỏi bằng tiếng Việt, "
-                'hoặc gõ "bắt đầu lại" (/restart) để bắt đầu lại. ' + CAPABILITIES
-            ),
+            text=tr(
+                "Tôi không có lệnh «{command}». Bạn cứ gõ câu hỏi bằng tiếng Việt, "
+                'hoặc gõ "bắt đầu lại" (/restart) để bắt đầu lại. '
+            ).format(command=command)
+            + tr(CAPABILITIES),
             buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return []
     if len(raw) > MAX_QUERY_CHARS:
         dispatcher.utter_message(
-            text="Tin nhắn của Bạn khá dài. Bạn vui lòng hỏi ngắn gọn từng câu, ví dụ: "
-            '"làm giấy khai sinh cần giấy tờ gì?"',
+            text=tr(
+                "Tin nhắn của Bạn khá dài. Bạn vui lòng hỏi ngắn gọn từng câu, ví dụ: "
+                '"làm giấy khai sinh cần giấy tờ gì?"'
+            ),
             buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return []
     hits = catalog().search(raw, limit=3) if user_text(tracker) else []
@@ -149,17 +164,22 @@ def fallback(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventTy
     if candidates := plausible_hits(raw, hits):
         # The match is uncertain: confirm it, keeping the question so the tap answers it.
         topic = topic_in(raw)
-        question = f"{phrase(topic)} của " if topic else "về "
+        question = (
+            tr("Bạn muốn hỏi {what} của thủ tục nào dưới đây?").format(what=phrase(topic))
+            if topic
+            else tr("Bạn muốn hỏi về thủ tục nào dưới đây?")
+        )
         dispatcher.utter_message(
-            text=f"Tôi chưa chắc Bạn hỏi thủ tục nào. Bạn muốn hỏi {question}thủ tục nào dưới đây?",
+            text=tr("Tôi chưa chắc Bạn hỏi thủ tục nào. ") + question,
             buttons=procedure_buttons([h.procedure for h in candidates]),
         )
         return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
     dispatcher.utter_message(
-        text="Xin lỗi, tôi chưa hiểu ý Bạn. "
-        + CAPABILITIES
-        + " Bạn chọn một mục hoặc hỏi lại nhé.",
+        text=tr("Xin lỗi, tôi chưa hiểu ý Bạn. ")
+        + tr(CAPABILITIES)
+        + tr(" Bạn chọn một mục hoặc hỏi lại nhé."),
         buttons=menu_buttons(),
+        **NOT_UNDERSTOOD,
     )
     return []
 
@@ -168,6 +188,7 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -189,6 +210,7 @@ class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -208,8 +230,11 @@ class ActionOutOfScope(Action):
                 return []
         dispatcher.utter_message(
             text=(
-                "Xin lỗi, câu hỏi này nằm ngoài phạm vi của tôi. Tôi là trợ lý về thủ tục hành chính: "
-                + CAPABILITIES
+                tr(
+                    "Xin lỗi, câu hỏi này nằm ngoài phạm vi của tôi. "
+                    "Tôi là trợ lý về thủ tục hành chính: "
+                )
+                + tr(CAPABILITIES)
             ),
             buttons=menu_buttons(),
         )
@@ -220,6 +245,7 @@ class ActionAffirm(Action):
     def name(self) -> str:
         return "action_affirm"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -227,11 +253,13 @@ class ActionAffirm(Action):
         proc = catalog().get(str(code)) if code else None
         if proc is not None:
             dispatcher.utter_message(
-                text=f"Vâng. Bạn muốn biết thêm gì về thủ tục «{short_name(proc)}»?",
+                text=tr("Vâng. Bạn muốn biết thêm gì về thủ tục «{name}»?").format(
+                    name=short_name(proc)
+                ),
                 buttons=topic_buttons(proc),
             )
         else:
-            dispatcher.utter_message(text="Vâng. Bạn cần hỏi gì ạ?", buttons=menu_buttons())
+            dispatcher.utter_message(text=tr("Vâng. Bạn cần hỏi gì ạ?"), buttons=menu_buttons())
         return []
 
 
@@ -239,26 +267,36 @@ class ActionRequestHuman(Action):
     def name(self) -> str:
         return "action_request_human"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         loc = locality()
-        lines = ["Bạn có thể liên hệ trực tiếp cán bộ:"]
+        lines = [tr("Bạn có thể liên hệ trực tiếp cán bộ:")]
         if loc.hotline:
             hours = f" ({loc.hotline.hours})" if loc.hotline.hours else ""
             lines.append(f"- {loc.hotline.name}: {loc.hotline.phone}{hours}")
         for office in loc.province_offices:
             contact = ", ".join(x for x in (office.phone, office.address) if x)
-            lines.append(f"- {office.name}: {contact or 'chưa có số điện thoại trong dữ liệu'}")
+            lines.append(f"- {office.name}: {contact or tr('chưa có số điện thoại trong dữ liệu')}")
         lines.append(
-            '- Bộ phận một cửa của xã/phường nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ).'
+            tr('- Bộ phận một cửa của xã/phường nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ).')
         )
         if loc.example:
-            lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+            lines.append(
+                tr("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+            )
         if from_telegram(tracker):
             # The Telegram bot opens a case at the officials' desk (bot/handoff.py).
-            dispatcher.utter_message(text="Tôi đang chuyển câu hỏi của Bạn tới cán bộ.")
+            dispatcher.utter_message(text=tr("Tôi đang chuyển câu hỏi của Bạn tới cán bộ."))
             dispatcher.utter_message(json_message={"channel_action": "handoff"})
+            return []
+        if from_widget(tracker):
+            # The web app opens a case at the dashboard's desk and says so (trolydvc/web/handoff.py);
+            # these contacts are its answer when no official can read the desk.
+            dispatcher.utter_message(
+                json_message={"channel_action": "handoff", "fallback": "\n".join(lines)}
+            )
             return []
         dispatcher.utter_message(text="\n".join(lines))
         return []
@@ -268,21 +306,26 @@ class ActionGiveFeedback(Action):
     def name(self) -> str:
         return "action_give_feedback"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         loc = locality()
         link = loc.portals.feedback or loc.portals.national
         lines = [
-            "Cảm ơn Bạn đã góp ý. Để phản ánh, kiến nghị hoặc khiếu nại được tiếp nhận và trả lời "
-            "chính thức, Bạn vui lòng gửi qua:",
-            f"1. Mục «Phản ánh, kiến nghị» trên Cổng Dịch vụ công: {link}",
+            tr(
+                "Cảm ơn Bạn đã góp ý. Để phản ánh, kiến nghị hoặc khiếu nại được tiếp nhận và trả "
+                "lời chính thức, Bạn vui lòng gửi qua:"
+            ),
+            tr("1. Mục «Phản ánh, kiến nghị» trên Cổng Dịch vụ công: {link}").format(link=link),
         ]
         if loc.hotline:
             lines.append(f"2. {loc.hotline.name}: {loc.hotline.phone}")
         lines.append(
-            "Tôi là trợ lý tự động nên không tiếp nhận phản ánh chính thức; "
-            "Bạn đừng gửi số CCCD hay thông tin cá nhân vào đây."
+            tr(
+                "Tôi là trợ lý tự động nên không tiếp nhận phản ánh chính thức; "
+                "Bạn đừng gửi số CCCD hay thông tin cá nhân vào đây."
+            )
         )
         dispatcher.utter_message(text="\n".join(lines))
         return []
@@ -294,22 +337,30 @@ def from_telegram(tracker: Tracker) -> bool:
     return str(tracker.sender_id).startswith("tg:") or metadata.get("channel") == "telegram"
 
 
+def from_widget(tracker: Tracker) -> bool:
+    """Does this conversation come through the web app's widget (trolydvc/web/chat.py: sender
+    "web:<random>", metadata channel "web")?"""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return str(tracker.sender_id).startswith("web:") or metadata.get("channel") == "web"
+
+
 def _notification_help(subscribe: bool) -> str:
     """Outside Telegram: subscriptions live in the Telegram bot (/dangky stores chat and commune)."""
     loc = locality()
     communes = ", ".join(loc.commune_names) or loc.province.name
     if subscribe:
-        return (
+        return tr(
             "Trên Telegram, Bạn mở trợ lý rồi gõ lệnh /dangky và chọn xã/phường của mình "
-            f"({communes}) để nhận thông báo của chính quyền địa phương."
-        )
-    return "Trên Telegram, Bạn gõ lệnh /huydangky để ngừng nhận thông báo."
+            "({communes}) để nhận thông báo của chính quyền địa phương."
+        ).format(communes=communes)
+    return tr("Trên Telegram, Bạn gõ lệnh /huydangky để ngừng nhận thông báo.")
 
 
 class ActionSubscribeNotifications(Action):
     def name(self) -> str:
         return "action_subscribe_notifications"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -331,6 +382,7 @@ class ActionUnsubscribeNotifications(Action):
     def name(self) -> str:
         return "action_unsubscribe_notifications"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -342,16 +394,17 @@ class ActionUnsubscribeNotifications(Action):
 
 
 class ActionRestart(Action):
-    """Overrides Rasa's action_restart: confirm in Vietnamese, then reset the conversation."""
+    """Overrides Rasa's action_restart: confirm (in the conversation's language), then reset."""
 
     def name(self) -> str:
         return "action_restart"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi gì ạ?", buttons=menu_buttons()
+            text=tr("Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi gì ạ?"), buttons=menu_buttons()
         )
         return [Restarted()]
 
@@ -363,10 +416,13 @@ class ActionDefaultFallback(Action):
     def name(self) -> str:
         return "action_default_fallback"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="Xin lỗi, tôi chưa hiểu ý Bạn. " + CAPABILITIES, buttons=menu_buttons()
+            text=tr("Xin lỗi, tôi chưa hiểu ý Bạn. ") + tr(CAPABILITIES),
+            buttons=menu_buttons(),
+            **NOT_UNDERSTOOD,
         )
         return [UserUtteranceReverted()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from datetime import date
@@ -15,8 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import pending
 from actions.common import entity_values, locality, user_text
+from actions.language import english, speaks, tr
 from trolydvc.textnorm import find_dossier_codes
-from trolydvc.tracking.follow import record_offer
+from trolydvc.tracking.follow import FOLLOW_PAYLOAD, code_payload, record_offer
 from trolydvc.tracking.lookup import EXPECTED_FORMAT, normalize_code
 from trolydvc.tracking.privacy import normalize_phone
 from trolydvc.tracking.stats import Period, find_period, public_summary
@@ -55,7 +55,7 @@ async def lookup(
     except Exception:  # the DB is down or not migrated: say so, never crash the conversation
         logger.exception("dossier lookup failed")
         dispatcher.utter_message(
-            text="Xin lỗi, hệ thống tra cứu hồ sơ đang gặp sự cố. Bạn vui lòng thử lại sau."
+            text=tr("Xin lỗi, hệ thống tra cứu hồ sơ đang gặp sự cố. Bạn vui lòng thử lại sau.")
         )
         return []
     # A verified answer names the applicant: flagged so that the cluster's tracker store keeps it
@@ -71,26 +71,32 @@ async def lookup(
     return [SlotSet("dossier_code", result.code), SlotSet("pending", pending.encode(waiting))]
 
 
+# Conversations whose channel stores a follower's consent: the Telegram bot ("tg:<chat>",
+# bot.follow) and the web app's widget ("web:<random>", trolydvc.web.follow).
+FOLLOWING_CHANNELS = ("tg:", "web:")
+
+
 async def follow_buttons(
     kind: str, code: str | None, sender_id: str | None
 ) -> list[dict[str, str]]:
-    """After a verified lookup in Telegram: the "follow this dossier" button (the bot handles its
-    payload and stores the consent; this offer is what lets that conversation follow)."""
-    if kind != "verified" or not code or not (sender_id or "").startswith("tg:"):
+    """After a verified lookup in Telegram or the widget: the "follow this dossier" button (the
+    channel handles its payload and stores the consent; this offer is what lets that
+    conversation follow)."""
+    if kind != "verified" or not code or not (sender_id or "").startswith(FOLLOWING_CHANNELS):
         return []
     try:
         await asyncio.to_thread(record_offer, str(sender_id), code)
     except Exception:  # following is an extra: the lookup's answer still goes out
         logger.exception("could not record the follow offer")
         return []
-    payload = "/follow_dossier" + json.dumps({"dossier_code": code}, separators=(",", ":"))
-    return [{"title": "Theo dõi hồ sơ này", "payload": payload}]
+    return [{"title": tr("Theo dõi hồ sơ này"), "payload": code_payload(FOLLOW_PAYLOAD, code)}]
 
 
 class ActionCheckDossierStatus(Action):
     def name(self) -> str:
         return "action_check_dossier_status"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -98,10 +104,10 @@ class ActionCheckDossierStatus(Action):
         if events is not None:
             return events
         dispatcher.utter_message(
-            text=(
-                "Bạn vui lòng gửi mã hồ sơ cần tra cứu. Mã hồ sơ in trên giấy tiếp nhận, "
-                f"có dạng {EXPECTED_FORMAT}."
-            )
+            text=tr(
+                "Bạn vui lòng gửi mã hồ sơ cần tra cứu. Mã hồ sơ in trên giấy tiếp nhận, có dạng "
+                "{example}."
+            ).format(example=EXPECTED_FORMAT)
         )
         return [SlotSet("pending", pending.encode(pending.DOSSIER_CODE))]
 
@@ -121,8 +127,10 @@ async def handle_pending_dossier(
         return None
     if whole := whole_phone_in(text):  # the whole number, when only its end was asked for
         dispatcher.utter_message(
-            text="Tôi chỉ dùng 4 số cuối của số điện thoại Bạn gửi. Lần sau Bạn chỉ cần gửi "
-            "4 số cuối, không cần gửi cả số."
+            text=tr(
+                "Tôi chỉ dùng 4 số cuối của số điện thoại Bạn gửi. Lần sau Bạn chỉ cần gửi 4 số "
+                "cuối, không cần gửi cả số."
+            )
         )
         return await lookup(str(previous), tracker, dispatcher, whole[-4:])
     if last4 := phone_last4_in(text):
@@ -152,6 +160,7 @@ class ActionStatistics(Action):
     def name(self) -> str:
         return "action_statistics"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -162,12 +171,15 @@ class ActionStatistics(Action):
         except Exception:
             logger.exception("statistics failed")
             dispatcher.utter_message(
-                text="Xin lỗi, hệ thống số liệu đang gặp sự cố. Bạn vui lòng thử lại sau."
+                text=tr("Xin lỗi, hệ thống số liệu đang gặp sự cố. Bạn vui lòng thử lại sau.")
             )
             return []
         commune = locality().find_commune(question) if question else None
         if commune is not None:  # the public answer has no per-agency figures
-            name = commune.name[:1].lower() + commune.name[1:]  # "Xã Hòa An" -> "xã Hòa An"
-            text += f"\n(Đây là số liệu chung của tất cả các cơ quan, chưa tách riêng {name}.)"
+            name = commune.name
+            if not english():  # mid-sentence in Vietnamese: "Xã Hòa An" -> "xã Hòa An"
+                name = name[:1].lower() + name[1:]
+            note = tr("(Đây là số liệu chung của tất cả các cơ quan, chưa tách riêng {name}.)")
+            text += "\n" + note.format(name=name)
         dispatcher.utter_message(text=text)
         return []

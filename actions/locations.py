@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import places, render
 from actions.common import catalog, locality, user_text
+from actions.language import speaks, tr
 from actions.topics import topic_buttons
 
 
@@ -21,6 +22,7 @@ class ActionTellLocation(Action):
     def name(self) -> str:
         return "action_tell_location"
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -36,9 +38,9 @@ class ActionTellLocation(Action):
             return [SlotSet("topic", "place")]
         answer = places.where_now(loc, text)
         if answer is None:
-            answer = (
-                f"Tôi chưa nhận ra xã/phường này trong danh sách của {loc.province.name}. "
+            answer = tr(
+                "Tôi chưa nhận ra xã/phường này trong danh sách của {province}. "
                 "Bạn gõ lại tên xã/phường (tên hiện nay hoặc tên cũ trước năm 2025) giúp tôi."
-            )
+            ).format(province=loc.province.name)
         dispatcher.utter_message(text=answer)
         return []

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions.language import N_, tr
 from trolydvc.locality import Commune, Locality, Office, word_keys
 
 # Up to this many commune offices are listed in full; more (a real province) and the answer
 # asks for the citizen's commune instead: 78 offices would fill a dozen phone screens.
 MAX_LISTED_OFFICES = 4
 
-ASK_COMMUNE = (
+ASK_COMMUNE = N_(
     "Thủ tục cấp xã được nộp tại Trung tâm Phục vụ hành chính công của xã/phường nơi Bạn cư "
     "trú. Bạn ở xã/phường nào? (ví dụ «tôi ở xã Gio Linh»; tên xã cũ trước năm 2025 cũng được)"
 )
@@ -57,15 +58,21 @@ def place_in(loc: Locality, text: str) -> Place | None:
         match = formers[0]
         if match.former.commune == match.commune.name:
             return Place(match.commune)
-        part = "một phần " if match.former.partly else ""
+        part = tr("một phần ") if match.former.partly else ""
         old = _old_name(match.former.commune, match.former.district, match.former.province)
-        return Place(match.commune, f"{part}{old} nay thuộc {match.commune.name}.")
+        return Place(
+            match.commune,
+            tr("{old} nay thuộc {commune}.").format(old=part + old, commune=match.commune.name),
+        )
     if len(targets) > 1:
-        lines = ["Tên này có ở nhiều nơi trước năm 2025:"]
+        lines = [tr("Tên này có ở nhiều nơi trước năm 2025:")]
         lines += [
-            f"- {'một phần ' if m.former.partly else ''}"
-            f"{_old_name(m.former.commune, m.former.district, m.former.province)} "
-            f"nay thuộc {m.commune.name}"
+            "- "
+            + tr("{old} nay thuộc {commune}").format(
+                old=(tr("một phần ") if m.former.partly else "")
+                + _old_name(m.former.commune, m.former.district, m.former.province),
+                commune=m.commune.name,
+            )
             for m in formers
         ]
         return Place(None, "\n".join(lines))
@@ -77,8 +84,10 @@ def place_in(loc: Locality, text: str) -> Place | None:
         names = ", ".join(c.name for c in district.communes)
         return Place(
             None,
-            f"Địa bàn {district.district} cũ nay thuộc các xã/phường: {names}. "
-            "Bạn cho biết xã cũ hoặc xã mới nơi Bạn ở để tôi chỉ đúng nơi nộp.",
+            tr(
+                "Địa bàn {district} cũ nay thuộc các xã/phường: {names}. "
+                "Bạn cho biết xã cũ hoặc xã mới nơi Bạn ở để tôi chỉ đúng nơi nộp."
+            ).format(district=district.district, names=names),
         )
     return None
 
@@ -89,15 +98,17 @@ def office_lines(offices: list[Office]) -> list[str]:
     for i, office in enumerate(offices, 1):
         lines.append(f"{i}. {office.name}")
         if office.address:
-            lines.append(f"   Địa chỉ: {office.address}")
+            lines.append(tr("   Địa chỉ: ") + office.address)
         if office.hours:
-            lines.append(f"   Giờ làm việc: {office.hours}")
+            lines.append(tr("   Giờ làm việc: ") + office.hours)
         if office.phone:
-            lines.append(f"   Điện thoại: {office.phone}")
+            lines.append(tr("   Điện thoại: ") + office.phone)
         if office.missing:
             lines.append(
-                "   (Tôi chưa có đủ địa chỉ, số điện thoại của nơi này; Bạn xem trên Cổng Dịch "
-                "vụ công hoặc hỏi Ủy ban nhân dân xã/phường.)"
+                tr(
+                    "   (Tôi chưa có đủ địa chỉ, số điện thoại của nơi này; Bạn xem trên Cổng Dịch "
+                    "vụ công hoặc hỏi Ủy ban nhân dân xã/phường.)"
+                )
             )
     return lines
 
@@ -108,7 +119,7 @@ def office_summary(office: Office) -> str:
     line = ", ".join(x for x in (office.name, office.address) if x)
     line += f" ({contact})" if contact else ""
     if office.missing:
-        line += " (tôi chưa có đủ địa chỉ, số điện thoại của nơi này)"
+        line += tr(" (tôi chưa có đủ địa chỉ, số điện thoại của nơi này)")
     return line
 
 
@@ -136,10 +147,14 @@ def where_now(loc: Locality, text: str) -> str | None:
     lines = [place.note] if place.note else []
     if place.commune is not None:
         if not place.note:
-            lines.append(f"Bạn ở {place.commune.name}, {loc.province.name}.")
+            lines.append(
+                tr("Bạn ở {commune}, {province}.").format(
+                    commune=place.commune.name, province=loc.province.name
+                )
+            )
         own = loc.office(place.commune.office)
         if own is not None:
-            lines.append("Thủ tục cấp xã Bạn nộp tại:")
+            lines.append(tr("Thủ tục cấp xã Bạn nộp tại:"))
             lines += office_lines([own])
-        lines.append("Bạn cần làm thủ tục gì? (ví dụ «đăng ký khai sinh», «cấp lại căn cước»)")
+        lines.append(tr("Bạn cần làm thủ tục gì? (ví dụ «đăng ký khai sinh», «cấp lại căn cước»)"))
     return "\n".join(lines)

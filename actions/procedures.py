@@ -25,6 +25,7 @@ from actions.common import (
     short_name,
     user_text,
 )
+from actions.language import speaks, tr
 from actions.resolve import Resolution, not_in_catalog, popular_procedures, resolve_procedure
 from actions.topics import OVERVIEW, TOPICS, Question, phrase, topic_buttons
 from trolydvc.catalog import Procedure
@@ -48,7 +49,11 @@ def answer_topic(
         case = next(iter(entity_values(tracker, "case")), "")  # a checklist button's case
         answer = entry.render(proc, Question(user_text(tracker), locality(), case))
     corrections = [
-        button(f"Không, ý tôi là: {short_name(other)}", TOPICS[topic].intent, procedure=other.code)
+        button(
+            tr("Không, ý tôi là: {name}").format(name=short_name(other)),
+            TOPICS[topic].intent,
+            procedure=other.code,
+        )
         for other in (alternatives or [])
         if other.code != proc.code and topic in TOPICS
     ]
@@ -94,17 +99,20 @@ def ask_which_procedure(
         # the message names something no catalog procedure explains: say so, never guess
         text = not_in_catalog()
         if resolution.candidates:
-            text += "\nNếu Bạn hỏi về một thủ tục dưới đây, Bạn chọn thủ tục đó."
+            text += "\n" + tr("Nếu Bạn hỏi về một thủ tục dưới đây, Bạn chọn thủ tục đó.")
         dispatcher.utter_message(text=text, buttons=procedure_buttons(resolution.candidates[:5]))
         return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
     if resolution.candidates:
-        text = f"Bạn muốn hỏi {what} của thủ tục nào? Bạn chọn một thủ tục dưới đây hoặc gõ tên thủ tục."
+        text = tr(
+            "Bạn muốn hỏi {what} của thủ tục nào? Bạn chọn một thủ tục dưới đây hoặc gõ tên "
+            "thủ tục."
+        ).format(what=what)
         options = resolution.candidates
     else:
-        text = (
-            f"Bạn muốn hỏi {what} của thủ tục nào? Bạn gõ tên thủ tục "
+        text = tr(
+            "Bạn muốn hỏi {what} của thủ tục nào? Bạn gõ tên thủ tục "
             '(ví dụ: "đăng ký khai sinh") hoặc chọn một thủ tục thường gặp dưới đây.'
-        )
+        ).format(what=what)
         options = popular_procedures()
     dispatcher.utter_message(text=text, buttons=procedure_buttons(options[:5]))
     return [SlotSet("pending", pending.encode(pending.which_procedure(topic)))]
@@ -121,6 +129,7 @@ class ProcedureTopicAction(Action, abc.ABC):
     def name(self) -> str:
         return TOPICS[self.topic].action
 
+    @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:

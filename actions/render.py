@@ -1,8 +1,9 @@
-"""Readable Vietnamese answers about one procedure, built only from catalog (and locality) data.
+"""Readable answers about one procedure, built only from catalog (and locality) data.
 
-Every function returns plain text (numbered lists, Vietnamese labels) that ends with the
-procedure's code and official link. When the catalog has no value, the answer says so and
-points to the official page; nothing is guessed.
+Every function returns plain text (numbered lists, labels) that ends with the procedure's code
+and official link. When the catalog has no value, the answer says so and points to the official
+page; nothing is guessed. The labels are Vietnamese, or English for a question in English
+(:func:`actions.language.tr`); the catalog's content is shown as it is, in Vietnamese.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from actions import places
 from actions.common import MAX_ANSWER_CHARS, button, short_name, truncate
+from actions.language import N_, OFFICIAL_IN_VIETNAMESE, english, ntr, number_locale, tr
 from trolydvc.catalog import Document, Fee, Procedure, ProcessingTime, SubmissionMethod
 from trolydvc.catalog.guidance import (
     Case,
@@ -46,12 +48,14 @@ class Answer:
 def footer(proc: Procedure) -> str:
     """Level and agency (as the export states them, none invented), then the code and link."""
     link = proc.source_url or NATIONAL_PORTAL
-    end = f"Mã thủ tục: {proc.code} · Nguồn: {link}"
+    end = tr("Mã thủ tục: {code} · Nguồn: {link}").format(code=proc.code, link=link)
     where = []
     if proc.levels:
-        where.append("Cấp thực hiện: " + ", ".join(proc.levels))
+        where.append(tr("Cấp thực hiện: ") + ", ".join(proc.levels))
     if agency := "; ".join(proc.agencies) or proc.competent_authority:
-        where.append("Cơ quan thực hiện: " + _clip(agency, 160))
+        where.append(tr("Cơ quan thực hiện: ") + _clip(agency, 160))
+    if english():  # the frame is English, the content the official Vietnamese text
+        end = f"{tr(OFFICIAL_IN_VIETNAMESE)}\n{end}"
     return "\n".join([" · ".join(where), end]) if where else end
 
 
@@ -61,7 +65,7 @@ def _finish(lines: list[str], proc: Procedure) -> str:
     body = truncate(
         lines,
         limit=MAX_ANSWER_CHARS - len(end) - 2,
-        more="… (còn nữa; Bạn xem đầy đủ tại trang chính thức bên dưới)",
+        more=tr("… (còn nữa; Bạn xem đầy đủ tại trang chính thức bên dưới)"),
     )
     return f"{body}\n\n{end}"
 
@@ -72,10 +76,11 @@ def _clip(text: str, limit: int = MAX_NOTE_CHARS) -> str:
 
 
 def _missing(what: str) -> str:
-    return (
-        f"Dữ liệu chính thức của thủ tục này chưa ghi {what}. "
+    """``what`` (a label, translated here) is missing from the official data."""
+    return tr(
+        "Dữ liệu chính thức của thủ tục này chưa ghi {what}. "
         "Bạn vui lòng xem trang chính thức bên dưới hoặc hỏi bộ phận một cửa."
-    )
+    ).format(what=tr(what))
 
 
 def _title(proc: Procedure) -> str:
@@ -86,9 +91,9 @@ def _title(proc: Procedure) -> str:
 def _copies(doc: Document) -> str:
     parts = []
     if doc.originals:
-        parts.append(f"{doc.originals} bản chính")
+        parts.append(ntr("{n} bản chính", "{n} bản chính", doc.originals).format(n=doc.originals))
     if doc.copies:
-        parts.append(f"{doc.copies} bản sao")
+        parts.append(ntr("{n} bản sao", "{n} bản sao", doc.copies).format(n=doc.copies))
     return ", ".join(parts)
 
 
@@ -98,11 +103,12 @@ def _document_lines(docs: Iterable[Document]) -> list[str]:
         counts = _copies(doc)
         lines.append(f"{i}. {_clip(doc.name, 600)}" + (f" ({counts})" if counts else ""))
         if doc.condition and not fold(doc.name).startswith(fold(doc.condition)):
-            lines.append(f"   Áp dụng: {_clip(doc.condition, 300)}")
+            lines.append(tr("   Áp dụng: ") + _clip(doc.condition, 300))
         if doc.form_url:
-            lines.append(f"   Mẫu: {doc.form_name + ' — ' if doc.form_name else ''}{doc.form_url}")
+            form = f"{doc.form_name + ' — ' if doc.form_name else ''}{doc.form_url}"
+            lines.append(tr("   Mẫu: ") + form)
         elif doc.form_name:
-            lines.append(f"   Mẫu: {doc.form_name}")
+            lines.append(tr("   Mẫu: ") + doc.form_name)
     return lines
 
 
@@ -113,23 +119,23 @@ def _group_lines(title: str, docs: list[Document]) -> list[str]:
     lines = [title]
     lines += _document_lines(general)
     if special:
-        lines.append("Chỉ trong một số trường hợp:" if general else "Tùy trường hợp:")
+        lines.append(tr("Chỉ trong một số trường hợp:") if general else tr("Tùy trường hợp:"))
         lines += _document_lines(special)
     return lines
 
 
 def documents_answer(proc: Procedure) -> str:
-    lines = [f"Hồ sơ thủ tục {_title(proc)}:"]
+    lines = [tr("Hồ sơ thủ tục {title}:").format(title=_title(proc))]
     submit, present = proc.documents_in("submit"), proc.documents_in("present")
     if not submit and not present:
-        lines.append(_missing("thành phần hồ sơ"))
+        lines.append(_missing(N_("thành phần hồ sơ")))
         return _finish(lines, proc)
     if submit:
-        lines += _group_lines("Giấy tờ phải nộp:", submit)
+        lines += _group_lines(tr("Giấy tờ phải nộp:"), submit)
     if present:
-        lines += _group_lines("Giấy tờ phải xuất trình:", present)
+        lines += _group_lines(tr("Giấy tờ phải xuất trình:"), present)
     if proc.document_notes:
-        lines.append("Lưu ý:")
+        lines.append(tr("Lưu ý:"))
         lines += [f"- {_clip(note)}" for note in proc.document_notes]
     return _finish(lines, proc)
 
@@ -137,19 +143,20 @@ def documents_answer(proc: Procedure) -> str:
 # --- documents as a checklist (trolydvc.catalog.guidance) ------------------------------
 # The first documents reply fits a phone screen (bench/guidance.py measures it).
 FIRST_REPLY_CHARS = 1200
-FULL_TEXT_LABEL = "Toàn văn thành phần hồ sơ"
-MY_CASE_LABEL = "Giấy tờ theo trường hợp của tôi"
+# Labels kept in constants are shown through tr() (actions/language.py).
+FULL_TEXT_LABEL = N_("Toàn văn thành phần hồ sơ")
+MY_CASE_LABEL = N_("Giấy tờ theo trường hợp của tôi")
 MAX_CASE_BUTTONS = 6
 MAX_CHOICES = 10
 CHANNEL_CHOICES = {
-    "direct": "Nộp trực tiếp",
-    "online": "Nộp trực tuyến",
-    "postal": "Gửi qua bưu điện",
+    "direct": N_("Nộp trực tiếp"),
+    "online": N_("Nộp trực tuyến"),
+    "postal": N_("Gửi qua bưu điện"),
 }
 CHANNEL_PHRASES = {
-    "direct": "nộp trực tiếp",
-    "online": "nộp trực tuyến",
-    "postal": "gửi qua bưu điện",
+    "direct": N_("nộp trực tiếp"),
+    "online": N_("nộp trực tuyến"),
+    "postal": N_("gửi qua bưu điện"),
 }
 
 
@@ -191,7 +198,11 @@ def _fit(lines: list[str], tail: list[str], proc: Procedure, limit: int) -> list
     used = 0
     for i, line in enumerate(lines):
         if used + len(line) + 1 > budget - 60:
-            out.append(f"… và {len(lines) - i} giấy tờ khác (bấm «{FULL_TEXT_LABEL}»)")
+            out.append(
+                tr("… và {n} giấy tờ khác (bấm «{label}»)").format(
+                    n=len(lines) - i, label=tr(FULL_TEXT_LABEL)
+                )
+            )
             break
         out.append(line)
         used += len(line) + 1
@@ -205,35 +216,68 @@ def first_documents_reply(proc: Procedure, docs: DocsButtons) -> Answer:
     title = _title(proc)
     if not cl.papers:
         return Answer(documents_answer(proc))
-    core, heading = cl.core, f"Giấy tờ cần nộp — thủ tục {title}:"
+    core, heading = cl.core, tr("Giấy tờ cần nộp — thủ tục {title}:").format(title=title)
     if not core and (single := cl.single_case) is not None:
         # every submitted paper is under one stated case: show them, with that case named
         core = cl.papers_of(single.key)
-        heading = f"Giấy tờ cần nộp — thủ tục {title} (trường hợp {single.label}):"
+        heading = tr("Giấy tờ cần nộp — thủ tục {title} (trường hợp {case}):").format(
+            title=title, case=single.label
+        )
     submit = [(p, False) for p in core] + [(p, True) for p in cl.by_channel]
+    # alternative dossiers (each case its own papers): asked as the question that decides
+    alternatives = cl.alternatives
     body: list[str] = []
     if submit:
         body.append(heading)
         body += [_paper_line(p, i, case) for i, (p, case) in enumerate(submit, 1)]
+    elif alternatives:
+        body.append(
+            tr("Thủ tục {title}: giấy tờ cần nộp tùy trường hợp. Trường hợp của Bạn là:").format(
+                title=title
+            )
+        )
+        body += [f"{i}. {c.label}" for i, c in enumerate(alternatives, 1)]
     else:
-        body.append(f"Thủ tục {title}: giấy tờ cần nộp tùy từng trường hợp.")
+        body.append(tr("Thủ tục {title}: giấy tờ cần nộp tùy từng trường hợp.").format(title=title))
     show = [p for p in cl.to_show if p.case is None]
     if show:
-        body.append("Mang theo để xuất trình:")
+        body.append(tr("Mang theo để xuất trình:"))
         body += [_paper_line(p) for p in show]
-    special = [c for c in cl.cases if c.kind != "channel" and c is not cl.single_case]
+    special = [
+        c
+        for c in cl.cases
+        if c.kind != "channel" and c is not cl.single_case and c not in alternatives
+    ]
     tail: list[str] = []
+    if alternatives and submit:
+        names = "; ".join(c.label for c in alternatives)
+        tail.append(
+            tr("Giấy tờ khác tùy trường hợp: {cases} — bấm nút bên dưới.").format(
+                cases=clip_words(names, 300)
+            )
+        )
+    elif alternatives:
+        tail.append(tr("Bấm trường hợp của Bạn bên dưới để xem giấy tờ."))
     if special:
         names = "; ".join(_case_title(c) for c in special)
-        tail.append(f"Cần thêm giấy tờ {clip_words(names, 300)} — bấm nút bên dưới để xem.")
-    tail.append(f"Nguyên văn đầy đủ: bấm «{FULL_TEXT_LABEL}».")
+        tail.append(
+            tr("Cần thêm giấy tờ {cases} — bấm nút bên dưới để xem.").format(
+                cases=clip_words(names, 300)
+            )
+        )
+    tail.append(tr("Nguyên văn đầy đủ: bấm «{label}».").format(label=tr(FULL_TEXT_LABEL)))
     lines = _fit(body, tail, proc, FIRST_REPLY_CHARS) + tail
     buttons = [
-        docs("Nếu " + _case_title(c)[4:], f"open:{c.key}") for c in special[:MAX_CASE_BUTTONS]
+        docs(f"{i}. {c.label}", f"open:{c.key}")
+        for i, c in enumerate(alternatives[:MAX_CHOICES], 1)
+    ]
+    buttons += [
+        docs(tr("Nếu {case}").format(case=_case_title(c)[4:]), f"open:{c.key}")
+        for c in special[:MAX_CASE_BUTTONS]
     ]
     if questions_needed(cl, proc):
-        buttons.append(docs(MY_CASE_LABEL, "ask"))
-    buttons.append(docs(FULL_TEXT_LABEL, "all"))
+        buttons.append(docs(tr(MY_CASE_LABEL), "ask"))
+    buttons.append(docs(tr(FULL_TEXT_LABEL), "all"))
     return Answer(_finish(lines, proc), buttons)
 
 
@@ -243,21 +287,32 @@ def case_reply(proc: Procedure, key: str, docs: DocsButtons) -> Answer:
     case = cl.case(key)
     if case is None:
         return first_documents_reply(proc, docs)
-    lines = [f"Thủ tục {_title(proc)} — {_case_title(case)}, cần thêm:"]
+    if case in cl.alternatives:  # its own dossier, not papers added to others
+        lines = [
+            tr("Thủ tục {title} — trường hợp {case}, cần nộp:").format(
+                title=_title(proc), case=case.label
+            )
+        ]
+    else:
+        lines = [
+            tr("Thủ tục {title} — {case}, cần thêm:").format(
+                title=_title(proc), case=_case_title(case)
+            )
+        ]
     for i, paper in enumerate(cl.papers_of(key), 1):
-        verb = "xuất trình" if paper.to_show else "nộp"
+        verb = tr("xuất trình") if paper.to_show else tr("nộp")
         lines.append(
             f"{i}. {paper.short} ({verb}{', ' + _copies(paper.doc) if _copies(paper.doc) else ''})"
         )
         if fold(paper.short).rstrip("…") != fold(paper.doc.name):
-            lines.append(f"   Nguyên văn: {_clip(paper.doc.name, 600)}")
-    core = [p.short for p in cl.core]
+            lines.append(tr("   Nguyên văn: ") + _clip(paper.doc.name, 600))
+    core = [p.short for p in cl.core] if cl.core_rule == "plain" else []
     if core:
-        lines.append("Cùng với giấy tờ mọi người đều nộp: " + "; ".join(core) + ".")
-    buttons = [docs("Danh sách giấy tờ chung", "")]
+        lines.append(tr("Cùng với giấy tờ mọi người đều nộp: ") + "; ".join(core) + ".")
+    buttons = [docs(tr("Danh sách giấy tờ chung"), "")]
     if questions_needed(cl, proc):
-        buttons.append(docs(MY_CASE_LABEL, "ask"))
-    buttons.append(docs(FULL_TEXT_LABEL, "all"))
+        buttons.append(docs(tr(MY_CASE_LABEL), "ask"))
+    buttons.append(docs(tr(FULL_TEXT_LABEL), "all"))
     return Answer(_finish(lines, proc), buttons)
 
 
@@ -269,33 +324,46 @@ def situation_reply(proc: Procedure, situation: Situation, docs: DocsButtons) ->
     if "channel" in needed and situation.channel is None:
         options = [c for c in proc.channels if c in CHANNEL_CHOICES]
         return Answer(
-            f"Thủ tục {title}: giấy tờ phụ thuộc cách nộp. Bạn định nộp hồ sơ theo hình thức nào?",
-            [docs(CHANNEL_CHOICES[c], replace(situation, channel=c).encode()) for c in options],
+            tr(
+                "Thủ tục {title}: giấy tờ phụ thuộc cách nộp. "
+                "Bạn định nộp hồ sơ theo hình thức nào?"
+            ).format(title=title),
+            [docs(tr(CHANNEL_CHOICES[c]), replace(situation, channel=c).encode()) for c in options],
         )
     if "proxy" in needed and situation.proxy is None:
         return Answer(
-            f"Thủ tục {title}: Bạn tự đi nộp hay nhờ người khác nộp thay?",
+            tr("Thủ tục {title}: Bạn tự đi nộp hay nhờ người khác nộp thay?").format(title=title),
             [
-                docs("Tôi tự nộp", replace(situation, proxy=False).encode()),
-                docs("Nhờ người khác nộp thay", replace(situation, proxy=True).encode()),
+                docs(tr("Tôi tự nộp"), replace(situation, proxy=False).encode()),
+                docs(tr("Nhờ người khác nộp thay"), replace(situation, proxy=True).encode()),
             ],
         )
     others = [c for c in cl.cases if c.kind == "other"]
     if "other" in needed and situation.other is None:
-        if cl.core:  # the cases add papers to the core ones
-            lines = [f"Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?"]
+        if not cl.alternatives:  # the cases add papers to the core ones
+            lines = [
+                tr("Thủ tục {title}: Bạn có thuộc trường hợp nào dưới đây không?").format(
+                    title=title
+                )
+            ]
         else:  # the cases are the alternatives: each has its own papers
-            lines = [f"Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:"]
+            lines = [
+                tr("Thủ tục {title}: giấy tờ tùy trường hợp. Trường hợp của Bạn là:").format(
+                    title=title
+                )
+            ]
         lines += [f"{i}. {c.label}" for i, c in enumerate(others, 1)]
         buttons = [
             docs(f"{i}. {c.label}", replace(situation, other=c.key).encode())
             for i, c in enumerate(others[:MAX_CHOICES], 1)
         ]
-        none = "Không thuộc trường hợp nào" if cl.core else "Trường hợp khác"
+        none = tr("Trường hợp khác") if cl.alternatives else tr("Không thuộc trường hợp nào")
         buttons.append(docs(none, replace(situation, other="").encode()))
         if len(others) > MAX_CHOICES:
-            lines.append(f"(Các trường hợp khác: bấm «{FULL_TEXT_LABEL}».)")
-            buttons.append(docs(FULL_TEXT_LABEL, "all"))
+            lines.append(
+                tr("(Các trường hợp khác: bấm «{label}».)").format(label=tr(FULL_TEXT_LABEL))
+            )
+            buttons.append(docs(tr(FULL_TEXT_LABEL), "all"))
         return Answer(_finish(lines, proc), buttons)
     return Answer(*_personal_checklist(proc, cl, situation, docs))
 
@@ -305,12 +373,12 @@ def _personal_checklist(
 ) -> tuple[str, list[dict[str, str]]]:
     chosen = []
     if situation.channel:
-        chosen.append(CHANNEL_PHRASES[situation.channel])
+        chosen.append(tr(CHANNEL_PHRASES[situation.channel]))
     if situation.proxy is not None:
-        chosen.append("nhờ người khác nộp thay" if situation.proxy else "tự nộp")
+        chosen.append(tr("nhờ người khác nộp thay") if situation.proxy else tr("tự nộp"))
     if situation.other is not None:
         case = cl.case(situation.other) if situation.other else None
-        chosen.append(case.label if case else "không thuộc trường hợp riêng")
+        chosen.append(case.label if case else tr("không thuộc trường hợp riêng"))
     papers = [p for p in cl.papers if applies(p, situation)]
     papers.sort(key=lambda p: p.case is not None and p.case.kind != "channel")  # core first
     unique: dict[tuple[str, str], Paper] = {}  # a paper several cases ask for, listed once
@@ -319,23 +387,29 @@ def _personal_checklist(
     papers = list(unique.values())
     submit = [p for p in papers if not p.to_show]
     show = [p for p in papers if p.to_show]
-    lines = [f"Giấy tờ của Bạn — thủ tục {_title(proc)} ({'; '.join(chosen)}):"]
+    lines = [
+        tr("Giấy tờ của Bạn — thủ tục {title} ({chosen}):").format(
+            title=_title(proc), chosen="; ".join(chosen)
+        )
+    ]
     if submit:
-        lines.append("Cần nộp:")
+        lines.append(tr("Cần nộp:"))
         lines += [_paper_line(p, i, False, long=True) for i, p in enumerate(submit, 1)]
     if show:
-        lines.append("Mang theo để xuất trình:")
+        lines.append(tr("Mang theo để xuất trình:"))
         lines += [_paper_line(p, with_case=False, long=True) for p in show]
     if not papers:
         lines.append(
-            "Dữ liệu chính thức không ghi giấy tờ riêng cho trường hợp này; Bạn xem toàn văn "
-            "hoặc hỏi bộ phận một cửa."
+            tr(
+                "Dữ liệu chính thức không ghi giấy tờ riêng cho trường hợp này; Bạn xem toàn văn "
+                "hoặc hỏi bộ phận một cửa."
+            )
         )
     if situation.channel == "online":
-        lines.append('Cách nộp trực tuyến từng bước: hỏi "nộp online thế nào".')
+        lines.append(tr('Cách nộp trực tuyến từng bước: hỏi "nộp online thế nào".'))
     buttons = [
-        docs("Chọn lại trường hợp", "ask"),
-        docs(FULL_TEXT_LABEL, "all"),
+        docs(tr("Chọn lại trường hợp"), "ask"),
+        docs(tr(FULL_TEXT_LABEL), "all"),
     ]
     return _finish(lines, proc), buttons
 
@@ -346,7 +420,7 @@ def documents_reply(proc: Procedure, case: str, intent: str) -> Answer:
     ``intent`` asks the documents topic (its buttons repeat it with another case)."""
     docs = DocsButtons(intent, proc)
     if case == "all":
-        return Answer(documents_answer(proc), [docs("Danh sách giấy tờ chung")])
+        return Answer(documents_answer(proc), [docs(tr("Danh sách giấy tờ chung"))])
     if case.startswith("open:"):
         return case_reply(proc, case[len("open:") :], docs)
     if (situation := Situation.decode(case)) is not None:
@@ -355,23 +429,45 @@ def documents_reply(proc: Procedure, case: str, intent: str) -> Answer:
 
 
 # --- fee and processing time -----------------------------------------------------------
+FREE = N_("Miễn phí")
+
+
 def fee_text(fee: Fee) -> str | None:
     if fee.exempt:
-        return "Miễn phí"
+        return tr(FREE)
     if fee.amount_vnd is not None:
-        amount = "0 đồng" if fee.amount_vnd == 0 else f"{fmt_int(fee.amount_vnd)} đồng"
+        amount = tr("{amount} đồng").format(amount=fmt_int(fee.amount_vnd, number_locale()))
         return f"{amount}/{fee.unit}" if fee.unit else amount
     if fee.text:
         return _clip(fee.text, 300)
     return None
 
 
+# CHANNEL_LABELS of trolydvc/catalog/schema.py, shown through tr(): marked here for extraction
+# (tests/actions/test_language.py checks that they are the schema's).
+CHANNEL_LABEL_IDS = (N_("Trực tiếp"), N_("Trực tuyến"), N_("Dịch vụ bưu chính"))
+
+
+def unit_label(unit: str, n: float) -> str:
+    """The TIME_UNIT_LABELS label of ``unit`` for ``n`` of it, in the answer's language ("3
+    working days", "1 working day"); in Vietnamese the schema's label itself (tests check)."""
+    forms = {
+        "working_days": ntr("ngày làm việc", "ngày làm việc", n),
+        "days": ntr("ngày", "ngày", n),
+        "months": ntr("tháng", "tháng", n),
+        "years": ntr("năm", "năm", n),
+        "hours": ntr("giờ", "giờ", n),
+        "same_day": tr("trong ngày"),
+    }
+    return forms.get(unit, TIME_UNIT_LABELS[unit])
+
+
 def time_text(pt: ProcessingTime) -> str | None:
     if pt.unit == "same_day":
-        return "Trong ngày"
+        return tr("Trong ngày")
     if pt.unit is not None and pt.value is not None:
-        value = f"{pt.value:g}".replace(".", ",")
-        return f"{value} {TIME_UNIT_LABELS[pt.unit]}"
+        value = f"{pt.value:g}" if english() else f"{pt.value:g}".replace(".", ",")
+        return f"{value} {unit_label(pt.unit, pt.value)}"
     if pt.text:
         return _clip(pt.text, 300)
     return None
@@ -386,22 +482,28 @@ def _per_channel(
         value = value_of(method)
         if value is None:
             continue
-        label = CHANNEL_LABELS.get(method.channel, method.label)
+        label = (
+            tr(CHANNEL_LABELS[method.channel]) if method.channel in CHANNEL_LABELS else method.label
+        )
         if (label, value) not in rows:
             rows.append((label, value))
     values = {value for _, value in rows}
     labels = [label for label, _ in rows]
     if len(rows) > 1 and len(values) == 1 and len(set(labels)) == len(labels):
         channels = ", ".join(label.lower() for label in labels)
-        return [f"- Mọi hình thức nộp ({channels}): {rows[0][1]}"]
+        return [
+            tr("- Mọi hình thức nộp ({channels}): {value}").format(
+                channels=channels, value=rows[0][1]
+            )
+        ]
     return [f"- {label}: {value}" for label, value in rows]
 
 
 def fee_answer(proc: Procedure) -> str:
-    lines = [f"Lệ phí thủ tục {_title(proc)}:"]
+    lines = [tr("Lệ phí thủ tục {title}:").format(title=_title(proc))]
     rows = _per_channel(proc.submission_methods, lambda m: fee_text(m.fee))
     if not rows:
-        lines.append(_missing("lệ phí"))
+        lines.append(_missing(N_("lệ phí")))
         return _finish(lines, proc)
     lines += rows
     notes = []
@@ -409,7 +511,7 @@ def fee_answer(proc: Procedure) -> str:
         note = method.fee.notes
         if note and note not in notes:
             notes.append(note)
-    lines += [f"Ghi chú: {_clip(note)}" for note in notes[:2]]
+    lines += [tr("Ghi chú: ") + _clip(note) for note in notes[:2]]
     return _finish(lines, proc)
 
 
@@ -430,18 +532,20 @@ def unit_source_lines(proc: Procedure, methods: list[SubmissionMethod]) -> list[
     for pt in bare:
         stated = stated_time(proc, pt)
         if stated is None:
-            return [BARE_NUMBER_NOTE]
-        quote = f'(Đơn vị theo mục «{stated.place}»: "{stated.quote}")'
+            return [tr(BARE_NUMBER_NOTE)]
+        quote = tr('(Đơn vị theo mục «{place}»: "{quote}")').format(
+            place=stated.place, quote=stated.quote
+        )
         if quote not in quotes:
             quotes.append(quote)
     return quotes
 
 
 def time_answer(proc: Procedure) -> str:
-    lines = [f"Thời hạn giải quyết thủ tục {_title(proc)}:"]
+    lines = [tr("Thời hạn giải quyết thủ tục {title}:").format(title=_title(proc))]
     rows = _per_channel(proc.submission_methods, lambda m: time_with_unit(proc, m.processing_time))
     if not rows:
-        lines.append(_missing("thời hạn giải quyết"))
+        lines.append(_missing(N_("thời hạn giải quyết")))
         return _finish(lines, proc)
     lines += rows
     lines += unit_source_lines(proc, proc.submission_methods)
@@ -450,7 +554,7 @@ def time_answer(proc: Procedure) -> str:
 
 # A processing time the official data gives as a number without its unit ("1"): shown as given,
 # with this note, never completed by guessing the unit.
-BARE_NUMBER_NOTE = (
+BARE_NUMBER_NOTE = N_(
     "(Dữ liệu chính thức chỉ ghi con số, không ghi đơn vị thời gian; "
     "Bạn xem trang chính thức hoặc hỏi bộ phận một cửa để biết chính xác.)"
 )
@@ -467,43 +571,47 @@ def _bare_number(pt: ProcessingTime) -> bool:
 # --- where to submit -------------------------------------------------------------------
 def place_answer(proc: Procedure, loc: Locality, user_text: str = "") -> str:
     # the level and the agency are in the footer (footer()), not repeated here
-    lines = [f"Nơi nộp hồ sơ thủ tục {_title(proc)}:"]
+    lines = [tr("Nơi nộp hồ sơ thủ tục {title}:").format(title=_title(proc))]
     place = places.place_in(loc, user_text)
     if place is not None and place.note:
         lines.append(place.note)
     offices, ask_commune = places.offices_for(loc, proc.levels, place)
     if offices or ask_commune:
         if offices:
-            lines.append(f"Bộ phận một cửa tại {loc.province.name}:")
+            lines.append(tr("Bộ phận một cửa tại {province}:").format(province=loc.province.name))
         if (
             not ask_commune
             and (place is None or place.commune is None)
             and (sum(o.level == "commune" for o in offices) > 1)
         ):
-            lines.append("(thủ tục cấp xã: Bạn nộp tại xã/phường nơi mình cư trú)")
+            lines.append(tr("(thủ tục cấp xã: Bạn nộp tại xã/phường nơi mình cư trú)"))
         lines += places.office_lines(offices)
         if ask_commune:
-            lines.append(places.ASK_COMMUNE)
+            lines.append(tr(places.ASK_COMMUNE))
     else:
         lines.append(
-            "Thủ tục này không do bộ phận một cửa cấp xã hoặc cấp tỉnh tiếp nhận; "
-            "Bạn liên hệ cơ quan thực hiện nêu trên."
+            tr(
+                "Thủ tục này không do bộ phận một cửa cấp xã hoặc cấp tỉnh tiếp nhận; "
+                "Bạn liên hệ cơ quan thực hiện nêu trên."
+            )
         )
     if proc.online.availability != "none" or "online" in proc.channels:
         link = proc.online.submit_url or loc.portals.province or loc.portals.national
-        lines.append(f"Nộp trực tuyến: {link}")
+        lines.append(tr("Nộp trực tuyến: ") + link)
     if loc.example:
         lines.append(
-            "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+            tr(
+                "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+            )
         )
     return _finish(lines, proc)
 
 
 # --- steps and online submission ------------------------------------------------------
 def steps_answer(proc: Procedure) -> str:
-    lines = [f"Các bước thực hiện thủ tục {_title(proc)}:"]
+    lines = [tr("Các bước thực hiện thủ tục {title}:").format(title=_title(proc))]
     if not proc.steps:
-        lines.append(_missing("trình tự thực hiện"))
+        lines.append(_missing(N_("trình tự thực hiện")))
         return _finish(lines, proc)
     # The source often numbers or bullets its own paragraphs ("Bước 1:", "- ", "+ ", "(i)");
     # then keep them as written, otherwise number the steps.
@@ -515,13 +623,13 @@ def steps_answer(proc: Procedure) -> str:
 
 
 AVAILABILITY_TEXT = {
-    "full": "Thủ tục này nộp trực tuyến được toàn trình (từ nộp hồ sơ đến nhận kết quả).",
-    "partial": (
+    "full": N_("Thủ tục này nộp trực tuyến được toàn trình (từ nộp hồ sơ đến nhận kết quả)."),
+    "partial": N_(
         "Thủ tục này nộp hồ sơ trực tuyến được; một số bước (nhận kết quả, xuất trình bản "
         "chính) có thể vẫn phải làm trực tiếp."
     ),
 }
-PHOTO_TIPS = (
+PHOTO_TIPS = N_(
     "Mẹo: chụp thẳng từng trang trên nền phẳng, đủ sáng, không lóa, thấy đủ 4 góc và đọc rõ "
     "từng chữ; mỗi giấy tờ một tệp (PDF hoặc JPG)."
 )
@@ -541,46 +649,61 @@ def online_walkthrough(proc: Procedure, loc: Locality) -> list[str]:
     link = proc.online.submit_url or proc.source_url or loc.portals.province or loc.portals.national
     steps = [
         loc.portals.login_help
-        or "Đăng nhập Cổng Dịch vụ công quốc gia bằng tài khoản định danh điện tử VNeID (mức độ 2).",
-        f"Mở trang của thủ tục: {link} và bấm «Nộp trực tuyến».",
+        or tr(
+            "Đăng nhập Cổng Dịch vụ công quốc gia bằng tài khoản định danh điện tử VNeID "
+            "(mức độ 2)."
+        ),
+        tr("Mở trang của thủ tục: {link} và bấm «Nộp trực tuyến».").format(link=link),
     ]
     where = "; ".join(proc.agencies) if proc.agencies else ", ".join(proc.levels)
     steps.append(
-        f"Chọn tỉnh/thành phố ({loc.province.name}) và cơ quan nhận hồ sơ"
+        tr("Chọn tỉnh/thành phố ({province}) và cơ quan nhận hồ sơ").format(
+            province=loc.province.name
+        )
         + (f" ({_clip(where, 120)})" if where else "")
-        + "; thủ tục cấp xã thì chọn xã/phường nơi Bạn cư trú."
+        + tr("; thủ tục cấp xã thì chọn xã/phường nơi Bạn cư trú.")
     )
     forms = [p.short for p in checklist(proc).by_channel if p.case and "online" in p.case.channels]
-    steps.append("Điền tờ khai điện tử trên trang" + (f" ({'; '.join(forms)})." if forms else "."))
+    steps.append(
+        tr("Điền tờ khai điện tử trên trang") + (f" ({'; '.join(forms)})." if forms else ".")
+    )
     attach, keep = _online_papers(proc)
     if attach:
         names = "; ".join(p.short for p in attach[:MAX_LISTED_PAPERS])
         more = (
-            f" và {len(attach) - MAX_LISTED_PAPERS} giấy tờ khác"
+            tr(" và {n} giấy tờ khác").format(n=len(attach) - MAX_LISTED_PAPERS)
             if len(attach) > MAX_LISTED_PAPERS
             else ""
         )
-        steps.append(f"Đính kèm ảnh chụp hoặc bản quét: {names}{more}. {PHOTO_TIPS}")
+        steps.append(
+            tr("Đính kèm ảnh chụp hoặc bản quét: {papers}.").format(papers=names + more)
+            + " "
+            + tr(PHOTO_TIPS)
+        )
     else:
-        steps.append(f"Đính kèm ảnh chụp hoặc bản quét các giấy tờ trong hồ sơ. {PHOTO_TIPS}")
+        steps.append(
+            tr("Đính kèm ảnh chụp hoặc bản quét các giấy tờ trong hồ sơ.") + " " + tr(PHOTO_TIPS)
+        )
     if keep:
         steps.append(
-            "Giữ bản chính để xuất trình khi cần đối chiếu hoặc khi nhận kết quả: "
+            tr("Giữ bản chính để xuất trình khi cần đối chiếu hoặc khi nhận kết quả: ")
             + "; ".join(p.short for p in keep[:MAX_LISTED_PAPERS])
             + "."
         )
     fees = [fee_text(m.fee) for m in proc.methods("online")]
     fee = next((f for f in fees if f), None)
-    if fee and fee != "Miễn phí":
+    if fee and fee != tr(FREE):
         steps.append(
-            f"Nộp lệ phí ({fee}) trực tuyến"
+            tr("Nộp lệ phí ({fee}) trực tuyến").format(fee=fee)
             + (f": {loc.portals.payment_help}" if loc.portals.payment_help else ".")
         )
-    elif fee == "Miễn phí":
-        steps.append("Thủ tục miễn phí: không phải thanh toán.")
+    elif fee == tr(FREE):
+        steps.append(tr("Thủ tục miễn phí: không phải thanh toán."))
     steps.append(
-        "Bấm «Nộp hồ sơ» và ghi lại mã hồ sơ. Để xem tình trạng, Bạn gửi cho tôi: "
-        '"tra cứu hồ sơ <mã hồ sơ>".'
+        tr(
+            "Bấm «Nộp hồ sơ» và ghi lại mã hồ sơ. Để xem tình trạng, Bạn gửi cho tôi: "
+            '"tra cứu hồ sơ <mã hồ sơ>".'
+        )
     )
     return [f"{i}. {step}" for i, step in enumerate(steps, 1)]
 
@@ -591,55 +714,61 @@ def _office_line(proc: Procedure, loc: Locality) -> str | None:
     if not offices:
         return None
     if len(offices) > 1:
-        return 'bộ phận một cửa nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ từng nơi)'
+        return tr('bộ phận một cửa nơi Bạn cư trú (hỏi "nộp ở đâu" để xem địa chỉ từng nơi)')
     return places.office_summary(offices[0])
 
 
 def online_answer(proc: Procedure, loc: Locality) -> str:
-    lines = [f"Nộp trực tuyến thủ tục {_title(proc)}:"]
+    lines = [tr("Nộp trực tuyến thủ tục {title}:").format(title=_title(proc))]
     online_methods = proc.methods("online")
     availability = proc.online.availability
     if availability == "none" and not online_methods:
-        lines.append("Theo dữ liệu chính thức, thủ tục này chưa nộp trực tuyến được.")
-        others = [CHANNEL_LABELS[c].lower() for c in proc.channels if c != "online"]
+        lines.append(tr("Theo dữ liệu chính thức, thủ tục này chưa nộp trực tuyến được."))
+        others = [tr(CHANNEL_LABELS[c]).lower() for c in proc.channels if c != "online"]
         if others:
-            lines.append("Bạn có thể nộp: " + ", ".join(others) + ".")
+            lines.append(tr("Bạn có thể nộp: ") + ", ".join(others) + ".")
         if office := _office_line(proc, loc):
-            lines.append(f"Nơi nộp: {office}")
+            lines.append(tr("Nơi nộp: ") + office)
             if loc.example:
                 lines.append(
-                    "(Địa chỉ, số điện thoại trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+                    tr("(Địa chỉ, số điện thoại trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
                 )
-        lines.append('Tiếp theo: hỏi "cần giấy tờ gì" để chuẩn bị hồ sơ trước khi đi nộp.')
+        lines.append(tr('Tiếp theo: hỏi "cần giấy tờ gì" để chuẩn bị hồ sơ trước khi đi nộp.'))
         return _finish(lines, proc)
     lines.append(
-        AVAILABILITY_TEXT.get(
-            availability, "Theo dữ liệu chính thức, thủ tục này có hình thức nộp trực tuyến."
+        tr(
+            AVAILABILITY_TEXT.get(
+                availability,
+                N_("Theo dữ liệu chính thức, thủ tục này có hình thức nộp trực tuyến."),
+            )
         )
     )
-    lines.append("Các bước:")
+    lines.append(tr("Các bước:"))
     lines += online_walkthrough(proc, loc)
     for method in online_methods[:1]:
         if duration := time_with_unit(proc, method.processing_time):
-            lines.append(f"Thời hạn giải quyết: {duration}")
+            lines.append(tr("Thời hạn giải quyết: ") + duration)
             lines += unit_source_lines(proc, [method])
     if availability == "partial" and (office := _office_line(proc, loc)):
-        lines.append(f"Phần phải làm trực tiếp (nếu được yêu cầu): {office}")
+        lines.append(tr("Phần phải làm trực tiếp (nếu được yêu cầu): ") + office)
     lines.append(
-        'Tiếp theo: chuẩn bị ảnh các giấy tờ (hỏi "cần giấy tờ gì"), rồi làm theo các bước trên.'
+        tr(
+            'Tiếp theo: chuẩn bị ảnh các giấy tờ (hỏi "cần giấy tờ gì"), '
+            "rồi làm theo các bước trên."
+        )
     )
     return _finish(lines, proc)
 
 
 def overview_answer(proc: Procedure) -> str:
     """A short card when the user only named a procedure (what would you like to know?)."""
-    lines = [f"Thủ tục {_title(proc)}"]
+    lines = [tr("Thủ tục {title}").format(title=_title(proc))]
     if proc.field:
-        lines.append(f"Lĩnh vực: {proc.field}")
+        lines.append(tr("Lĩnh vực: ") + proc.field)
     if proc.levels:
-        lines.append("Cấp thực hiện: " + ", ".join(proc.levels))
+        lines.append(tr("Cấp thực hiện: ") + ", ".join(proc.levels))
     free = proc.is_free
     if free is True:
-        lines.append("Lệ phí: miễn phí")
-    lines.append("Bạn muốn biết thông tin nào? Chọn một mục bên dưới hoặc gõ câu hỏi.")
+        lines.append(tr("Lệ phí: miễn phí"))
+    lines.append(tr("Bạn muốn biết thông tin nào? Chọn một mục bên dưới hoặc gõ câu hỏi."))
     return _finish(lines, proc)

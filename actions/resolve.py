@@ -14,9 +14,11 @@ from actions.common import (
     locality,
     user_text,
 )
+from actions.language import tr
 from trolydvc.catalog import Procedure, SearchHit, is_clear
 from trolydvc.catalog.search import CLEAR_MARGIN
 from trolydvc.locality import word_keys
+from trolydvc.message_language import message_language
 from trolydvc.textnorm import fold, nfc, normalize_tone_marks
 
 # A search hit over the whole message counts only if the message shares at least this many
@@ -43,6 +45,22 @@ _QUESTION_WORDS = (
 _ACCENTED_ONLY = ("hồ", "sơ")
 QUESTION_SYLLABLES = frozenset(_QUESTION_WORDS + _ACCENTED_ONLY)
 _QUESTION_PLAIN = frozenset(fold(s) for s in _QUESTION_WORDS)
+# The same in an English message ("how much is the fee for ..."): the procedure is named by the
+# catalog's English aliases, and its question words would otherwise weigh as words the catalog
+# does not know ("fee" is no catalog syllable), i.e. as the name of a procedure it lacks. Only
+# dropped from a message in English: "the", "can", "do" are Vietnamese syllables too.
+# fmt: off
+_ENGLISH_QUESTION_WORDS = frozenset((
+    "how", "much", "many", "what", "which", "where", "when", "who", "why", "is", "are", "was",
+    "be", "do", "does", "did", "can", "could", "would", "should", "will", "i", "me", "my", "we",
+    "our", "you", "your", "it", "its", "this", "that", "there", "here", "the", "a", "an", "of",
+    "for", "to", "from", "in", "on", "at", "by", "with", "about", "and", "or", "if", "please",
+    "tell", "know", "want", "need", "needed", "get", "take", "takes", "fee", "fees", "cost",
+    "costs", "charge", "price", "pay", "documents", "document", "papers", "paper", "paperwork",
+    "required", "require", "steps", "step", "process", "days", "day", "working", "submit",
+    "office", "go", "bring", "prepare", "long", "online", "internet", "file",
+))
+# fmt: on
 
 
 def _syllables(text: str) -> set[str]:
@@ -71,8 +89,12 @@ def shared_syllables(text: str, hit: SearchHit) -> int:
 
 
 def without_question_words(text: str) -> str:
-    """The message without the words of the question itself ("các bước", "mất bao lâu")."""
-    return " ".join(w for w in text.split() if fold(w).strip("?.,!") not in _QUESTION_PLAIN)
+    """The message without the words of the question itself ("các bước", "mất bao lâu"; in
+    an English message "how", "the", "fee")."""
+    drop = _QUESTION_PLAIN
+    if message_language(text) == "en":
+        drop = drop | _ENGLISH_QUESTION_WORDS
+    return " ".join(w for w in text.split() if fold(w).strip("?.,!") not in drop)
 
 
 def plausible_hits(text: str, hits: list[SearchHit]) -> list[SearchHit]:
@@ -109,8 +131,12 @@ def resolve_procedure(tracker: Tracker, use_context: bool = True) -> Resolution:
             if (
                 span
                 and searchable
-                and not cat.fits_entity(
-                    without_question_words(text), proc.code, without_question_words(span)
+                and not (
+                    cat.fits_entity(
+                        without_question_words(text), proc.code, without_question_words(span)
+                    )
+                    # the whole message: "tiền" is part of what "hỗ trợ tiền điện" asks for
+                    and cat.fits_phrases(text, proc.code)
                 )
             ):
                 continue
@@ -236,12 +262,18 @@ def not_in_catalog() -> str:
     """The answer to an administrative request the catalog has nothing for."""
     loc = locality()
     lines = [
-        "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể tra "
-        f"cứu trên Cổng Dịch vụ công quốc gia ({loc.portals.national}) hoặc hỏi Bộ phận Một cửa "
-        "nơi Bạn cư trú."
+        tr(
+            "Tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính của tôi. Bạn có thể "
+            "tra cứu trên Cổng Dịch vụ công quốc gia ({portal}) hoặc hỏi Bộ phận Một cửa nơi Bạn "
+            "cư trú."
+        ).format(portal=loc.portals.national)
     ]
     if loc.hotline:
-        lines.append(f"Đường dây hỗ trợ: {loc.hotline.phone} ({loc.hotline.name}).")
+        lines.append(
+            tr("Đường dây hỗ trợ: {phone} ({name}).").format(
+                phone=loc.hotline.phone, name=loc.hotline.name
+            )
+        )
     if loc.example:
-        lines.append("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)")
+        lines.append(tr("(Lưu ý: số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"))
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 Each topic has its key (the `topic` slot's value), the intent that asks it, the action that
 answers it, a button label, a phrase for sentences ("Bạn muốn hỏi {lệ phí} của thủ tục nào?")
-and its renderer. The actions, their buttons and the tests read this registry; domain.yml and
+and its renderer (label and phrase are Vietnamese, shown through actions.language.tr). The actions, their buttons and the tests read this registry; domain.yml and
 the rules name the same intents and actions (tests/actions/test_topics.py checks they agree).
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from actions import render
 from actions.common import button
+from actions.language import N_, tr
 from actions.render import Answer
 from trolydvc.catalog import Procedure
 from trolydvc.locality import Locality
@@ -57,55 +58,58 @@ TOPICS: dict[str, Topic] = {
             "documents",
             DOCUMENTS_INTENT,
             "action_required_documents",
-            "Hồ sơ cần chuẩn bị",
-            "hồ sơ cần chuẩn bị",
+            N_("Hồ sơ cần chuẩn bị"),
+            N_("hồ sơ cần chuẩn bị"),
             lambda proc, q: render.documents_reply(proc, q.case, DOCUMENTS_INTENT),
-            r"\b(?:giay to|can nhung gi|can gi|mang gi|mang theo|chuan bi (?:gi|nhung)|ho so gom)\b",
+            r"\b(?:giay to|can nhung gi|can gi|mang gi|mang theo|chuan bi (?:gi|nhung)|ho so gom"
+            r"|documents?|papers|paperwork)\b",
         ),
         Topic(
             "fee",
             "ask_fee",
             "action_fee",
-            "Lệ phí",
-            "lệ phí",
+            N_("Lệ phí"),
+            N_("lệ phí"),
             _plain(render.fee_answer),
-            r"\b(?:le phi|phi|bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu)\b",
+            r"\b(?:le phi|phi|bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|fees?|cost"
+            r"|how much)\b",
         ),
         Topic(
             "time",
             "ask_processing_time",
             "action_processing_time",
-            "Thời hạn giải quyết",
-            "thời hạn giải quyết",
+            N_("Thời hạn giải quyết"),
+            N_("thời hạn giải quyết"),
             _plain(render.time_answer),
-            r"\b(?:bao lau|may ngay|bao nhieu ngay|thoi han|khi nao (?:co|xong|nhan))\b",
+            r"\b(?:bao lau|may ngay|bao nhieu ngay|thoi han|khi nao (?:co|xong|nhan)|how long"
+            r"|how many days|processing time)\b",
         ),
         Topic(
             "place",
             "ask_where_to_submit",
             "action_where_to_submit",
-            "Nơi nộp",
-            "nơi nộp hồ sơ",
+            N_("Nơi nộp"),
+            N_("nơi nộp hồ sơ"),
             lambda proc, q: Answer(render.place_answer(proc, q.loc, q.text)),
-            r"\b(?:o dau|noi nop|cho nao|nop tai dau|di dau)\b",
+            r"\b(?:o dau|noi nop|cho nao|nop tai dau|di dau|where|which office)\b",
         ),
         Topic(
             "steps",
             "ask_procedure_steps",
             "action_procedure_steps",
-            "Các bước thực hiện",
-            "các bước thực hiện",
+            N_("Các bước thực hiện"),
+            N_("các bước thực hiện"),
             _plain(render.steps_answer),
-            r"\b(?:cac buoc|trinh tu|lam the nao|lam sao|the nao)\b",
+            r"\b(?:cac buoc|trinh tu|lam the nao|lam sao|the nao|steps?|how do i|how to)\b",
         ),
         Topic(
             "online",
             "ask_online_submission",
             "action_online_submission",
-            "Nộp trực tuyến",
-            "cách nộp trực tuyến",
+            N_("Nộp trực tuyến"),
+            N_("cách nộp trực tuyến"),
             lambda proc, q: Answer(render.online_answer(proc, q.loc)),
-            r"\b(?:qua mang|online|truc tuyen|tren mang|dich vu cong|vneid)\b",
+            r"\b(?:qua mang|online|truc tuyen|tren mang|dich vu cong|vneid|internet)\b",
         ),
     )
 }
@@ -126,15 +130,16 @@ def topic_in(text: str) -> str | None:
 
 
 def phrase(key: str | None) -> str:
+    """The topic's phrase for a sentence, in the answer's language."""
     topic = TOPICS.get(key or "")
-    return topic.phrase if topic else "thông tin"
+    return tr(topic.phrase) if topic else tr("thông tin")
 
 
 def topic_button(
     key: str, proc: Procedure, title: str | None = None, **entities: str
 ) -> dict[str, str]:
     topic = TOPICS[key]
-    return button(title or topic.label, topic.intent, procedure=proc.code, **entities)
+    return button(title or tr(topic.label), topic.intent, procedure=proc.code, **entities)
 
 
 def topic_buttons(proc: Procedure, exclude: str | None = None) -> list[dict[str, str]]:

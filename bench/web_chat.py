@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -25,9 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trolydvc.db.migrate import upgrade  # noqa: E402
-from trolydvc.serve import Servers  # noqa: E402
-from trolydvc.tracking.demo import load_demo_data  # noqa: E402
+from trolydvc.serve.scratch import scratch_servers  # noqa: E402
 
 QUESTIONS = [
     "làm giấy khai sinh cần giấy tờ gì",
@@ -53,46 +49,32 @@ def main() -> None:
     parser.add_argument("--actions-port", type=int, default=5455)
     parser.add_argument("--web-port", type=int, default=5480)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/dossiers.db"
-        os.environ.update(DATABASE_URL=url, TROLYDVC_VAR_DIR=tmp)
-        os.environ["TROLYDVC_WEB_LIMIT_SESSION"] = "100000/minute"  # measure, not limit
-        os.environ["TROLYDVC_WEB_LIMIT_ADDRESS"] = "100000/minute"
-        for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN"):
-            os.environ[name] = secrets.token_hex(16)  # never "-…" (see tests/web/conftest.py)
-        upgrade(url)
-        load_demo_data(50)
-        servers = Servers(
-            args.rasa_port, args.actions_port, log_dir=Path(tmp), web_port=args.web_port
-        )
-        try:
-            servers.start()
-            servers.wait_ready()
-            rest = {"Authorization": f"Bearer {os.environ['RASA_REST_TOKEN']}"}
-            # one conversation on each path, as the web app keeps one per session
-            sender = f"bench-{uuid.uuid4().hex[:8]}"
-            web_times: list[float] = []
-            rasa_times: list[float] = []
-            with httpx.Client(timeout=60) as web, httpx.Client(timeout=60) as rasa:
-                for i in range(args.rounds + 5):  # the first 5 rounds warm up
-                    question = QUESTIONS[i % len(QUESTIONS)]
-                    start = time.perf_counter()
-                    r = web.post(f"{servers.web_url}/api/chat", json={"message": question})
-                    web_ms = (time.perf_counter() - start) * 1000
-                    r.raise_for_status()
-                    start = time.perf_counter()
-                    r = rasa.post(
-                        f"{servers.rasa_url}/webhooks/rest/webhook",
-                        json={"sender": sender, "message": question},
-                        headers=rest,
-                    )
-                    rasa_ms = (time.perf_counter() - start) * 1000
-                    r.raise_for_status()
-                    if i >= 5:
-                        web_times.append(web_ms)
-                        rasa_times.append(rasa_ms)
-        finally:
-            servers.stop()
+    os.environ["TROLYDVC_WEB_LIMIT_SESSION"] = "100000/minute"  # measure, not limit
+    os.environ["TROLYDVC_WEB_LIMIT_ADDRESS"] = "100000/minute"
+    with scratch_servers(args.rasa_port, args.actions_port, args.web_port) as servers:
+        rest = {"Authorization": f"Bearer {os.environ['RASA_REST_TOKEN']}"}
+        # one conversation on each path, as the web app keeps one per session
+        sender = f"bench-{uuid.uuid4().hex[:8]}"
+        web_times: list[float] = []
+        rasa_times: list[float] = []
+        with httpx.Client(timeout=60) as web, httpx.Client(timeout=60) as rasa:
+            for i in range(args.rounds + 5):  # the first 5 rounds warm up
+                question = QUESTIONS[i % len(QUESTIONS)]
+                start = time.perf_counter()
+                r = web.post(f"{servers.web_url}/api/chat", json={"message": question})
+                web_ms = (time.perf_counter() - start) * 1000
+                r.raise_for_status()
+                start = time.perf_counter()
+                r = rasa.post(
+                    f"{servers.rasa_url}/webhooks/rest/webhook",
+                    json={"sender": sender, "message": question},
+                    headers=rest,
+                )
+                rasa_ms = (time.perf_counter() - start) * 1000
+                r.raise_for_status()
+                if i >= 5:
+                    web_times.append(web_ms)
+                    rasa_times.append(rasa_ms)
     for label, values in (("through /api/chat", web_times), ("straight to Rasa", rasa_times)):
         print(f"{label:18} p50 {pct(values, 50):6.1f} ms   p95 {pct(values, 95):6.1f} ms")
     # Same question, same round: the paired difference is less noisy than a difference of tails

@@ -29,13 +29,14 @@ from bot.common import (
 )
 from bot.communes import commune_by_index, commune_keyboard, find_commune
 from bot.feedback import ask_rating, take_comment
-from bot.follow import FOLLOW_PAYLOAD, follow_payload
+from bot.follow import follow_payload
 from bot.handoff import relay_to_officials, start_handoff
 from bot.keyboards import PayloadStore, button_title, decode_payload, rasa_keyboard
 from bot.render import escape, split_message, truncate
 from trolydvc.catalog import load_catalog
 from trolydvc.i18n import LANGUAGE_NAMES, LANGUAGES, gettext, normalize_language
 from trolydvc.rasa_client import RasaClient, RasaUnavailable
+from trolydvc.tracking.follow import FOLLOW_PAYLOAD
 from trolydvc.tracking.lookup import describe_dossier
 
 MAX_ARGUMENT_CHARS = 200

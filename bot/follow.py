@@ -10,7 +10,6 @@ cannot follow a dossier it did not verify.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,20 +21,10 @@ from bot.render import escape
 from trolydvc.i18n import gettext
 from trolydvc.tracking import follow as domain
 from trolydvc.tracking.fields import STATUS_LABELS
+from trolydvc.tracking.follow import code_of_payload
 from trolydvc.tracking.lookup import normalize_code
 
-FOLLOW_PAYLOAD = "/follow_dossier"
 STOP_PREFIX = "unf:"
-
-
-def code_of_payload(text: str) -> str | None:
-    """The dossier code of a ``/follow_dossier{"dossier_code": "..."}`` payload."""
-    try:
-        data = json.loads(text.strip()[len(FOLLOW_PAYLOAD) :] or "{}")
-    except ValueError:
-        return None
-    value = data.get("dossier_code") if isinstance(data, dict) else None
-    return normalize_code(value) if isinstance(value, str) else None
 
 
 async def follow_payload(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:

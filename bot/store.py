@@ -167,14 +167,18 @@ def add_feedback_comment(feedback_id: int, comment: str) -> None:
 # ---- handoff ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
+    """A handoff case: of a Telegram chat (``chat_id``), or of a web widget session
+    (``web_sender``, chat_id 0: such cases are the web app's, trolydvc.web.handoff)."""
+
     id: int
     chat_id: int
     status: str
     language: str
+    web_sender: str | None = None
 
 
 def _case(row: HandoffCase) -> Case:
-    return Case(row.id, row.chat_id, row.status, row.language)
+    return Case(row.id, row.chat_id or 0, row.status, row.language, row.web_sender)
 
 
 def open_case(chat_id: int, language: str) -> tuple[Case, bool]:
@@ -247,12 +251,15 @@ def close_case(case_id: int, official_id: int | None) -> Case | None:
 
 
 def expire_cases(idle: timedelta, now: datetime | None = None) -> list[Case]:
-    """Close the open cases idle for longer than `idle`; return them."""
+    """Close the Telegram chats' open cases idle for longer than `idle`; return them. (The web
+    app closes its widget sessions' cases itself: it tells them in the widget's inbox.)"""
     limit = (now or utcnow()) - idle
     with session_scope() as session:
         rows = session.scalars(
             select(HandoffCase).where(
-                HandoffCase.status == "open", HandoffCase.last_activity_at < limit
+                HandoffCase.status == "open",
+                HandoffCase.last_activity_at < limit,
+                HandoffCase.chat_id.is_not(None),
             )
         ).all()
         for row in rows:

@@ -8,6 +8,7 @@ from alembic import context
 
 import trolydvc.db.bot_models  # noqa: F401  (registers the bot tables)
 import trolydvc.db.follow_models  # noqa: F401  (registers the following tables)
+import trolydvc.db.log_models  # noqa: F401  (registers the conversation log)
 import trolydvc.db.models  # noqa: F401  (registers the dossier tables)
 import trolydvc.db.web_models  # noqa: F401  (registers the dashboard tables)
 from trolydvc.db.base import Base, create_db_engine

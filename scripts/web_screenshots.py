@@ -10,14 +10,12 @@ pictures. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 from trolydvc.config import ROOT
+from trolydvc.serve.scratch import scratch_servers
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
@@ -51,26 +49,8 @@ def main() -> None:
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--web-port", type=int, default=8000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/dossiers.db"
-        os.environ.update(DATABASE_URL=url, TROLYDVC_VAR_DIR=tmp)
-        for name in ("RASA_AUTH_TOKEN", "RASA_REST_TOKEN", "ACTION_SERVER_TOKEN"):
-            os.environ[name] = secrets.token_hex(16)  # never "-…" (see tests/web/conftest.py)
-        from trolydvc.db.migrate import upgrade
-        from trolydvc.serve import Servers
-        from trolydvc.tracking.demo import load_demo_data
-
-        upgrade(url)
-        load_demo_data(50)
-        servers = Servers(
-            args.rasa_port, args.actions_port, log_dir=Path(tmp), web_port=args.web_port
-        )
-        try:
-            servers.start()
-            servers.wait_ready()
-            shoot(f"{servers.web_url}/", ROOT / "docs")
-        finally:
-            servers.stop()
+    with scratch_servers(args.rasa_port, args.actions_port, args.web_port) as servers:
+        shoot(f"{servers.web_url}/", ROOT / "docs")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from trolydvc.nlu_data import nlu
 from trolydvc.serve import run, serve
 from trolydvc.tracking.cli import db, demo_data, dossiers, stats
 from trolydvc.tracking.follow_cli import follow
-from trolydvc.web.cli import web
+from trolydvc.web.cli import analytics, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +49,7 @@ for command in (
     bot,
     officials,
     web,
+    analytics,
     follow,
 ):
     main.add_command(command)

@@ -13,8 +13,16 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, ValidationError
+from pydantic import (
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +112,11 @@ class Settings(BaseSettings):
     web_https_only: bool = _env(
         "TROLYDVC_WEB_HTTPS_ONLY", False, "the session cookie is sent over HTTPS only"
     )
+    web_embed_origins: str = _env(
+        "TROLYDVC_WEB_EMBED_ORIGINS",
+        "",
+        "other sites' origins that may embed the widget (comma-separated)",
+    )
     web_limit_session: str = _env(
         "TROLYDVC_WEB_LIMIT_SESSION", "20/minute", "widget messages per browser session"
     )
@@ -158,6 +171,24 @@ class Settings(BaseSettings):
     @property
     def in_ci(self) -> bool:
         return self.ci.lower() in ("1", "true", "yes")
+
+    @field_validator("web_embed_origins")
+    @classmethod
+    def _origins_only(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} is not an origin such as https://xa.example.gov.vn")
+        return value
+
+    @property
+    def embed_origins(self) -> list[str]:
+        """The widget's other host sites (TROLYDVC_WEB_EMBED_ORIGINS), as browsers send Origin."""
+        return _split_origins(self.web_embed_origins)
+
+
+def _split_origins(value: str) -> list[str]:
+    return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
 
 
 ENV_NAMES = tuple(str(f.validation_alias) for f in Settings.model_fields.values())

@@ -20,19 +20,25 @@ what Rasa computes:
 4. Event types: every event Rasa reads back (each tracker retrieval, each action response) is
    rebuilt through ``Event.resolve_by_type``, which walked all subclasses of Event per event;
    the class found for a type name is remembered (``install_event_type_cache``).
+5. Event streaming (the conversation log's broker, trolydvc.conversation_log): to find a
+   turn's new events Rasa's in-memory and Redis tracker stores rebuild the stored conversation
+   once more on every save (2.3 ms for a 5-turn conversation, 4.2 ms for 10 turns, 14.7 ms for
+   30, measured with 800-character replies). The number of stored events is read from the
+   stored JSON instead (:func:`latest_session_length`: 0.1, 0.3, 0.5 ms), the same count
+   without replaying a single event.
 
 Security (README "Security"), each a small patch installed before Rasa starts:
 
-5. HTTP API: ``--auth-token`` comes from RASA_AUTH_TOKEN (not the command line, which every
+6. HTTP API: ``--auth-token`` comes from RASA_AUTH_TOKEN (not the command line, which every
    local user can read); ``--enable-api`` without it is refused. Besides Rasa's ``?token=``,
    the API accepts ``Authorization: Bearer <token>``, so clients keep the token out of URLs
    (and out of their request logs). ``PUT /model`` loads only a file under the project's
    models/ directory (never a model server or remote storage).
-6. Bounded work: request bodies above :data:`MAX_REQUEST_BYTES` are refused (Sanic's default
+7. Bounded work: request bodies above :data:`MAX_REQUEST_BYTES` are refused (Sanic's default
    is 100 MB); an action call times out after :data:`ACTION_TIMEOUT_SECONDS` (Rasa: 300 s)
    and a failed or timed-out call gives the user :func:`apology` (with the hotline of
    locality.yml) instead of nothing, is logged without user text and counted.
-7. No user text in log lines at INFO and above: the structured events' text fields are
+8. No user text in log lines at INFO and above: the structured events' text fields are
    replaced, and while a message is handled (:data:`USER_TEXT`, set by trolydvc.rasa_channel)
    its text and words are cut out of every other log line, traceback and warning
    (:func:`redact`).
@@ -264,6 +270,38 @@ def install_shared_endpoint_sessions() -> None:
         return _BorrowedSession(entry[2])
 
     EndpointConfig.session = session  # type: ignore[method-assign,assignment]
+
+
+def latest_session_length(serialised: str | bytes) -> int:
+    """How many events Rasa's ``retrieve`` gives for a tracker stored as JSON text: those of its
+    latest session, from the last ``action_session_start`` on (all of them if there is none),
+    as ``rasa.shared.core.trackers.get_trackers_for_conversation_sessions`` splits them."""
+    events = json.loads(serialised).get("events") or []
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "action" and event.get("name") == "action_session_start":
+            return len(events) - index
+    return len(events)
+
+
+def install_cheap_event_streaming() -> None:
+    import itertools
+
+    from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
+
+    async def stream_events(self: Any, tracker: Any) -> None:
+        if self.event_broker is None:
+            return
+        if isinstance(self, InMemoryTrackerStore):
+            stored = self.store.get(tracker.sender_id)
+        else:
+            stored = self.red.get(self.key_prefix + tracker.sender_id)
+        offset = latest_session_length(stored) if stored is not None else 0
+        new_events = list(itertools.islice(tracker.events, offset, len(tracker.events)))
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    for store in (InMemoryTrackerStore, RedisTrackerStore):
+        store.stream_events = stream_events  # type: ignore[method-assign]
 
 
 def install_api_token_header() -> None:
@@ -501,6 +539,7 @@ def main() -> int:
     install_sequential_graph_runner()
     install_event_type_cache()
     install_shared_endpoint_sessions()
+    install_cheap_event_streaming()
     install_api_token_header()
     install_server_limits()
     install_action_failure_reply()

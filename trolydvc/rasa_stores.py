@@ -146,14 +146,18 @@ def _store_class() -> type:
                 return list(connection.execute(events_query, {"sender": sender_id}).scalars())
 
         async def save(self, tracker: Any) -> None:
-            await self.stream_events(tracker)
             if not tracker.events:  # a conversation's first, empty tracker: nothing to store
                 return
-            stored = self._append(tracker)
+            stored, new_events = self._append(tracker)
             setattr(tracker, STORED_ATTRIBUTE, stored)
+            if self.event_broker is not None:
+                # the new events as counted here; Rasa's stream_events would read the whole
+                # conversation once more to count them
+                await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
-        def _append(self, tracker: Any) -> int:
-            """Store the tracker's events that are not stored yet; return how many are."""
+        def _append(self, tracker: Any) -> tuple[int, list[Any]]:
+            """Store the tracker's events that are not stored yet; return how many are stored
+            now and the ones just added."""
             events = list(tracker.events)
             with self.engine.begin() as connection:
                 stored = getattr(tracker, STORED_ATTRIBUTE, None)
@@ -161,10 +165,11 @@ def _store_class() -> type:
                     stored = connection.execute(
                         count_query, {"sender": tracker.sender_id}
                     ).scalar_one()
-                rows = [self._row(tracker.sender_id, event) for event in events[stored:]]
+                new_events = events[stored:]
+                rows = [self._row(tracker.sender_id, event) for event in new_events]
                 if rows:
                     connection.execute(self.SQLEvent.__table__.insert(), rows)
-            return len(events)
+            return len(events), new_events
 
         @staticmethod
         def _row(sender_id: str, event: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-SLOTS = ("procedure", "dossier_code", "pending")
+SLOTS = ("procedure", "dossier_code", "pending", "language")
 # The documented sample locality (four communes with contact details): these tests check how
 # answers use every field. The shipped locality.yml (a real province, contact details still to
 # be filled) is tested in test_places.py.
@@ -53,14 +53,17 @@ def make_tracker(
     entities: list[dict[str, Any]] | None = None,
     slots: dict[str, Any] | None = None,
     sender_id: str = "test-user",
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
     values = dict.fromkeys(SLOTS)
     values.update(slots or {})
-    latest = {
+    latest: dict[str, Any] = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.99},
         "entities": entities or [],
     }
+    if metadata is not None:  # as the Telegram bot sends it: {"channel", "language"}
+        latest["metadata"] = metadata
     return Tracker(
         sender_id=sender_id,
         slots=values,
@@ -85,9 +88,10 @@ def run_action() -> RunAction:
         entities: list[dict[str, Any]] | None = None,
         slots: dict[str, Any] | None = None,
         sender_id: str = "test-user",
+        metadata: dict[str, Any] | None = None,
     ) -> Turn:
         dispatcher = CollectingDispatcher()
-        tracker = make_tracker(text, intent, entities, slots, sender_id)
+        tracker = make_tracker(text, intent, entities, slots, sender_id, metadata)
         events = await action.run(dispatcher, tracker, {})
         return Turn(dispatcher.messages, [dict(e) for e in events])
 

@@ -200,6 +200,19 @@ async def test_telegram_users_get_channel_actions(run_action):
     assert [m.get("custom") for m in turn.messages] == [{"channel_action": "unsubscribe"}]
 
 
+async def test_the_widget_gets_the_handoff_with_the_contacts_as_fallback(run_action):
+    """The web app opens a case at the dashboard's desk (trolydvc/web/handoff.py); the contacts
+    are what it says when no official can read the desk."""
+    turn = await run_action(
+        ActionRequestHuman(), "cho tôi gặp cán bộ", "request_human", sender_id="web:abc123"
+    )
+    [custom] = [m["custom"] for m in turn.messages if m.get("custom")]
+    assert custom["channel_action"] == "handoff"
+    hotline = load_locality().hotline
+    assert hotline is not None and hotline.phone in custom["fallback"]
+    assert turn.text == ""  # the web app says what happened
+
+
 SO_DO = "1.012783"  # Cấp đổi Giấy chứng nhận quyền sử dụng đất … (sổ đỏ)
 
 

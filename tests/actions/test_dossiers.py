@@ -221,8 +221,8 @@ async def test_a_code_in_any_message_is_looked_up(run_action, demo_db):
 
 
 async def test_a_verified_lookup_in_telegram_offers_to_follow(run_action, demo_db):
-    """Only a verified lookup, only in Telegram (the bot stores the consent), offers the button;
-    the offer lets exactly that conversation follow the dossier."""
+    """Only a verified lookup, only in Telegram or the widget (their channel stores the consent),
+    offers the button; the offer lets exactly that conversation follow the dossier."""
     from trolydvc.tracking import follow
     from trolydvc.tracking.demo import SHOWCASE, SHOWCASE_PHONE_LAST4
 
@@ -249,3 +249,15 @@ async def test_a_verified_lookup_in_telegram_offers_to_follow(run_action, demo_d
     )
     assert follow.follow(chat, f"tg:{chat}", code).kind == "followed"
     assert follow.follow(chat + 1, f"tg:{chat + 1}", code).kind == "not_verified"
+    web = f"web:{uuid.uuid4().hex[:16]}"  # the web app's sender id of a widget session
+    basic = await run_action(
+        ActionCheckDossierStatus(), code, "check_dossier_status", sender_id=web
+    )
+    assert basic.buttons == []
+    verified = await run_action(
+        ActionCheckDossierStatus(), f"{code} {SHOWCASE_PHONE_LAST4}", "check_dossier_status",
+        sender_id=web,
+    )  # fmt: skip
+    assert [b["title"] for b in verified.buttons] == ["Theo dõi hồ sơ này"]
+    assert follow.follow(web, web, code).kind == "followed"
+    assert follow.follow("web:other", "web:other", code).kind == "not_verified"

@@ -229,3 +229,192 @@ def test_papers_for_everyone_counts_the_form_of_each_channel():
     assert ket_hon is not None and thuong_tru is not None
     assert not checklist(ket_hon).core and papers_for_everyone(checklist(ket_hon), ket_hon)
     assert not papers_for_everyone(checklist(thuong_tru), thuong_tru)
+
+
+def test_a_heading_over_every_paper_names_the_dossier_not_a_case():
+    heading = "Hồ sơ gồm bản sao và xuất trình bản chính để đối chiếu các giấy tờ sau"
+    proc = Procedure(
+        code="9.999990", name="Thủ tục thử",
+        documents=[
+            Document(name="Đơn đề nghị;", condition=heading),
+            Document(name="Bản sao giấy phép.", condition=heading),
+            Document(name="Văn bản giải trình.", condition=f"{heading}; Trường hợp thay đổi tên"),
+        ],
+    )  # fmt: skip
+    cl = checklist(proc)
+    assert [p.short for p in cl.core] == ["Đơn đề nghị", "Bản sao giấy phép"]
+    assert [(p.short, p.case.label) for p in cl.special if p.case] == [
+        ("Văn bản giải trình", "thay đổi tên")
+    ]
+    # two headings are alternative dossiers: they stay cases
+    alternatives = Procedure(
+        code="9.999989", name="Cấp, cấp lại giấy phép thử",
+        documents=[
+            Document(name="Đơn đề nghị cấp;", condition="Hồ sơ đề nghị cấp giấy phép gồm"),
+            Document(name="Đơn đề nghị cấp lại;", condition="Hồ sơ đề nghị cấp lại giấy phép gồm"),
+        ],
+    )  # fmt: skip
+    alt = checklist(alternatives)
+    assert len(alt.cases) == 2 and alt.alternatives == alt.cases
+    # each asks for its own application: that an application is needed is common, no more
+    assert [p.short for p in alt.core] == ["Đơn đề nghị (mẫu theo trường hợp)"]
+    assert alt.core_rule == "form" and alt.core[0].doc.copies is None
+    # one heading over only some papers beside a marked case is a case too
+    some = Procedure(
+        code="9.999988", name="Thủ tục thử",
+        documents=[
+            Document(name="Phiếu đề nghị;", condition="Công dân đã được cấp thẻ căn cước"),
+            Document(name="Hồ sơ cấp thẻ.", condition="Trường hợp công dân chưa được cấp thẻ"),
+        ],
+    )  # fmt: skip
+    assert not checklist(some).core and len(checklist(some).cases) == 2
+
+
+def test_an_exemption_note_is_not_a_case():
+    note = (
+        "(Trường hợp khai thác, sử dụng được thông tin về tài liệu tư cách pháp lý của nhà đầu "
+        "tư … thì hồ sơ không bao gồm bản sao của các giấy tờ này)"
+    )
+    proc = Procedure(
+        code="9.999987", name="Thủ tục thử",
+        documents=[
+            Document(name="Văn bản đề nghị điều chỉnh dự án đầu tư;", condition=note),
+            Document(name="Tài liệu về tư cách pháp lý của nhà đầu tư.", condition=note),
+        ],
+    )  # fmt: skip
+    cl = checklist(proc)
+    assert [p.short for p in cl.core] == [
+        "Văn bản đề nghị điều chỉnh dự án đầu tư",
+        "Tài liệu về tư cách pháp lý của nhà đầu tư",
+    ]
+    assert not cl.cases
+
+
+def test_channel_and_who_submits_conditions():
+    proc = Procedure(
+        code="9.999986", name="Thủ tục thử",
+        documents=[
+            Document(name="Giấy đề nghị (bản giấy).",
+                     condition="Trường hợp hồ sơ không được gửi trên môi trường điện tử"),
+            Document(name="Giấy đề nghị điện tử.",
+                     condition="Trường hợp hồ sơ được gửi trên môi trường điện tử"),
+            Document(name="Văn bản ủy quyền trong trường hợp người nộp thuế không trực tiếp "
+                          "thực hiện thủ tục hoàn thuế."),
+            Document(name="Hợp đồng thuê trong trường hợp tổ chức không trực tiếp thực hiện "
+                          "thi công."),
+        ],
+    )  # fmt: skip
+    cases = [(p.case.kind, p.case.key) if p.case else None for p in checklist(proc).papers]
+    assert cases[:3] == [("channel", "direct"), ("channel", "online"), ("proxy", "proxy")]
+    assert cases[3] is not None and cases[3][0] == "other"  # not about submitting
+
+
+def test_papers_every_alternative_dossier_asks_for_are_core():
+    def doc(name: str, condition: str | None = None) -> Document:
+        return Document(name=name, condition=condition)
+
+    one, two = (
+        "Trường hợp chuyển đổi công ty một thành viên",
+        "Trường hợp chuyển đổi công ty cổ phần",
+    )
+    proc = Procedure(
+        code="9.999985", name="Chuyển đổi công ty thử",
+        documents=[
+            doc("Giấy đề nghị đăng ký doanh nghiệp;", one), doc("Điều lệ công ty;", one),
+            doc("Danh sách thành viên;", one),
+            doc("Giấy đề nghị đăng ký doanh nghiệp;", two), doc("Điều lệ công ty;", two),
+            # added in its own words, in a case of its own: not a third alternative
+            doc("Hợp đồng tặng cho đối với trường hợp tặng cho phần vốn góp."),
+        ],
+    )  # fmt: skip
+    cl = checklist(proc)
+    assert [p.short for p in cl.core] == ["Giấy đề nghị đăng ký doanh nghiệp", "Điều lệ công ty"]
+    assert cl.papers[-1].added and cl.papers[-1].case is not None
+
+
+def test_a_heading_over_part_of_the_dossier_or_a_note_on_a_paper_is_not_a_case():
+    def doc(name: str, condition: str | None = None) -> Document:
+        return Document(name=name, condition=condition)
+
+    receipt_note = (
+        "Phiếu được tạo lập khi trích xuất thông tin của công dân trong Cơ sở dữ liệu quốc gia "
+        "về dân cư và in trong quá trình thu nhận hồ sơ căn cước để công dân kiểm tra và ký xác nhận."
+    )
+    proc = Procedure(
+        code="9.999984", name="Cấp lại thẻ thử",
+        documents=[
+            doc("Phiếu thu nhận thông tin căn cước (Mẫu CC01 ban hành kèm theo Thông tư …)",
+                receipt_note),
+            # the same note on another paper (2.001194's DC02) does not make that paper core
+            doc("Phiếu đề nghị giải quyết thủ tục về căn cước (Mẫu DC02 …)", receipt_note),
+            doc("Kết luận nội dung tố cáo", "Nhóm 1 gồm các văn bản, tài liệu sau"),
+            doc("Văn bản giải trình của người bị tố cáo", "Nhóm 2 gồm các văn bản, tài liệu sau"),
+            doc("Xuất trình giấy tờ hợp lệ chứng minh thông tin người đến nộp hồ sơ.", "Bao gồm"),
+            doc("Giấy tờ, tài liệu chứng minh là người đại diện hợp pháp",
+                "Trường hợp người đề nghị là người đại diện hợp pháp của người dưới 14 tuổi"),
+        ],
+    )  # fmt: skip
+    cl = checklist(proc)
+    assert [p.short for p in cl.core] == [
+        "Phiếu thu nhận thông tin căn cước (mẫu CC01)",
+        "Kết luận nội dung tố cáo",
+        "Văn bản giải trình của người bị tố cáo",
+        "Xuất trình giấy tờ hợp lệ chứng minh thông tin người đến nộp hồ sơ",
+    ]
+    assert [p.short for p in cl.special] == [
+        "Phiếu đề nghị giải quyết thủ tục về căn cước (mẫu DC02)",
+        "Giấy tờ, tài liệu chứng minh là người đại diện hợp pháp",
+    ]
+
+
+def test_a_case_written_before_a_colon_leaves_the_paper_its_name():
+    def doc(name: str, condition: str) -> Document:
+        return Document(name=name, condition=condition)
+
+    proc = Procedure(
+        code="9.999983", name="Thủ tục chấp thuận thử",
+        documents=[
+            doc("Đối với trường hợp chấp thuận thay đổi, bổ sung trực tiếp nhận và chi, trả ngoại "
+                "tệ: 1. Đơn đề nghị chấp thuận thay đổi, bổ sung, gia hạn (theo Phụ lục 5). "
+                "2. Bản sao giấy phép.", "Đối với trường hợp chấp thuận thay đổi"),
+            doc("Trường hợp đề nghị cấp lại do Giấy phép bị mất, bị rách, hồ sơ gồm: đơn đề nghị "
+                "cấp lại Giấy phép theo Mẫu số 11.", "Trường hợp đề nghị cấp lại do Giấy phép bị mất"),
+            # another case follows the colon: not the paper's name
+            doc("Đối với trường hợp khen thưởng “Huân chương các loại, các hạng”: - Đối với cá "
+                "nhân: + Tờ trình đề nghị khen thưởng", "Đối với trường hợp khen thưởng"),
+        ],
+    )  # fmt: skip
+    shorts = [p.short for p in checklist(proc).papers]
+    assert shorts[:2] == [
+        "Đơn đề nghị chấp thuận thay đổi, bổ sung, gia hạn (theo Phụ lục 5)",
+        "Đơn đề nghị cấp lại Giấy phép",
+    ]
+    assert not shorts[2].startswith("Đơn") and "Đối với cá nhân" not in shorts[2]
+
+
+async def test_alternative_dossiers_first_reply_asks_which_case(run_action):
+    proc = load_catalog().get("1.004222")  # Đăng ký thường trú: every paper under a situation
+    assert proc is not None
+    cl = checklist(proc)
+    assert not cl.core and len(cl.alternatives) >= 2
+    turn = await run_action(
+        ActionRequiredDocuments(), "đăng ký thường trú cần giấy tờ gì", "ask_required_documents",
+        ent(proc.code),
+    )  # fmt: skip
+    assert "giấy tờ cần nộp tùy trường hợp. Trường hợp của Bạn là:\n1. " in turn.text
+    assert "Cần thêm giấy tờ" not in turn.text and len(turn.text) <= render.FIRST_REPLY_CHARS
+    first = cl.alternatives[0]
+    button = next(b for b in turn.buttons if b["title"] == f"1. {first.label}")
+    assert _case(button) == f"open:{first.key}"
+    turn = await run_action(
+        ActionRequiredDocuments(), "", "ask_required_documents", ent(proc.code, _case(button))
+    )
+    assert f"trường hợp {first.label}, cần nộp:\n1. " in turn.text
+    assert "Cùng với giấy tờ mọi người đều nộp" not in turn.text
+    # the personal checklist offers the alternatives, "another case" rather than "none"
+    turn = await run_action(
+        ActionRequiredDocuments(), "", "ask_required_documents",
+        ent(proc.code, Situation("online", False).encode()),
+    )  # fmt: skip
+    assert "Trường hợp của Bạn là:" in turn.text
+    assert "Trường hợp khác" in [b["title"] for b in turn.buttons]

@@ -80,6 +80,30 @@ def test_several_workers_share_conversations_in_redis(monkeypatch: pytest.Monkey
         assert (endpoints[store]["url"], endpoints[store]["port"]) == ("10.0.0.5", 6380)
         assert endpoints[store]["db"] == 2 and endpoints[store]["password"] == "s3cret"
     assert endpoints["tracker_store"]["record_exp"] == 3600
+
+
+def test_endpoints_carry_the_conversation_log(monkeypatch: pytest.MonkeyPatch):
+    """The pair's endpoints name the conversation log's broker with the project's database (as
+    .venv-rasa's SQLAlchemy 1.4 reads it), in a directory only this user can read."""
+    import stat
+
+    import yaml
+
+    monkeypatch.setenv("TROLYDVC_PHONE_KEY", "test-key")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.local/trolydvc")
+    monkeypatch.setenv("TROLYDVC_CONVERSATION_RETENTION_DAYS", "7")
     single = Servers()
-    assert single._endpoints_file().name == "endpoints.yml"
-    assert single._endpoints_file().parent == ROOT
+    try:
+        path = single._endpoints_file()
+        assert path == single._endpoints_file()  # one file per pair
+        conf = yaml.safe_load(path.read_text())
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    finally:
+        single.stop()
+    assert not path.exists()
+    assert "tracker_store" not in conf  # one process: conversations in memory
+    assert conf["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    broker = conf["event_broker"]
+    assert broker["type"] == "trolydvc.conversation_log.ConversationLogBroker"
+    assert broker["url"] == "postgresql+psycopg2://u@db.local/trolydvc"
+    assert broker["retention_days"] == 7.0 and len(bytes.fromhex(broker["sender_key"])) == 32

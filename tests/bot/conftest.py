@@ -143,15 +143,18 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def bot_factory(telegram: Any, rasa: FakeRasa) -> AsyncIterator[Callable[..., Any]]:
-    """Builds and starts bots against the fake servers; stops them all on exit."""
+async def bot_factory(telegram: Any, rasa: FakeRasa | None) -> AsyncIterator[Callable[..., Any]]:
+    """Builds and starts bots against the fake servers (or a real Rasa: ``rasa=None`` and a
+    ``rasa_url`` override); stops them all on exit."""
     started: list[RunningBot] = []
 
     async def factory(**overrides: Any) -> RunningBot:
         from bot.app import build_application
 
         sender_options = overrides.pop("sender_options", None)
-        rasa_url = overrides.pop("rasa_url", rasa.url)
+        rasa_url = (
+            overrides.pop("rasa_url") if rasa is None else overrides.pop("rasa_url", rasa.url)
+        )
         app = build_application(
             settings_for(telegram, rasa_url, **overrides), sender_options=sender_options
         )

@@ -244,3 +244,52 @@ def test_specificity_is_computed_from_the_catalog():
     assert not small.supports("cấp", "1.000000")
     assert small.supports("giấy phép xây dựng", "1.000000")
     assert not small.supports("giấy phép xây dựng", "1.000001")
+
+
+# --- what is asked for, not whom it is for ("X cho Y") -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # X ("hỗ trợ tiền điện") is not what «Công nhận hộ nghèo» does; only Y names it
+        ("xin hỗ trợ tiền điện cho hộ nghèo", "1.011607"),
+        ("xin ho tro tien dien cho ho ngheo", "1.011607"),
+        # X ("lễ hội truyền thống") is not «Công nhận làng nghề truyền thống»
+        ("đăng ký tổ chức lễ hội truyền thống của làng", "1.003727"),
+        # the certificate exists "đối với cơ sở ... nông, lâm, thủy sản", not for a restaurant
+        ("giay chung nhan co so du dieu kien an toan thuc pham cho quan an", "2.001827"),
+    ],
+)
+def test_a_procedure_named_only_for_whom_or_for_another_kind_does_not_fit(shipped, text, code):
+    assert not shipped.fits_phrases(text, code)
+    assert not shipped.supports(text, code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("làm hộ chiếu cho con dưới 14 tuổi", "1.001456"),
+        ("lam cccd cho con 15 tuoi", "1.014061"),  # the same kind of Y as the name's: an age
+        ("cấp thẻ tạm trú cho người nước ngoài", "1.003460"),
+        (
+            "giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm cho cơ sở sản xuất thủy sản",
+            "2.001827",
+        ),
+        ("nhập khẩu cho con vào hộ của bố", "1.004222"),
+        ("đăng ký khai sinh", "1.001193"),  # no "cho": nothing to check
+    ],
+)
+def test_a_procedure_that_explains_what_is_asked_fits(shipped, text, code):
+    assert shipped.fits_phrases(text, code)
+
+
+def test_what_is_asked_must_be_explained_in_a_small_catalog():
+    names = ["Cấp giấy phép khai thác nước", "Công nhận hộ nghèo", "Cấp giấy phép xây dựng"]
+    names += [f"Cấp giấy chứng nhận loại {n}" for n in range(40)]
+    small = Catalog(
+        [Procedure(code=f"1.{i:06d}", name=name, levels=["Cấp xã"]) for i, name in enumerate(names)]
+    )
+    assert small.fits_phrases("giấy phép xây dựng cho hộ nghèo", "1.000002")
+    assert not small.fits_phrases("giấy phép khai thác nước cho hộ nghèo", "1.000001")
+    assert small.fits_phrases("công nhận hộ nghèo", "1.000001")

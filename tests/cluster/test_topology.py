@@ -12,7 +12,8 @@ import yaml
 from trolydvc.cluster.topology import Ports, endpoints_yaml, render_nginx
 
 
-def test_endpoints_name_our_stores():
+def test_endpoints_name_our_stores(monkeypatch):
+    monkeypatch.setenv("TROLYDVC_PHONE_KEY", "test-key")
     conf = yaml.safe_load(
         endpoints_yaml(
             Ports(actions_entry=7150),
@@ -28,6 +29,9 @@ def test_endpoints_name_our_stores():
     lock = conf["lock_store"]
     assert lock["type"] == "trolydvc.rasa_stores.ClusterRedisLockStore"
     assert (lock["url"], lock["port"], lock["db"]) == ("127.0.0.1", 6379, 7)
+    broker = conf["event_broker"]  # the conversation log, in the same database (psycopg2)
+    assert broker["type"] == "trolydvc.conversation_log.ConversationLogBroker"
+    assert broker["url"] == "postgresql+psycopg2://user:p%40ss@db.local:5433/trolydvc"
 
 
 def test_sqlite_is_refused():

@@ -39,11 +39,15 @@ class Assistant:
     def api_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.servers.secrets['RASA_AUTH_TOKEN']}"}
 
-    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+    def say(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The replies to ``text``; ``metadata`` as the Telegram bot sends it (trolydvc.rasa_client)."""
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
         response = self.http.post(
-            f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
-            headers=self.rest_headers,
+            f"{self.url}/webhooks/rest/webhook", json=body, headers=self.rest_headers
         )
         assert response.status_code == 200, response.text
         return response.json()

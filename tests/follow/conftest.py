@@ -23,6 +23,7 @@ CODE = "000.00.20.H50-261107-0001"
 OTHER = "000.00.20.H50-261107-0002"
 TABLES = (
     "follow_notifications",
+    "widget_messages",
     "dossier_follows",
     "follow_offers",
     "follow_cursors",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trolydvc.textnorm import (
@@ -88,6 +88,8 @@ def text_and_spans(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
 
 @FUZZ
 @given(text_and_spans())
+@example(("0A\u0300", [(0, 2)]))  # a span ending between a letter and its combining mark
+@example(("A\u0300b", [(0, 1), (1, 3)]))
 def test_normalize_with_spans_keeps_spans_inside_the_text(
     case: tuple[str, list[tuple[int, int]]],
 ) -> None:

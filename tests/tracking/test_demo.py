@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from trolydvc.locality import load_locality
 from trolydvc.tracking.demo import (
+    AGENCY_CODES,
+    DEMO_MARK,
     SHOWCASE,
     SHOWCASE_PHONE_LAST4,
     generate_demo_rows,
@@ -64,3 +67,17 @@ def test_cli_demo_data_if_empty(db_url: str) -> None:
     assert second.exit_code == 0 and "không nạp dữ liệu mẫu" in second.output
     bad = runner.invoke(main, ["demo-data", "--today", "hôm qua"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+def test_demo_dossiers_are_received_by_communes_of_locality_yml() -> None:
+    locality = load_locality()  # the shipped one: Quảng Trị, generated from the 2025 units
+    first = [c.name for c in locality.communes[:4]]
+    rows = generate_demo_rows(400, today=TODAY)
+    agencies = {r["code"].split("-")[0]: (r["agency"], r["commune"]) for r in rows}
+    assert sorted(agencies) == AGENCY_CODES
+    for code, name in zip(AGENCY_CODES, first, strict=True):
+        agency, commune = agencies[code]
+        assert agency == f"UBND {name[:1].lower()}{name[1:]}"  # "UBND phường Đồng Thuận"
+        assert name.endswith(f" {commune}") and locality.find_commune(commune) is not None
+    # the demo stays marked as such: removing it never touches a real dossier
+    assert all(DEMO_MARK in r["code"] for r in rows)

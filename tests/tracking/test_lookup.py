@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from trolydvc.db.base import get_engine
+from trolydvc.i18n import answering_in
 from trolydvc.tracking.importer import import_file
 from trolydvc.tracking.lookup import describe_dossier, lookup, normalize_code
 from trolydvc.tracking.lookup_guard import RateLimiter
@@ -216,3 +217,54 @@ def test_cli_show(loaded: str) -> None:
     assert "Trần Thị Bình" in verified.output
     bad = runner.invoke(main, ["dossiers", "show", "???"])
     assert bad.exit_code == 1 and "chưa đúng định dạng" in bad.output
+
+
+# --- the same answers in an English conversation (issue #17 item 5) ------------------------------
+# Labels, statuses and next steps in English; the code, the dates, the official names and the
+# one-stop shop's note as they are; the same privacy rule.
+VIETNAMESE_FRAME = ("Hồ sơ ", "Trạng thái", "Việc cần làm", "Bạn ", "Ngày hẹn trả", "Mời ")
+
+
+def test_an_english_conversation_gets_english_labels_and_the_same_privacy(loaded: str) -> None:
+    with answering_in("en"):
+        basic = ask("000.00.20.H50-221107-0002", loaded)
+        verified = ask("000.00.20.H50-221107-0001", loaded, phone_last4="5678")
+        wrong = lookup(
+            "000.00.20.H50-221107-0005", sender_id="en", phone_last4="1111", now=NOW_IN_TIME,
+            limiter=RateLimiter(), url=loaded,
+        )  # fmt: skip
+        unknown = ask("000.00.20.H50-221107-0999", loaded)
+    assert basic.startswith("Dossier 000.00.20.H50-221107-0002\n• Received on: 07/11/2022\n")
+    assert "• Due date: 08/11/2022\n• Status: Result ready\n" in basic
+    assert "  Result ready on 10/11/2022, 2 days late." in basic
+    assert "What to do: Please collect the result at the one-stop shop where you submitted" in basic
+    assert "send me the last 4 digits of the phone number" in basic
+    assert [secret for secret in SECRETS["0002"] if secret in basic] == []
+    assert "Procedure: Đăng ký khai sinh (code 1.001193)" in verified  # the official name
+    assert "Applicant: Nguyễn Văn An" in verified and "Submitted: In person" in verified
+    assert "Receiving agency: UBND xã A" in verified and "Processing history:" in verified
+    assert "On time: 1 day left until the due date." in verified
+    assert wrong.kind == "wrong_phone" and wrong.text.startswith("The last 4 digits")
+    assert "Võ Thị Hạnh" not in wrong.text and "Reason" not in wrong.text
+    assert "No dossier has the code 000.00.20.H50-221107-0999" in unknown
+    for answer in (basic, verified, wrong.text, unknown):
+        assert [label for label in VIETNAMESE_FRAME if label in answer] == [], answer
+    # outside an English conversation the answers stay Vietnamese
+    assert ask("000.00.20.H50-221107-0002", loaded).startswith("Hồ sơ 000.00.20.H50-221107-0002")
+
+
+def test_a_locked_code_is_explained_in_english(loaded: str) -> None:
+    code = "000.00.20.H50-221107-0001"
+    with answering_in("en"):
+        for attempt in range(10):
+            result = lookup(
+                code, sender_id=f"guess-{attempt}", phone_last4="0000", now=NOW_IN_TIME,
+                limiter=RateLimiter(), url=loaded,
+            )  # fmt: skip
+            if result.kind == "locked":
+                break
+    assert result.kind == "locked", result.text
+    assert f"verifying dossier {code} is locked for about 24 hours" in result.text  # 86,400 s
+    # whom to contact: the province's one-stop shop (named as locality.yml has it), or their own
+    assert "\n• or the one-stop shop where you submitted the dossier\n" in result.text
+    assert "Nguyễn Văn An" not in result.text and "Bạn" not in result.text

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from trolydvc.i18n import answering_in
 from trolydvc.tracking.chart import render_chart
 from trolydvc.tracking.importer import CSV_COLUMNS, import_file
 from trolydvc.tracking.stats import (
@@ -275,3 +276,18 @@ def test_cli_stats(db_url: str, tmp_path: Path) -> None:
     bad = runner.invoke(main, ["stats", "--month", "13/2025"])
     assert bad.exit_code != 0 and "tháng không hợp lệ" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_the_public_summary_of_an_english_conversation(db_url: str, tmp_path: Path) -> None:
+    load(db_url, tmp_path, report_dataset())
+    with answering_in("en"):
+        public = public_summary(PERIOD, url=db_url)
+        quarter = parse_period_text("Q3/2025", date(2026, 5, 20)).label
+    assert public == (
+        "Administrative procedure figures, from 01/01/2025 to 31/10/2025: 3,743 dossiers received "
+        "(664 online); 3,478 resolved, of which 3,385 on time (97.33%) and 93 late (2.67%); 265 "
+        "dossiers in progress."
+    )
+    assert quarter == "quarter 3/2025"
+    # the same figures in Vietnamese outside it (the officials' reports, a Vietnamese chat)
+    assert "tiếp nhận 3.743 hồ sơ (trực tuyến 664)" in public_summary(PERIOD, url=db_url)

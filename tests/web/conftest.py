@@ -24,6 +24,8 @@ from trolydvc.config import settings
 RASA_PORT = settings().test_rasa_port + 1
 ACTIONS_PORT = settings().test_actions_port + 1
 WEB_PORT = settings().test_rasa_port + 75
+# Another site's page carrying the widget's tag (TROLYDVC_WEB_EMBED_ORIGINS)
+EMBED_PORT = settings().test_rasa_port + 76
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -58,8 +60,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         # hex: a token_urlsafe starting with "-" is taken for an option by `rasa run`'s
         # argparse (trolydvc.rasa_server passes "--auth-token TOKEN"): 1 start in 64 fails
         mp.setenv(name, secrets.token_hex(16))
+    mp.setenv("TROLYDVC_WEB_EMBED_ORIGINS", f"http://127.0.0.1:{EMBED_PORT}")
     # every browser test comes from 127.0.0.1: the per-address limit is tested in test_api.py
     mp.setenv("TROLYDVC_WEB_LIMIT_ADDRESS", "1000/minute")
+    # the web app's follow notifier runs every second (a followed dossier's news within ~3 s)
+    mp.setenv("TROLYDVC_FOLLOW_NOTIFY_INTERVAL", "1")
     privacy._key.cache_clear()
     reset_engines()
     upgrade(url)

@@ -163,11 +163,13 @@ class Catalog:
 
     def supports(self, text: str, code: str) -> bool:
         """Does ``text`` name procedure ``code`` by its distinctive words (support at least
-        :data:`trolydvc.catalog.search.SUPPORT_MIN`, and a name or alias of it named at least
-        to :data:`trolydvc.catalog.search.NAME_COVER_MIN`)?"""
+        :data:`trolydvc.catalog.search.SUPPORT_MIN`, a name or alias of it named at least
+        to :data:`trolydvc.catalog.search.NAME_COVER_MIN`, and what the question asks for, not
+        only whom it is for: :meth:`SearchIndex.fits_phrases`)?"""
         return (
             self.index.support(text, code) >= _search.SUPPORT_MIN
             and self.index.name_cover(text, code) >= _search.NAME_COVER_MIN
+            and self.index.fits_phrases(text, code)
         )
 
     def fits_entity(self, text: str, code: str, span: str = "") -> bool:
@@ -187,6 +189,13 @@ class Catalog:
         if not index.names_something(text, pairs=False):
             return True
         return index.support(text, code, pairs=False) >= _search.ENTITY_SUPPORT_MIN
+
+    def fits_phrases(self, text: str, code: str) -> bool:
+        """Does procedure ``code`` fit what the question asks for, not only whom it is for
+        (:meth:`SearchIndex.fits_phrases`: "hỗ trợ tiền điện cho hộ nghèo" names «Công nhận hộ
+        nghèo» only in its "cho ..." part)? Part of :meth:`supports`; an entity the NLU read
+        is checked with it too (actions/resolve.py)."""
+        return self.index.fits_phrases(text, code)
 
     def names_something(self, text: str) -> bool:
         """Does ``text`` name something specific (a procedure, in the catalog or not)?"""

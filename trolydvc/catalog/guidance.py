@@ -21,12 +21,14 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 from trolydvc.catalog.schema import Document, Procedure, ProcessingTime, TimeUnit
 from trolydvc.textnorm import fold
 
 CaseKind = Literal["channel", "proxy", "other"]
+CoreRule = Literal["plain", "common", "form", ""]
 MAX_SHORT_NAME = 70  # one line of a phone screen
 MAX_LONG_NAME = 160  # the personal checklist, a few lines only, says more
 MAX_CASE_LABEL = 58
@@ -46,6 +48,10 @@ class Paper:
     short: str
     case: Case | None
     long: str = ""  # the same first clause, cut later (MAX_LONG_NAME)
+    # its case adds it to a dossier, it is not an alternative dossier: the case is in the
+    # paper's own words ("Hợp đồng tặng cho đối với trường hợp tặng cho phần vốn góp") or under
+    # a heading that says so ("Tùy từng trường hợp thì nộp thêm; Trường hợp …")
+    added: bool = False
 
     @property
     def to_show(self) -> bool:
@@ -58,23 +64,89 @@ class Checklist:
 
     @property
     def core(self) -> list[Paper]:
-        """Submitted by everyone: the papers without a condition or, when every paper has one,
-        those that every case (of kind "other") asks for alike (same short name)."""
+        """Submitted by everyone (see :attr:`core_rule` for how they were found)."""
+        return self._core[0]
+
+    @property
+    def core_rule(self) -> CoreRule:
+        """How the core papers were found: "plain" papers without a condition; "common" to
+        every alternative case; "form": only an application form of one kind every alternative
+        case asks for (its own wording per case); "" none."""
+        return self._core[1]
+
+    @property
+    def alternatives(self) -> list[Case]:
+        """The alternative dossiers the data heads ("Trường hợp chuyển đổi …: …", or the
+        submitter himself / someone for him), or the cases every paper is for: the citizen is
+        in one of them, each has its own papers. Empty when there are papers without a
+        condition (then a case adds papers)."""
+        groups, stated = self._groups()
+        # not stated as such, the cases are still alternatives when every paper handed in is
+        # for one of them ("… đối với trường hợp khác" / "… đối với trường hợp kỷ luật")
+        channel = any(p.case and p.case.kind == "channel" for p in self.papers if not p.to_show)
+        if len(groups) < 2 or not (stated or not channel):
+            return []
+        return [case for key in groups if (case := self.case(key)) is not None]
+
+    def _groups(self) -> tuple[dict[str, list[Paper]], bool]:
+        """The submitted papers of each alternative case, and whether the data states them as
+        alternatives. Those are the data's own headings ("Trường hợp chuyển đổi …: …") when it
+        heads two or more (a paper added in its own words, "Hợp đồng tặng cho đối với trường
+        hợp tặng cho …", is not an alternative), or one heading beside someone submitting for
+        you ("tổ trưởng nộp" / "người được ủy quyền nộp"). Otherwise every case, as its papers
+        say (not stated as alternatives)."""
+        submitted = [p for p in self.papers if not p.to_show and p.case is not None]
+        if any(not p.to_show and p.case is None for p in self.papers):
+            return {}, False
+        groups: dict[str, list[Paper]] = {}
+        for p in submitted:
+            if p.case and p.case.kind == "other" and not p.added:
+                groups.setdefault(p.case.key, []).append(p)
+        if len(groups) == 1:
+            proxy = [p for p in submitted if p.case and p.case.kind == "proxy" and not p.added]
+            if proxy:
+                groups["proxy"] = proxy
+        if len(groups) > 1:
+            return groups, True
+        groups = {}
+        for p in submitted:
+            if p.case and p.case.kind == "other":
+                groups.setdefault(p.case.key, []).append(p)
+        return groups, False
+
+    @cached_property
+    def _core(self) -> tuple[list[Paper], CoreRule]:
         plain = [p for p in self.papers if not p.to_show and p.case is None]
         if plain:
-            return plain
-        groups: dict[str, set[str]] = {}
-        for p in self.papers:
-            if not p.to_show and p.case is not None and p.case.kind == "other":
-                groups.setdefault(p.case.key, set()).add(fold(p.short))
+            return plain, "plain"
+        groups = list(self._groups()[0].values())
         if len(groups) < 2:
-            return []
-        common = set.intersection(*groups.values())
-        first: dict[str, Paper] = {}
-        for p in self.papers:
-            if not p.to_show and p.case is not None and fold(p.short) in common:
-                first.setdefault(fold(p.short), p)
-        return list(first.values())
+            return [], ""
+        first, rest = groups[0], groups[1:]
+        common = [p for p in first if all(any(_same(p, q) for q in g) for g in rest)]
+        common = [p for i, p in enumerate(common) if not any(_same(p, q) for q in common[:i])]
+        if common:
+            return common, "common"
+        # every alternative asks for an application of one kind ("Văn bản đề nghị cấp đổi …" /
+        # "Văn bản đề nghị của nhà đầu tư"; "Đơn đăng ký dự thi" / "Đơn đề nghị cấp …"): that
+        # much is common, named by the kind's words all of them begin with, never more ("Đơn đề
+        # nghị cấp …" / "Đơn đề nghị cấp lại …" is "Đơn đề nghị", not "Đơn đề nghị cấp")
+        kinds = [
+            [(p, m.group(0)) for p in g if (m := _APPLICATION.match(fold(p.short)))] for g in groups
+        ]
+        if not all(kinds):
+            return [], ""
+        paper, kind = kinds[0][0]
+        words = paper.short.split()[: len(kind.split())]
+        for g in kinds[1:]:
+            words = words[: max(len(_common_words(words, p.short)) for p, _ in g)]
+        named = " ".join(words)
+        if not _APPLICATION.fullmatch(fold(named)):
+            return [], ""
+        doc = paper.doc.model_copy(update={"originals": None, "copies": None})
+        named += " (mẫu theo trường hợp)"
+        paper = replace(paper, doc=doc, short=named, long=named)
+        return [paper], "form"
 
     @property
     def single_case(self) -> Case | None:
@@ -113,6 +185,33 @@ class Checklist:
         return [p for p in self.papers if p.case is not None and p.case.key == key]
 
 
+def _same(a: Paper, b: Paper) -> bool:
+    """Two cases' papers are the same paper: the same form file, the same short name, or one
+    short name begins the other with five words or more (one was cut: "… khoáng sản trong đó
+    nêu…" / "… khoáng sản")."""
+    if a.doc.form_url and a.doc.form_url == b.doc.form_url:
+        return True
+    x, y = fold(a.short).rstrip("…").split(), fold(b.short).rstrip("…").split()
+    n = min(len(x), len(y))
+    return x == y or (n >= 5 and x[:n] == y[:n])
+
+
+def _common_words(words: list[str], other: str) -> list[str]:
+    common = []
+    for w, v in zip(words, other.rstrip("…").split(), strict=False):
+        if fold(w) != fold(v):
+            break
+        common.append(w)
+    return common
+
+
+# the application every alternative asks for, by its kind
+_APPLICATION = re.compile(
+    r"^(?:don(?: de nghi| dang ky)?|to khai|(?:giay|van ban|phieu|ban|cong van) de nghi|to trinh"
+    r"|(?:giay|van ban|ban) dang ky|thong bao)\b"
+)
+
+
 # --- conditions ------------------------------------------------------------------------
 _LEAD = re.compile(
     r"^[\s\-+*•(]*(?:đối với trường hợp|trong trường hợp|trường hợp|đối với|nếu)\s+(?P<cond>.+?)"
@@ -129,6 +228,16 @@ _INLINE = re.compile(
     r"\s(?:trong trường hợp|đối với trường hợp|nếu|đối với (?=(?:người|trẻ em|công dân)\s))"
     r"\s*(?P<cond>[^;.()]+)",
     re.IGNORECASE,
+)
+# "Đối với trường hợp chấp thuận thay đổi, bổ sung …: 1. Đơn đề nghị …": the case runs to the
+# colon when nothing before it says what to do ("thì", "phải", "cần", "nộp", "gửi") and a paper,
+# not another case, follows it
+_COLON_LEAD = re.compile(
+    r"^[\s\-+*•(]*(?:đối với trường hợp|trong trường hợp|trường hợp)\s+"
+    r"(?P<cond>(?:(?!\b(?:thì|phải|cần|nộp|gửi)\b)[^:;.])+?)(?:,?\s+hồ sơ\s+(?:bao\s+)?gồm)?\s*:\s*"
+    r"(?!(?:(?:\d{1,2}|[a-zđ])[.)]\s+)?(?:[-+*•(]|(?:đối với|trong trường hợp|trường hợp|nếu|ngoài)\b))"
+    r"(?:(?:\d{1,2}|[a-zđ])[.)]\s+)?(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 _CLAUSE_END = re.compile(r";|\.\s|\.$")
 _VERBS = r"(?:có|nộp lại|nộp|kèm theo|bổ sung|gửi kèm|xuất trình)"
@@ -147,6 +256,8 @@ def _first_clause(text: str) -> str:
 def _condition_in(name: str) -> tuple[str | None, str]:
     """(condition clause, the name without a leading condition) from a document's own text."""
     first = _first_clause(name)
+    if m := _COLON_LEAD.match(name):
+        return m.group("cond").strip(), m.group("rest")
     if m := _LEAD.match(first):
         rest = m.group("rest")
         rest = must.group("paper") if (must := _MUST_HAVE.search(rest)) else rest
@@ -165,18 +276,26 @@ def _condition_in(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-_ONLINE = re.compile(r"\b(?:truc tuyen|qua mang|moi truong dien tu|dich vu cong)\b")
-_DIRECT = re.compile(r"\btruc tiep\b")
+_ONLINE_WORDS = r"(?:truc tuyen|qua mang|(?:moi truong|phuong thuc|hinh thuc) dien tu|dich vu cong)"
+_ONLINE = re.compile(rf"\b{_ONLINE_WORDS}\b")
+# "hồ sơ không được gửi trên môi trường điện tử": on paper, in person or by post
+_NOT_ONLINE = re.compile(rf"\bkhong (?:\w+ ){{0,4}}{_ONLINE_WORDS}\b")
+_DIRECT = re.compile(r"(?<!khong )\btruc tiep\b")  # "không trực tiếp thực hiện": not a channel
 _POSTAL = re.compile(r"\bbuu chinh\b")
-_SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|dang ky|thuc hien)\b")
-_PROXY = re.compile(r"\buy quyen\b")
+_SUBMIT = re.compile(r"\b(?:nop|gui|hinh thuc|phuong thuc|dang ky|thuc hien)\b")
+# "người nộp thuế không trực tiếp thực hiện thủ tục": someone else does it for them
+_PROXY = re.compile(
+    r"\buy quyen\b|\bkhong truc tiep (?:thuc hien thu tuc|nop|di nop)\b|\bthong qua nguoi dai dien\b"
+)
 
 
 def _channels(folded: str) -> frozenset[str]:
     if not _SUBMIT.search(folded):
         return frozenset()
     found = set()
-    if _ONLINE.search(folded):
+    if _NOT_ONLINE.search(folded):
+        found |= {"direct", "postal"}
+    elif _ONLINE.search(folded):
         found.add("online")
     if _DIRECT.search(folded):
         found.add("direct")
@@ -235,6 +354,30 @@ _HEADING_END = re.compile(
 )
 
 
+# "Tùy từng trường hợp thì nộp thêm", "… thì ngoài các tài liệu quy định tại …, hồ sơ còn phải
+# có": papers added to a dossier, not an alternative one
+_ADDITIVE = re.compile(
+    r"\b(?:nop them|ngoai (?:cac |nhung )?(?:giay to|tai lieu|ho so|thanh phan|chung tu)\b.{0,120}"
+    r"\bcon phai|bo sung them)\b"
+)
+
+
+# "Hồ sơ đăng ký doanh nghiệp phải kèm theo bản sao thẻ Căn cước …": attached to a dossier
+_ATTACHED = re.compile(r"\b(?:phai kem theo|kem theo ho so)\b")
+
+
+def _adds(condition: str) -> bool:
+    """Does the data's condition add papers to a dossier rather than head one: an additive
+    heading, or a case nested under someone submitting for you or a channel ("Trường hợp ủy
+    quyền thực hiện thủ tục thì hồ sơ phải kèm theo …; Trường hợp chưa có tài khoản định danh
+    điện tử …")?"""
+    parts = _parts(condition)
+    top = fold(parts[0]) if parts else ""
+    if _ADDITIVE.search(top):
+        return True
+    return len(parts) > 1 and bool(_PROXY.search(top) or _channels(top))
+
+
 def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozenset[str]]:
     """Kind, label and channels of a condition ("Trường hợp ủy quyền …; Trường hợp …")."""
     parts = [p.strip() for p in condition.split(";") if p.strip()] or [condition]
@@ -242,13 +385,17 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
     folded = fold(last)
     if _PROXY.search(folded):
         return "proxy", PROXY_LABEL, frozenset()
+    # the channel is the case when the condition is short, or names it first ("Trường hợp nộp
+    # trực tuyến dưới dạng sử dụng chữ ký số …, nhà đầu tư thực hiện theo quy định tại Điều 80 …")
     channels = _channels(folded)
-    if channels and len(folded.split()) <= 25:
+    if not channels or len(folded.split()) > 25:
+        channels = _channels(" ".join(folded.split()[:8]))
+    if channels:
         return "channel", _CHANNEL_LABEL[channels][1], channels
     # A nested condition ("Đăng ký … tại cơ sở tôn giáo; Trường hợp quy định tại điểm d …")
     # belongs to the case of its first part, unless that part is about a proxy or a channel.
     top = parts[0]
-    if not (_PROXY.search(fold(top)) or _channels(fold(top))):
+    if not (_PROXY.search(fold(top)) or _channels(fold(top)) or _ADDITIVE.search(fold(top))):
         last = top
     label = _HEADING_END.sub("", _LABEL_LEAD.sub("", last).strip())
     label = _without_name_words(label, proc_name)
@@ -259,10 +406,15 @@ def _case_of(condition: str, proc_name: str = "") -> tuple[CaseKind, str, frozen
 # --- short names -----------------------------------------------------------------------
 _CUT = re.compile(
     r"\s\((?!mẫu\b)|;|\.\s|\.$|:|\s(?:theo mẫu|theo quy định|trong trường hợp|đối với trường hợp"
-    r"|nếu|trường hợp)\b|,\s(?:trường hợp|trừ|nếu)\b",
+    r"|nếu|trường hợp)\b|,\s(?:trường hợp|trừ|nếu)\b"
+    # a form's file name glued to the text: "Bản đăng ký thu hồi khoáng sảnMau 03 - Phu luc III"
+    r"|(?-i:(?<=[a-zà-ỹđ])(?=M(?:au|ẫu)\b))",
     re.IGNORECASE,
 )
 _FORM = re.compile(r"\(\s*(?:theo\s+)?mẫu\s+(?:số\s+)?([A-Z0-9][\w./-]*)", re.IGNORECASE)
+# bullets and list numbers the national text keeps: "- ", "+ ", "! ", "\uf0fc", "a) ", "(1) ", "1.2) "
+_NUMBER = r"(?:[a-zđ]\d?|\d{1,2}(?:\.\d)?|[ivx]+)"
+_BULLET = re.compile(rf"^(?:[^\w(]+|\({_NUMBER}\)\s*|{_NUMBER}\)\s+)+", re.IGNORECASE)
 _SHORT_PAREN = re.compile(r"^\s\(([^()]{1,25})\)")
 
 
@@ -270,7 +422,7 @@ def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
     """The official name up to its first clause, a short parenthesis and a form number kept:
     "Văn bản ủy quyền (được chứng thực) theo quy định …" -> "Văn bản ủy quyền (được chứng
     thực)"; "Tờ khai … (mẫu CT01 ban hành kèm theo …)" -> "Tờ khai … (mẫu CT01)"."""
-    text = " ".join(name.split()).lstrip("-+*•–. ")
+    text = _BULLET.sub("", " ".join(name.split()))
     if called := _CALLED.search(text):
         named = called.group(1).strip()
         return clip_words(named[:1].upper() + named[1:], limit)
@@ -289,13 +441,101 @@ def short_name(name: str, limit: int = MAX_SHORT_NAME) -> str:
 
 
 # --- the checklist ---------------------------------------------------------------------
+# "Trường hợp …", "Đối với …", "(nếu …)", "a) Khi …": a condition that reads as a case
+_CASE_WORDS = re.compile(
+    r"^[\W\d]*(?:[a-z]\d?[.)]\s*)?(?:cac |trong |doi voi )?(?:truong hop|doi voi|neu|khi)\b"
+)
+
+
+def _reads_as_case(part: str) -> bool:
+    folded = fold(part)
+    return bool(_CASE_WORDS.match(folded) or _PROXY.search(folded) or _channels(folded))
+
+
+def _parts(condition: str) -> list[str]:
+    return [p.strip() for p in condition.split(";") if p.strip()]
+
+
+def _heading(proc: Procedure) -> str | None:
+    """The heading the procedure's documents are listed under, if the data has one: a condition
+    whose first part does not read as a case ("Hồ sơ gồm bản sao … các giấy tờ sau", "Theo quy
+    định tại Điều 47 Luật …, cụ thể", "Thủ tục hải quan đối với …") and that either every
+    submitted document sits under, or that repeats the procedure's own name ("Đăng ký thành
+    lập công ty TNHH một thành viên" beside its "Trường hợp …" cases). It names the dossier, not
+    a case. Two such headings are alternatives ("Hồ sơ đề nghị cấp …" / "Hồ sơ đề nghị cấp lại
+    …"), and so is one over only some papers ("Ngoài hồ sơ … tùy từng trường hợp phải nộp
+    thêm", "Công dân đã được cấp thẻ …" beside "Trường hợp công dân chưa được cấp …")."""
+    firsts = [
+        _parts(doc.condition)[0] if doc.condition and _parts(doc.condition) else None
+        for doc in proc.documents
+        if doc.group != "present"
+    ]
+    unmarked = {fold(f) for f in firsts if f and not _reads_as_case(f)}
+    if len(unmarked) != 1:
+        return None
+    heading = unmarked.pop()
+    if all(f is not None and fold(f) == heading for f in firsts):
+        return heading
+    name = fold(re.sub(r"^thủ tục\s+", "", proc.name.strip(), flags=re.IGNORECASE))
+    bare = re.sub(
+        r"^(?:ho so|thanh phan ho so|thu tuc)\s+|[\s,:]*(?:ho so\s+)?(?:bao )?gom$", "", heading
+    )
+    return heading if bare == name else None
+
+
+# "(Trường hợp khai thác, sử dụng được thông tin … thì hồ sơ không bao gồm bản sao của các
+# giấy tờ này)", "(Miễn nộp các tài liệu nếu không có sự thay đổi …)": a note on what may be left
+# out, not a case the papers are for (the note stays in the official wording, one tap away)
+_EXEMPTION = re.compile(
+    r"^\(?\s*mien nop\b|\bthi (?:ho so(?: [\w ]{0,40})? )?(?:khong bao gom|khong (?:phai|yeu cau|can) nop)\b"
+)
+
+
+# "Bao gồm", "Nhóm 1 gồm các văn bản, tài liệu sau", "Trong phiếu nêu rõ mục đích …": a heading
+# over part of the one dossier or a note on what the paper says, not a case (the căn cước /
+# khai thác thông tin and tố cáo records, each checked)
+_NOT_A_CASE = re.compile(
+    r"^(?:(?:ho so |thanh phan ho so )?(?:bao )?gom\s*:?\s*$|nhom \d+ gom\b|trong phieu\b)"
+)
+# "Phiếu được tạo lập khi trích xuất thông tin … in trong quá trình thu nhận hồ sơ căn cước để
+# công dân kiểm tra và ký xác nhận": how the Phiếu thu nhận thông tin căn cước (CC01) comes about,
+# for everyone. Only on that paper: 2.001194 repeats the note on its DC02, the e-form of online
+# submission in every other căn cước record, which stays where the data puts it.
+_RECEIPT_NOTE = re.compile(r"^phieu duoc tao lap\b.*\bthu nhan\b")
+_RECEIPT_FORM = re.compile(r"^phieu thu nhan\b")
+
+
+def _stated_case(condition: str | None, heading: str | None, name: str = "") -> str | None:
+    """The condition without the procedure's heading, exemption notes and notes on the paper
+    ``name`` (None when nothing else is left)."""
+    if not condition:
+        return condition
+    parts = _parts(condition)
+    if parts and heading is not None and fold(parts[0]) == heading:
+        parts = parts[1:]
+    receipt = bool(_RECEIPT_FORM.match(fold(name)))
+    parts = [
+        p
+        for p in parts
+        if not (
+            _EXEMPTION.search(fold(p))
+            or _NOT_A_CASE.search(fold(p))
+            or (receipt and _RECEIPT_NOTE.search(fold(p)))
+        )
+    ]
+    return "; ".join(parts) or None
+
+
 def _checklist(proc: Procedure) -> Checklist:
     overrides = list(proc.checklist)
     other_keys: dict[str, str] = {}  # label -> c1, c2, …
     papers: list[Paper] = []
+    # only the data's own conditions: one found in a document's text always reads as a case
+    heading = _heading(proc)
     for doc in proc.documents:
         own, rest = _condition_in(doc.name)
-        condition = doc.condition or own
+        stated = _stated_case(doc.condition, heading, doc.name)
+        condition = stated or own
         short, long = short_name(rest), short_name(rest, MAX_LONG_NAME)
         case: Case | None = None
         label_override: str | None = None
@@ -316,7 +556,10 @@ def _checklist(proc: Procedure) -> Checklist:
             else:
                 key = other_keys.setdefault(label, f"c{len(other_keys) + 1}")
                 case = Case(key, kind, label)
-        papers.append(Paper(doc, short, case, long))
+        added = case is not None and (
+            not stated or _adds(stated) or bool(_ATTACHED.search(fold(doc.name)))
+        )
+        papers.append(Paper(doc, short, case, long, added=added))
     labels = _distinct(list(other_keys))
     return Checklist(
         [
@@ -409,11 +652,15 @@ def questions_needed(cl: Checklist, proc: Procedure) -> list[str]:
 
 
 def papers_for_everyone(cl: Checklist, proc: Procedure) -> bool:
-    """Does the checklist name what every citizen submits: core papers, or a paper for each
-    of the in-person and online channels the procedure has (the paper form or the e-form)?
-    Postal is left out: the hộ tịch records name their paper form for "trực tiếp" only."""
+    """Does the checklist name what every citizen hands in: core papers (:attr:`Checklist.
+    core_rule` says how they were found), or a paper for each of the in-person and online
+    channels the procedure has (the paper form or the e-form), or, where the data lists only
+    papers to show, those without a condition? Postal is left out: the hộ tịch records name
+    their paper form for "trực tiếp" only."""
     if cl.core:
         return True
+    if not any(not p.to_show for p in cl.papers):
+        return any(p.case is None for p in cl.to_show)
     covered = {c for p in cl.by_channel if p.case for c in p.case.channels}
     return bool(covered) and set(proc.channels) - {"postal"} <= covered
 
@@ -486,8 +733,17 @@ def _texts(proc: Procedure) -> list[tuple[str, str]]:
 def stated_time(proc: Procedure, pt: ProcessingTime) -> StatedTime | None:
     """Where the official text states the unit of a bare-number time (``pt.unit`` None): the
     phrases with that number, only when all of them give the same unit (never a guess)."""
-    if pt.unit is not None or pt.value is None:
+    found = stated_times(proc, pt)
+    if not found or len({f.unit for f in found}) > 1:
         return None
+    return found[0]
+
+
+def stated_times(proc: Procedure, pt: ProcessingTime) -> list[StatedTime]:
+    """Every phrase of the official text that states a bare-number time's number with a
+    unit, in the order of the text (empty for a time that has its unit)."""
+    if pt.unit is not None or pt.value is None:
+        return []
     found: list[StatedTime] = []
     for place, text in _texts(proc):
         for m in _TIME_PHRASE.finditer(text):
@@ -500,6 +756,4 @@ def stated_time(proc: Procedure, pt: ProcessingTime) -> StatedTime | None:
                 quote = _sentence(text, m.start(), m.end())
                 if "kết quả" in quote.lower():
                     found.append(StatedTime(1, "working_days", quote, place))
-    if not found or len({f.unit for f in found}) > 1:
-        return None
-    return found[0]
+    return found

@@ -63,7 +63,7 @@ def cluster(
 
 @click.group()
 def conversations() -> None:
-    """Hội thoại đã lưu (kho hội thoại PostgreSQL của cụm máy chủ)."""
+    """Hội thoại đã lưu (kho hội thoại PostgreSQL của cụm máy chủ) và nhật ký tin nhắn."""
 
 
 @conversations.command()
@@ -71,12 +71,13 @@ def conversations() -> None:
               help="Xoá hội thoại im lặng quá số ngày này (mặc định: "
                    "TROLYDVC_CONVERSATION_RETENTION_DAYS, 30).")  # fmt: skip
 def purge(older_than: float | None) -> None:
-    """Xoá các hội thoại đã lưu mà lần trao đổi cuối cũ hơn số ngày cho trước."""
+    """Xoá các hội thoại đã lưu mà lần trao đổi cuối cũ hơn số ngày cho trước, và các dòng
+    nhật ký tin nhắn (trang phân tích) cũ hơn số ngày đó."""
     days = config.settings().conversation_retention_days if older_than is None else older_than
-    if not config.settings().database_url:
-        raise click.ClickException("Chưa đặt DATABASE_URL: chỉ cụm máy chủ lưu hội thoại.")
     # imported here: SQLAlchemy doubles the start-up time of every `trolydvc` command
-    from trolydvc.cluster.retention import purge_conversations
+    from trolydvc.cluster.retention import purge_conversation_log, purge_conversations
 
     count = purge_conversations(days)
     click.echo(f"Đã xoá {count} hội thoại im lặng quá {days:g} ngày.")
+    logged = purge_conversation_log(days)
+    click.echo(f"Đã xoá {logged} dòng nhật ký tin nhắn cũ hơn {days:g} ngày.")

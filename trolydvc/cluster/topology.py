@@ -45,6 +45,7 @@ from trolydvc.serve.servers import (
     _port_busy,
     cli_command,
     web_command,
+    conversation_log_broker,
 )
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
@@ -118,6 +119,7 @@ def endpoints_yaml(ports: Ports, database_url: str, redis_url: str) -> str:
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
         f"tracker_store: {json.dumps(rasa_sql_store(database_url))}\n"
         f"lock_store: {json.dumps(redis_lock_store(redis_url))}\n"
+        f"event_broker: {json.dumps(conversation_log_broker(database_url))}\n"
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -142,16 +143,28 @@ class Feedback(Base):
 
 
 class HandoffCase(Base):
-    """A conversation handed over to a human official in the officials' group."""
+    """A conversation handed over to a human official: a Telegram chat (``chat_id``: the
+    officials' group and the dashboard answer it) or a web widget session (``web_sender``, the
+    web app's Rasa sender id: the dashboard answers it into the widget's inbox). One of the two."""
 
     __tablename__ = "handoff_cases"
     __table_args__ = (
         CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint("(chat_id IS NULL) <> (web_sender IS NULL)", name="one_channel"),
         Index("ix_handoff_cases_chat_status", "chat_id", "status"),
+        # At most one open case per widget session, even under concurrent requests.
+        Index(
+            "uq_handoff_cases_open_web_sender",
+            "web_sender",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    web_sender: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

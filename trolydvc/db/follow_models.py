@@ -5,17 +5,27 @@ Rasa conversation and the dossier): only that conversation may then follow the d
 ``dossier_follows`` row records the chat, the dossier and the moment of consent. The notifier
 (``trolydvc.tracking.follow``) reads ``dossier_status_history`` past ``follow_cursors`` and writes
 one ``follow_notifications`` row per (follow, event); the event key is unique per follow, so an
-event can never be queued twice. Its text is sent through the bot's delivery rows.
+event can never be queued twice. Its text is sent through the bot's delivery rows (a Telegram
+follower) or written into the widget's inbox (``widget_messages``, a web widget follower).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trolydvc.db.base import Base, BigIntPK, UTCDateTime, utcnow
+from trolydvc.db.web_models import WidgetMessage
 
 
 class FollowOffer(Base):
@@ -31,17 +41,21 @@ class FollowOffer(Base):
 
 
 class DossierFollow(Base):
-    """A chat following a dossier. Active while ``stopped_at`` is None and ``ends_at`` (set
+    """A follower of a dossier: a Telegram chat (``chat_id``) or a web widget session
+    (``web_sender``), one of the two. Active while ``stopped_at`` is None and ``ends_at`` (set
     when the result is returned) has not passed."""
 
     __tablename__ = "dossier_follows"
     __table_args__ = (
         UniqueConstraint("chat_id", "dossier_id", name="uq_dossier_follows_chat_dossier"),
+        UniqueConstraint("web_sender", "dossier_id", name="uq_dossier_follows_web_sender_dossier"),
+        CheckConstraint("(chat_id IS NULL) <> (web_sender IS NULL)", name="one_follower"),
         Index("ix_dossier_follows_dossier", "dossier_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    web_sender: Mapped[str | None] = mapped_column(String(128))
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(2), default="vi")
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,6 +82,10 @@ class FollowNotification(Base):
     text: Mapped[str] = mapped_column(Text)
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    # A widget follower's message (its inbox row), written in the notifier's transaction.
+    widget_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey(WidgetMessage.id, ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -84,9 +84,10 @@ class Servers(Supervisor):
         return f"http://127.0.0.1:{self.web_port}"
 
     def _endpoints_file(self) -> Path:
-        if self.actions_port == DEFAULT_ACTIONS_PORT and self.workers == 1:
-            return ROOT / "endpoints.yml"
-        self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
+        """endpoints.yml for this pair, in a private temporary directory (it holds the database
+        URL and the sender key of the conversation log)."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="trolydvc-")
         path = Path(self._tmp.name) / "endpoints.yml"
         # plain scalar: Rasa expands ${...} only there
         text = (
@@ -95,6 +96,7 @@ class Servers(Supervisor):
         )
         if self.workers > 1:
             text += _redis_stores_yaml()
+        text += f"event_broker: {json.dumps(conversation_log_broker(config.database_url()))}\n"
         path.write_text(text)
         return path
 
@@ -171,6 +173,21 @@ def cli_command(*arguments: str) -> list[str]:
 def web_command(port: int, rasa_url: str) -> list[str]:
     """The web app (trolydvc.web) on ``port``, talking to Rasa at ``rasa_url``."""
     return cli_command("web", "--port", str(port), "--rasa-url", rasa_url)
+
+
+def conversation_log_broker(database_url: str) -> dict[str, Any]:
+    """The event_broker section of Rasa's endpoints: the conversation log
+    (trolydvc.conversation_log) in the project's database, with the key of its sender hashes and
+    the retention period of conversations."""
+    from trolydvc import conversation_log
+    from trolydvc.tracking.privacy import phone_key
+
+    return {
+        "type": "trolydvc.conversation_log.ConversationLogBroker",
+        "url": conversation_log.rasa_database_url(database_url),
+        "sender_key": conversation_log.sender_key(phone_key()),
+        "retention_days": config.settings().conversation_retention_days,
+    }
 
 
 def _redis_stores_yaml() -> str:

@@ -1,11 +1,14 @@
 """Seeded, realistic demo dossiers so a fresh install has something to look up.
 
 ``generate_demo_rows(count=3800, *, today=None, seed=SEED) -> list[dict]`` builds canonical-CSV rows:
-national-format codes of four fictitious one-stop shops (agency codes ``000.00.2x.H99``; "H99" is
-not a real province code, so demo codes never clash with real ones), procedures taken from the
-catalog (commune level, citizen-facing fields; due dates from the catalog's processing time where
-it has one, else five working days), about ten months of working days up to ``today``, ~18 %
-online, ~97 % of resolved dossiers on time. The same seed and day give the same rows.
+dossiers received by the first four communes of the deployment's locality.yml (real names: the
+shipped file is Quảng Trị's, so "UBND phường Đồng Thuận", …), with national-format codes whose
+agency part is ``000.00.2x.H99``: "H99" is no real province code, so demo codes never clash with
+real ones and removing the demo (``.H99-``) never touches a real dossier. Procedures are taken
+from the catalog (commune level, citizen-facing fields; due dates from the catalog's processing
+time where it has one, else five working days), about ten months of working days up to
+``today``, ~18 % online, ~97 % of resolved dossiers on time. The same seed, day and locality
+give the same rows.
 
 ``SHOWCASE`` lists five dossiers with fixed codes and fixed (past) dates, one per situation
 (returned on time, result ready but late, supplement needed, overdue, rejected); their registered
@@ -29,12 +32,36 @@ from trolydvc.vietnam_time import VN_TZ
 
 SEED = 20250101
 DEMO_MARK = ".H99-"
-AGENCIES = [
-    ("000.00.20.H99", "UBND xã Hòa An", "Hòa An", 0.34),
-    ("000.00.21.H99", "UBND xã Phú Thạnh", "Phú Thạnh", 0.27),
-    ("000.00.22.H99", "UBND phường Tân Lập", "Tân Lập", 0.24),
-    ("000.00.23.H99", "UBND xã Bình Minh", "Bình Minh", 0.15),
-]
+AGENCY_CODES = ["000.00.20.H99", "000.00.21.H99", "000.00.22.H99", "000.00.23.H99"]
+AGENCY_WEIGHTS = [0.34, 0.27, 0.24, 0.15]
+# "Xã Gio Linh" -> "Gio Linh": the commune column holds the name without its kind
+_KINDS = ("Xã ", "Phường ", "Thị trấn ", "Đặc khu ")
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    code: str  # the agency part of the dossier codes, "000.00.20.H99"
+    name: str  # "UBND xã Gio Linh"
+    commune: str  # "Gio Linh"
+    weight: float
+
+
+def demo_agencies() -> list[DemoAgency]:
+    """The four demo one-stop shops: the first four communes of locality.yml (repeated in
+    order when it has fewer), each with its own agency code."""
+    from trolydvc.locality import load_locality
+
+    communes = load_locality().communes
+    if not communes:
+        raise RuntimeError("locality.yml không có xã/phường nào: không tạo được hồ sơ mẫu.")
+    out = []
+    for i, (code, weight) in enumerate(zip(AGENCY_CODES, AGENCY_WEIGHTS, strict=True)):
+        name = communes[i % len(communes)].name
+        bare = next((name[len(k) :] for k in _KINDS if name.startswith(k)), name)
+        out.append(DemoAgency(code, f"UBND {name[:1].lower()}{name[1:]}", bare, weight))
+    return out
+
+
 PREFERRED_FIELDS = {
     "Hộ tịch": 8.0,
     "Chứng thực": 6.0,
@@ -177,6 +204,7 @@ def generate_demo_rows(
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     procedures = _procedures()
+    agencies = demo_agencies()
     weights = [p.weight for p in procedures]
     today = today or datetime.now(VN_TZ).date()
     now = datetime.combine(today, time(17, 30))
@@ -186,10 +214,11 @@ def generate_demo_rows(
     rows: list[dict[str, Any]] = []
     for _ in range(count):
         day = rng.choice(days)
-        agency_code, agency, commune, _ = rng.choices(AGENCIES, weights=[a[3] for a in AGENCIES])[0]
-        key = (agency_code, day)
+        chosen = rng.choices(agencies, weights=[a.weight for a in agencies])[0]
+        agency, commune = chosen.name, chosen.commune
+        key = (chosen.code, day)
         sequences[key] = sequences.get(key, 0) + 1
-        code = f"{agency_code}-{day:%y%m%d}-{sequences[key]:04d}"
+        code = f"{chosen.code}-{day:%y%m%d}-{sequences[key]:04d}"
         proc = rng.choices(procedures, weights=weights)[0]
         received = datetime.combine(day, time(7, 30)) + timedelta(minutes=rng.randrange(0, 540))
         due = _due(received, proc)
@@ -245,7 +274,7 @@ def generate_demo_rows(
                 "note": note,
             }
         )
-    return rows + _showcase(procedures)
+    return rows + _showcase(procedures, agencies)
 
 
 SHOWCASE_SPECS = [
@@ -309,15 +338,15 @@ SHOWCASE_SPECS = [
 SHOWCASE = [spec[0] for spec in SHOWCASE_SPECS]
 
 
-def _showcase(procedures: list[DemoProcedure]) -> list[dict[str, Any]]:
+def _showcase(procedures: list[DemoProcedure], agencies: list[DemoAgency]) -> list[dict[str, Any]]:
     by_code = {p.code: p for p in procedures}
-    agencies = {a[0]: a for a in AGENCIES}
+    by_agency = {a.code: a for a in agencies}
     rows = []
     for i, (code, proc_code, status, rec, due, res, ret, channel, note) in enumerate(
         SHOWCASE_SPECS
     ):
         proc = by_code.get(proc_code) or procedures[i % len(procedures)]
-        _, agency, commune, _ = agencies[code.split("-")[0]]
+        agency = by_agency[code.split("-")[0]]
         rows.append(
             {
                 "code": code,
@@ -337,9 +366,9 @@ def _showcase(procedures: list[DemoProcedure]) -> list[dict[str, Any]]:
                 "returned_at": ret,
                 "status": status,
                 "channel": channel,
-                "agency": agency,
+                "agency": agency.name,
                 "sector": proc.field,
-                "commune": commune,
+                "commune": agency.commune,
                 "note": note,
             }
         )

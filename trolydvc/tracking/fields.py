@@ -15,22 +15,24 @@ from datetime import datetime, timezone
 
 from trolydvc.db.models import Channel, DossierStatus
 from trolydvc.formatting import fmt_int
+from trolydvc.i18n import N_
 from trolydvc.textnorm import fold
 from trolydvc.vietnam_time import VN_TZ
 
+# Labels of the answers domain (trolydvc.i18n): shown through ``tr`` in the dossier lookup.
 STATUS_LABELS: dict[str, str] = {
-    DossierStatus.RECEIVED: "Mới tiếp nhận",
-    DossierStatus.PROCESSING: "Đang xử lý",
-    DossierStatus.SUPPLEMENT_REQUESTED: "Chờ bổ sung",
-    DossierStatus.RESOLVED: "Đã có kết quả",
-    DossierStatus.RETURNED: "Đã trả kết quả",
-    DossierStatus.REJECTED: "Từ chối",
-    DossierStatus.WITHDRAWN: "Đã rút",
+    DossierStatus.RECEIVED: N_("Mới tiếp nhận"),
+    DossierStatus.PROCESSING: N_("Đang xử lý"),
+    DossierStatus.SUPPLEMENT_REQUESTED: N_("Chờ bổ sung"),
+    DossierStatus.RESOLVED: N_("Đã có kết quả"),
+    DossierStatus.RETURNED: N_("Đã trả kết quả"),
+    DossierStatus.REJECTED: N_("Từ chối"),
+    DossierStatus.WITHDRAWN: N_("Đã rút"),
 }
 CHANNEL_LABELS: dict[str, str] = {
-    Channel.DIRECT: "Trực tiếp",
-    Channel.ONLINE: "Trực tuyến",
-    Channel.POSTAL: "Bưu chính",
+    Channel.DIRECT: N_("Trực tiếp"),
+    Channel.ONLINE: N_("Trực tuyến"),
+    Channel.POSTAL: N_("Bưu chính"),
 }
 
 _STATUS_ALIASES: dict[str, str] = {}

@@ -1,16 +1,20 @@
 """Following a dossier (issue #16): consent, limits, and the notifier over the status history.
 
 - A verified status lookup (the phone's last four digits matched) records a ``FollowOffer`` for
-  that conversation; ``follow`` accepts only a chat whose conversation holds such an offer.
+  that conversation; ``follow`` accepts only a follower whose conversation holds such an offer.
+  A follower is a Telegram chat (its id, an int) or a web widget session (its sender id
+  ``web:…``, a str): the same consent, limit and end for both.
 - ``notify`` reads ``dossier_status_history`` rows past its cursor (by increasing id) and, for
   each active follow of a dossier that moved to another status, and for each followed dossier
   whose due date passed without a result, writes one ``FollowNotification`` per (follow, event)
-  and ONE ``deliveries`` row per follower chat (several events of one run share one message).
-  The notifications, the delivery rows and the cursor are written in ONE transaction: a crash
-  of the notifier either queued everything and moved the cursor, or neither. The event key is
-  unique per follow, so an event is never queued twice even if the cursor were lost.
+  and ONE message per follower (several events of one run share one message): a ``deliveries``
+  row for a Telegram chat, a ``widget_messages`` row (the widget's inbox) for a widget session.
+  The notifications, those rows and the cursor are written in ONE transaction: a crash of the
+  notifier either queued everything and moved the cursor, or neither. The event key is unique
+  per follow, so an event is never queued twice even if the cursor were lost.
 - The bot's paced sender (``bot.broadcast``) sends the delivery rows exactly once; the text of
-  each comes from ``delivery_texts``.
+  each comes from ``delivery_texts``. The widget fetches its inbox rows itself (each once:
+  ``trolydvc.web.inbox``); nothing of a widget follower goes to Telegram.
 
 Why the history table and not the importer: every path that changes a status appends a history
 row (CSV, iGate JSON, any future one), so reading the table covers them all, and a crashed
@@ -23,12 +27,13 @@ due date, and where to go (the province's one-stop shop from locality.yml).
 from __future__ import annotations
 
 import html
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from trolydvc.config import settings
@@ -43,8 +48,10 @@ from trolydvc.db.models import (
     DossierStatus,
     DossierStatusHistory,
 )
-from trolydvc.i18n import gettext, normalize_language
+from trolydvc.db.web_models import WidgetMessage
+from trolydvc.i18n import gettext, normalize_language, plain
 from trolydvc.locality import load_locality
+from trolydvc.tracking.lookup import normalize_code
 from trolydvc.vietnam_time import VN_TZ
 
 CURSOR = "history"
@@ -55,6 +62,14 @@ BROADCAST_TEXT = "[follow] dossier status notifications"
 FINAL_STATUSES = (DossierStatus.RETURNED, *CLOSED_WITHOUT_RESULT)
 # How long a verified lookup lets its conversation press "Follow" (the button's life).
 OFFER_TTL = timedelta(hours=24)
+# The widget's button payloads, handled by the web app itself (trolydvc.web.follow), never by the
+# NLU; FOLLOW_PAYLOAD is also the Telegram bot's (bot.follow).
+FOLLOW_PAYLOAD = "/follow_dossier"
+FOLLOWED_PAYLOAD = "/followed_dossiers"
+UNFOLLOW_PAYLOAD = "/unfollow_dossier"
+
+# A follower: a Telegram chat id, or a web widget session's sender id ("web:…").
+Follower = int | str
 
 
 def _(message: str) -> str:  # marks strings for extraction; translated at use
@@ -87,6 +102,17 @@ NEXT_STEPS: dict[str, str] = {
     ),
     DossierStatus.WITHDRAWN: _("Following ends in {days} days."),
 }
+# The widget has no commands: there the dossier is looked up again by sending its code.
+NEXT_STEPS_WEB: dict[str, str] = {
+    DossierStatus.SUPPLEMENT_REQUESTED: _(
+        "The office asks for additional papers. Please contact {office} to know which ones "
+        "(you can also look the dossier up again here by sending its code {code})."
+    ),
+    DossierStatus.REJECTED: _(
+        "Please contact {office} to know why and what you can do next "
+        "(you can also look the dossier up again here by sending its code {code})."
+    ),
+}
 
 
 def max_per_chat() -> int:
@@ -105,11 +131,19 @@ def _now_local() -> datetime:
     return datetime.now(VN_TZ).replace(tzinfo=None)
 
 
-def _active(now: datetime) -> Any:
+def active(now: datetime) -> Any:
+    """The follows that are active at `now` (not stopped, not ended)."""
     return and_(
         DossierFollow.stopped_at.is_(None),
         or_(DossierFollow.ends_at.is_(None), DossierFollow.ends_at > now),
     )
+
+
+def _of(follower: Follower) -> ColumnElement[bool]:
+    """The follows of this follower."""
+    if isinstance(follower, str):
+        return DossierFollow.web_sender == follower
+    return DossierFollow.chat_id == follower
 
 
 # ---- consent ----------------------------------------------------------------------------------
@@ -134,8 +168,9 @@ class FollowResult:
     count: int = 0
 
 
-def follow(chat_id: int, sender_id: str, code: str, language: str = "vi") -> FollowResult:
-    """Follow `code` for this chat if its conversation verified it within OFFER_TTL."""
+def follow(follower: Follower, sender_id: str, code: str, language: str = "vi") -> FollowResult:
+    """Follow `code` for this follower if its conversation (`sender_id`) verified it within
+    OFFER_TTL."""
     now = utcnow()
     with session_scope() as session:
         dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
@@ -145,9 +180,7 @@ def follow(chat_id: int, sender_id: str, code: str, language: str = "vi") -> Fol
         if offer is None or offer.verified_at < now - OFFER_TTL:
             return FollowResult("not_verified", code)
         existing = session.scalar(
-            select(DossierFollow).where(
-                DossierFollow.chat_id == chat_id, DossierFollow.dossier_id == dossier_id
-            )
+            select(DossierFollow).where(_of(follower), DossierFollow.dossier_id == dossier_id)
         )
         if (
             existing is not None
@@ -155,11 +188,14 @@ def follow(chat_id: int, sender_id: str, code: str, language: str = "vi") -> Fol
             and (existing.ends_at is None or existing.ends_at > now)
         ):
             return FollowResult("already", code)
-        count = _count_active(session, chat_id, now)
+        count = _count_active(session, follower, now)
         if count >= max_per_chat():
             return FollowResult("limit", code, count)
         if existing is None:
-            existing = DossierFollow(chat_id=chat_id, dossier_id=dossier_id)
+            if isinstance(follower, str):
+                existing = DossierFollow(web_sender=follower, dossier_id=dossier_id)
+            else:
+                existing = DossierFollow(chat_id=follower, dossier_id=dossier_id)
             session.add(existing)
         existing.language = normalize_language(language)
         existing.consented_at = now
@@ -176,12 +212,10 @@ def follow(chat_id: int, sender_id: str, code: str, language: str = "vi") -> Fol
         return FollowResult("followed", code, count + 1)
 
 
-def _count_active(session: Session, chat_id: int, now: datetime) -> int:
+def _count_active(session: Session, follower: Follower, now: datetime) -> int:
     return (
         session.scalar(
-            select(func.count())
-            .select_from(DossierFollow)
-            .where(DossierFollow.chat_id == chat_id, _active(now))
+            select(func.count()).select_from(DossierFollow).where(_of(follower), active(now))
         )
         or 0
     )
@@ -195,23 +229,23 @@ class Followed:
     ends_at: datetime | None
 
 
-def followed(chat_id: int) -> list[Followed]:
+def followed(follower: Follower) -> list[Followed]:
     now = utcnow()
     with session_scope() as session:
         rows = session.execute(
             select(Dossier.code, Dossier.status, DossierFollow.consented_at, DossierFollow.ends_at)
             .join(Dossier, Dossier.id == DossierFollow.dossier_id)
-            .where(DossierFollow.chat_id == chat_id, _active(now))
+            .where(_of(follower), active(now))
             .order_by(DossierFollow.consented_at)
         ).all()
     return [Followed(*row) for row in rows]
 
 
-def unfollow(chat_id: int, code: str | None = None) -> int:
+def unfollow(follower: Follower, code: str | None = None) -> int:
     """Stop following `code` (every dossier when None); returns how many follows ended."""
     now = utcnow()
     with session_scope() as session:
-        condition = and_(DossierFollow.chat_id == chat_id, _active(now))
+        condition = and_(_of(follower), active(now))
         if code is not None:
             condition = and_(
                 condition,
@@ -237,27 +271,67 @@ def _office_text(t: Any) -> str:
     ).format(name=office.name)
 
 
-def status_message(code: str, status: str, language: str, *, office: str | None = None) -> str:
+def status_message(
+    code: str, status: str, language: str, *, office: str | None = None, web: bool = False
+) -> str:
+    """What a status change tells the follower: Telegram's HTML, or plain text for the widget."""
     t = gettext(language)
     office = office if office is not None else _office_text(t)
     head = t("Dossier {code} is now: <b>{status}</b>.").format(
         code=html.escape(code), status=t(STATUS_NAMES.get(status, status))
     )
-    step = t(NEXT_STEPS.get(status, "")).format(
+    steps = NEXT_STEPS_WEB if web and status in NEXT_STEPS_WEB else NEXT_STEPS
+    step = t(steps.get(status, "")).format(
         office=html.escape(office), code=html.escape(code), days=days_after_result()
     )
-    return f"{head}\n{step}".strip()
+    message = f"{head}\n{step}".strip()
+    return plain(message) if web else message
 
 
 def overdue_message(
-    code: str, due_at: datetime, language: str, *, office: str | None = None
+    code: str, due_at: datetime, language: str, *, office: str | None = None, web: bool = False
 ) -> str:
     t = gettext(language)
     office = office if office is not None else _office_text(t)
-    return t(
+    message = t(
         "Dossier {code} passed its due date ({due}) without a result. You can contact {office} "
         "to ask about it."
     ).format(code=html.escape(code), due=due_at.strftime("%d/%m/%Y"), office=html.escape(office))
+    return plain(message) if web else message
+
+
+def code_payload(command: str, code: str) -> str:
+    """A widget button's payload about one dossier: ``/unfollow_dossier{"dossier_code": …}``."""
+    return command + json.dumps({"dossier_code": code}, separators=(",", ":"))
+
+
+def code_of_payload(text: str, command: str = FOLLOW_PAYLOAD) -> str | None:
+    """The dossier code of a ``/follow_dossier{"dossier_code": "..."}`` payload (or another
+    command's)."""
+    try:
+        data = json.loads(text.strip()[len(command) :] or "{}")
+    except ValueError:
+        return None
+    value = data.get("dossier_code") if isinstance(data, dict) else None
+    return normalize_code(value) if isinstance(value, str) else None
+
+
+def web_stop_button(code: str, language: str) -> dict[str, str]:
+    """The widget's button that stops following `code` (the bot's /botheodoi CODE)."""
+    title = gettext(language)("Stop following {code}").format(code=code)
+    return {"title": title, "payload": code_payload(UNFOLLOW_PAYLOAD, code)}
+
+
+def web_list_button(language: str) -> dict[str, str]:
+    """The widget's button that lists the followed dossiers (the bot's /theodoi)."""
+    return {"title": gettext(language)("Dossiers I follow"), "payload": FOLLOWED_PAYLOAD}
+
+
+def web_buttons(codes: list[str], language: str) -> list[dict[str, str]]:
+    """The buttons under a widget follower's message: stop following each dossier it is about,
+    and the list of followed dossiers."""
+    stops = [web_stop_button(code, language) for code in dict.fromkeys(codes)]
+    return [*stops, web_list_button(language)]
 
 
 def footer(language: str) -> str:
@@ -266,11 +340,22 @@ def footer(language: str) -> str:
 
 
 # ---- the notifier -----------------------------------------------------------------------------
+class Pending(NamedTuple):
+    """One event to tell one follower."""
+
+    follow: DossierFollow
+    key: str
+    status: str
+    text: str
+    code: str
+
+
 @dataclass
 class NotifyReport:
     history_rows: int = 0
     notifications: int = 0
-    messages: int = 0
+    messages: int = 0  # Telegram messages queued (delivery rows)
+    widget_messages: int = 0  # widget inbox messages written
     overdue: int = 0
     broadcast_id: int | None = None
     cursor: int = 0
@@ -322,7 +407,7 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
             ).all()
         )
         office = {lang: _office_text(gettext(lang)) for lang in ("vi", "en")}
-        pending: list[tuple[DossierFollow, str, str, str]] = []  # follow, key, status, text
+        pending: list[Pending] = []
         if upper > last:
             report.history_rows = (
                 session.scalar(
@@ -345,22 +430,23 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
                     DossierStatusHistory.id > last,
                     DossierStatusHistory.id <= upper,
                     DossierStatusHistory.id > DossierFollow.after_history_id,
-                    _active(now),
+                    active(now),
                 )
                 .order_by(DossierStatusHistory.id)
             ).all()
             for history_id, status, follow_row, code in rows:
-                lang = languages.get(follow_row.chat_id, follow_row.language)
-                lang = normalize_language(lang)
-                message = status_message(code, status, lang, office=office[lang])
-                pending.append((follow_row, f"h:{history_id}", status, message))
+                lang = _language(follow_row, languages)
+                message = status_message(
+                    code, status, lang, office=office[lang], web=follow_row.web_sender is not None
+                )
+                pending.append(Pending(follow_row, f"h:{history_id}", status, message, code))
                 if status in FINAL_STATUSES and follow_row.ends_at is None:
                     follow_row.ends_at = now + timedelta(days=days_after_result())
         overdue = session.execute(
             select(DossierFollow, Dossier.code, Dossier.due_at)
             .join(Dossier, Dossier.id == DossierFollow.dossier_id)
             .where(
-                _active(now),
+                active(now),
                 Dossier.status.in_([s.value for s in OPEN_STATUSES]),
                 Dossier.due_at.is_not(None),
                 Dossier.due_at < now_local,
@@ -378,35 +464,77 @@ def notify(now: datetime | None = None, now_local: datetime | None = None) -> No
             key = f"due:{due_at:%Y%m%d%H%M}"  # a due date moved later is told again when passed
             if (follow_row.id, key) in told:
                 continue
-            lang = normalize_language(languages.get(follow_row.chat_id, follow_row.language))
-            pending.append(
-                (
-                    follow_row,
-                    key,
-                    "overdue",
-                    overdue_message(code, due_at, lang, office=office[lang]),
-                )
-            )
+            lang = _language(follow_row, languages)
+            web = follow_row.web_sender is not None
+            message = overdue_message(code, due_at, lang, office=office[lang], web=web)
+            pending.append(Pending(follow_row, key, "overdue", message, code))
             report.overdue += 1
         if pending:
-            report.broadcast_id = _queue(session, pending, languages, now, report)
+            report.broadcast_id = _queue(session, pending, now, report)
         _advance_cursor(session, report.cursor)
         # Offers past their life are of no use: they only said who verified what.
         session.execute(delete(FollowOffer).where(FollowOffer.verified_at < now - OFFER_TTL))
     return report
 
 
+def _language(follow_row: DossierFollow, languages: dict[int, str]) -> str:
+    """A Telegram follower's current language (/ngonngu) wins over the one it followed in."""
+    if follow_row.chat_id is not None and follow_row.chat_id in languages:
+        return normalize_language(languages[follow_row.chat_id])
+    return normalize_language(follow_row.language)
+
+
 def _queue(
-    session: Session,
-    pending: list[tuple[DossierFollow, str, str, str]],
-    languages: dict[int, str],
-    now: datetime,
-    report: NotifyReport,
-) -> int:
-    """One broadcast row for the run, one delivery per chat, one notification per event."""
-    by_chat: dict[int, list[tuple[DossierFollow, str, str, str]]] = defaultdict(list)
+    session: Session, pending: list[Pending], now: datetime, report: NotifyReport
+) -> int | None:
+    """One message per follower, one notification per event: for Telegram chats one broadcast
+    row for the run and one delivery per chat (its id returned: the bot's sender sends them);
+    for widget sessions one inbox row each."""
+    by_chat: dict[int, list[Pending]] = defaultdict(list)
+    by_web: dict[str, list[Pending]] = defaultdict(list)
     for item in pending:
-        by_chat[item[0].chat_id].append(item)
+        if item.follow.web_sender is not None:
+            by_web[item.follow.web_sender].append(item)
+        elif item.follow.chat_id is not None:
+            by_chat[item.follow.chat_id].append(item)
+    notes: list[FollowNotification] = []
+    for sender, items in by_web.items():
+        language = normalize_language(items[0].follow.language)
+        message = WidgetMessage(
+            web_sender=sender,
+            author="assistant",
+            text="\n\n".join(i.text for i in items),
+            buttons=web_buttons([i.code for i in items], language),
+        )
+        session.add(message)
+        session.flush()
+        notes += [
+            FollowNotification(
+                follow_id=i.follow.id,
+                event_key=i.key,
+                status=i.status,
+                text=i.text,
+                widget_message_id=message.id,
+            )
+            for i in items
+        ]
+    report.widget_messages = len(by_web)
+    broadcast_id = _queue_telegram(session, by_chat, now, notes) if by_chat else None
+    for note in notes:
+        report.events[note.status] = report.events.get(note.status, 0) + 1
+    session.add_all(notes)
+    session.flush()
+    report.notifications = len(notes)
+    report.messages = len(by_chat)
+    return broadcast_id
+
+
+def _queue_telegram(
+    session: Session,
+    by_chat: dict[int, list[Pending]],
+    now: datetime,
+    notes: list[FollowNotification],
+) -> int:
     broadcast = Broadcast(
         text=BROADCAST_TEXT,
         status="sending",
@@ -419,23 +547,17 @@ def _queue(
     deliveries = [Delivery(broadcast_id=broadcast.id, chat_id=chat) for chat in by_chat]
     session.add_all(deliveries)
     session.flush()
-    notes = []
     for delivery in deliveries:
-        for follow_row, key, status, message in by_chat[delivery.chat_id]:
-            notes.append(
-                FollowNotification(
-                    follow_id=follow_row.id,
-                    event_key=key,
-                    status=status,
-                    text=message,
-                    delivery_id=delivery.id,
-                )
+        notes += [
+            FollowNotification(
+                follow_id=i.follow.id,
+                event_key=i.key,
+                status=i.status,
+                text=i.text,
+                delivery_id=delivery.id,
             )
-            report.events[status] = report.events.get(status, 0) + 1
-    session.add_all(notes)
-    session.flush()
-    report.notifications = len(notes)
-    report.messages = len(deliveries)
+            for i in by_chat[delivery.chat_id]
+        ]
     return broadcast.id
 
 
@@ -469,20 +591,23 @@ def delivery_texts(delivery_ids: list[int]) -> dict[int, str]:
 class FollowStats:
     active_follows: int
     followed_dossiers: int
-    following_chats: int
+    following_chats: int  # followers: Telegram chats and widget sessions
     notifications: int
-    messages: dict[str, int]
+    messages: dict[str, int]  # Telegram delivery rows by status
+    widget_messages: int = 0  # written into widget inboxes
+    widget_seen: int = 0  # of those, fetched by the widget
 
 
 def stats() -> FollowStats:
     now = utcnow()
     with session_scope() as session:
-        active = session.execute(
+        counts = session.execute(
             select(
                 func.count(),
                 func.count(func.distinct(DossierFollow.dossier_id)),
-                func.count(func.distinct(DossierFollow.chat_id)),
-            ).where(_active(now))
+                func.count(func.distinct(DossierFollow.chat_id))
+                + func.count(func.distinct(DossierFollow.web_sender)),
+            ).where(active(now))
         ).one()
         notifications = session.scalar(select(func.count()).select_from(FollowNotification)) or 0
         delivered = session.execute(
@@ -496,6 +621,17 @@ def stats() -> FollowStats:
             )
             .group_by(Delivery.status)
         ).all()
+        widget = session.execute(
+            select(func.count(), func.count(WidgetMessage.delivered_at)).where(
+                WidgetMessage.id.in_(
+                    select(FollowNotification.widget_message_id).where(
+                        FollowNotification.widget_message_id.is_not(None)
+                    )
+                )
+            )
+        ).one()
     messages = {s: 0 for s in ("pending", "sending", "sent", "blocked", "failed", "unknown")}
     messages.update(dict(delivered))
-    return FollowStats(active[0], active[1], active[2], notifications, messages)
+    return FollowStats(
+        counts[0], counts[1], counts[2], notifications, messages, widget[0], widget[1]
+    )

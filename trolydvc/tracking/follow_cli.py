@@ -15,13 +15,15 @@ def follow() -> None:
 @follow.command("notify")
 @_friendly_errors
 def notify_cmd() -> None:
-    """Xếp hàng thông báo cho các thay đổi mới; bot Telegram đang chạy sẽ gửi đi."""
+    """Xếp hàng thông báo cho các thay đổi mới; bot Telegram đang chạy sẽ gửi đi (trang web
+    hiện thông báo trong khung trò chuyện)."""
     from trolydvc.tracking.follow import notify
 
     report = notify()
     click.echo(
         f"Đã đọc {report.history_rows} thay đổi trạng thái; xếp hàng {report.notifications} "
-        f"thông báo ({report.overdue} quá hạn) trong {report.messages} tin nhắn."
+        f"thông báo ({report.overdue} quá hạn) trong {report.messages} tin nhắn Telegram và "
+        f"{report.widget_messages} tin nhắn trên trang web."
     )
     if report.broadcast_id is not None:
         click.echo("Bot Telegram đang chạy sẽ gửi các tin nhắn này trong lần kiểm tra tới.")
@@ -40,4 +42,7 @@ def stats_cmd() -> None:
     click.echo(
         f"Tin nhắn: đã gửi {m['sent']}, chờ gửi {m['pending'] + m['sending']}, "
         f"bị chặn {m['blocked']}, lỗi {m['failed']}, không rõ {m['unknown']}"
+    )
+    click.echo(
+        f"Trên trang web (widget): {s.widget_messages} tin nhắn, người dùng đã nhận {s.widget_seen}"
     )

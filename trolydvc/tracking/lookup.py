@@ -9,7 +9,10 @@ Public API (used by the Rasa action ``check_dossier_status``, the Telegram bot a
   The national format ``<agency code>-<YYMMDD>-<sequence>`` is preferred; other codes made of
   letters, digits, dots and dashes with at least one dash and four digits are accepted too.
 - ``EXPECTED_FORMAT``: an example code to show users.
-- ``describe_dossier(code, *, sender_id, phone_last4=None) -> str``: a plain Vietnamese answer.
+- ``describe_dossier(code, *, sender_id, phone_last4=None) -> str``: a plain answer, in the
+  answers' language (``trolydvc.i18n.answering_in``; Vietnamese unless an action set English:
+  the labels go through ``tr``, the code, the dates, the official names and the one-stop shop's
+  note stay as they are).
   Without ``phone_last4`` (or with wrong digits) it shows only the status, the received and due
   dates, on time / overdue / resolved late and what to do next: anyone who has or guesses a code
   sees that much, so no procedure, no name (not even masked), no note, no agency or commune, no
@@ -47,6 +50,7 @@ from sqlalchemy.orm import Session
 from trolydvc.db.base import get_engine
 from trolydvc.db.models import Channel, Dossier, DossierStatus, DossierStatusHistory
 from trolydvc.formatting import fmt_date, fmt_datetime
+from trolydvc.i18n import N_, ntr, tr
 from trolydvc.locality import load_locality
 from trolydvc.textnorm import DOSSIER_CODE_RE, find_dossier_codes
 from trolydvc.tracking.fields import CHANNEL_LABELS, DASHES, STATUS_LABELS
@@ -100,10 +104,12 @@ def _now_local() -> datetime:
 def _wait_text(seconds: float) -> str:
     seconds = max(1, math.ceil(seconds))
     if seconds < 60:
-        return f"{seconds} giây"
+        return ntr("{n} giây", "{n} giây", seconds).format(n=seconds)
     if seconds <= 90 * 60:
-        return f"{(seconds + 59) // 60} phút"
-    return f"{(seconds + 3599) // 3600} giờ"
+        minutes = (seconds + 59) // 60
+        return ntr("{n} phút", "{n} phút", minutes).format(n=minutes)
+    hours = (seconds + 3599) // 3600
+    return ntr("{n} giờ", "{n} giờ", hours).format(n=hours)
 
 
 def _contact() -> str:
@@ -114,20 +120,22 @@ def _contact() -> str:
     office = (loc.province_offices or loc.offices)[0]
     lines = [f"• {office.name}"]
     for label, value in (
-        ("Địa chỉ", office.address),
-        ("Điện thoại", office.phone),
-        ("Giờ làm việc", office.hours),
+        (tr("Địa chỉ"), office.address),
+        (tr("Điện thoại"), office.phone),
+        (tr("Giờ làm việc"), office.hours),
     ):
         if value:  # a generated locality.yml may not have them yet
             lines.append(f"  {label}: {value}")
     if office.missing:
-        lines.append("  (tôi chưa có đủ địa chỉ, số điện thoại của nơi này)")
+        lines.append("  " + tr("(tôi chưa có đủ địa chỉ, số điện thoại của nơi này)"))
     if loc.hotline:
         lines.append(f"• {loc.hotline.name}: {loc.hotline.phone}")
-    lines.append(f"• hoặc {_OWN_SHOP}")
+    lines.append("• " + tr("hoặc {place}").format(place=tr(_OWN_SHOP)))
     if loc.example:
         lines.append(
-            "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+            tr(
+                "(Lưu ý: địa chỉ và số điện thoại ở trên là dữ liệu mẫu của bản cài đặt thử nghiệm.)"
+            )
         )
     return "\n".join(lines)
 
@@ -137,29 +145,41 @@ def _refusal(verdict: Verdict, code: str) -> str:
     wait = _wait_text(verdict.retry_after)
     if verdict.reason == "locked":
         return (
-            f"Vì đã có nhiều lần nhập sai 4 số cuối điện thoại, việc xác minh hồ sơ {code} được "
-            f"tạm khóa khoảng {wait} để bảo vệ thông tin của người nộp; trong thời gian này tôi "
-            "không thể hiển thị chi tiết, kể cả khi nhập đúng. Nếu đây là hồ sơ của Bạn, vui lòng "
-            "liên hệ (khi đến trực tiếp, Bạn mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân):\n"
+            tr(
+                "Vì đã có nhiều lần nhập sai 4 số cuối điện thoại, việc xác minh hồ sơ {code} được "
+                "tạm khóa khoảng {wait} để bảo vệ thông tin của người nộp; trong thời gian này tôi "
+                "không thể hiển thị chi tiết, kể cả khi nhập đúng. Nếu đây là hồ sơ của Bạn, vui "
+                "lòng liên hệ (khi đến trực tiếp, Bạn mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy "
+                "thân):"
+            ).format(code=code, wait=wait)
+            + "\n"
             + _contact()
         )
     return (
-        "Có quá nhiều lượt nhập sai số điện thoại trong thời gian ngắn, nên việc xác minh hồ sơ "
-        f"đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau {wait}, "
-        "hoặc liên hệ:\n" + _contact()
+        tr(
+            "Có quá nhiều lượt nhập sai số điện thoại trong thời gian ngắn, nên việc xác minh hồ "
+            "sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau "
+            "{wait}, hoặc liên hệ:"
+        ).format(wait=wait)
+        + "\n"
+        + _contact()
     )
 
 
 def _probing_refusal(verdict: Verdict) -> str:
     return (
-        "Có quá nhiều lượt tra cứu mã hồ sơ không tồn tại trong thời gian ngắn, nên việc tra cứu "
-        "hồ sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại sau "
-        f"{_wait_text(verdict.retry_after)}, hoặc liên hệ:\n" + _contact()
+        tr(
+            "Có quá nhiều lượt tra cứu mã hồ sơ không tồn tại trong thời gian ngắn, nên việc tra "
+            "cứu hồ sơ đang tạm dừng với mọi người dùng để bảo vệ thông tin. Bạn vui lòng thử lại "
+            "sau {wait}, hoặc liên hệ:"
+        ).format(wait=_wait_text(verdict.retry_after))
+        + "\n"
+        + _contact()
     )
 
 
 def _days(delta_days: int) -> str:
-    return f"{delta_days} ngày"
+    return str(delta_days) + " " + ntr("ngày", "ngày", delta_days)
 
 
 def _timeliness(d: DossierRow, now: datetime) -> str:
@@ -168,32 +188,36 @@ def _timeliness(d: DossierRow, now: datetime) -> str:
     if status in (DossierStatus.RESOLVED, DossierStatus.RETURNED):
         done = d.resolved_at or d.returned_at
         if done is None or d.due_at is None:
-            return "Đã có kết quả."
+            return tr("Đã có kết quả.")
         if done <= d.due_at:
-            return f"Đã có kết quả ngày {fmt_date(done)}, đúng hạn."
+            return tr("Đã có kết quả ngày {date}, đúng hạn.").format(date=fmt_date(done))
         late = (done.date() - d.due_at.date()).days or 1
-        return f"Đã có kết quả ngày {fmt_date(done)}, trễ hạn {_days(late)}."
+        return tr("Đã có kết quả ngày {date}, trễ hạn {days}.").format(
+            date=fmt_date(done), days=_days(late)
+        )
     if status in (DossierStatus.REJECTED, DossierStatus.WITHDRAWN):
         return ""
     if status == DossierStatus.SUPPLEMENT_REQUESTED:
-        return "Đang chờ Bạn bổ sung hồ sơ."
+        return tr("Đang chờ Bạn bổ sung hồ sơ.")
     if d.due_at is None:
-        return "Hồ sơ không có ngày hẹn trả."
+        return tr("Hồ sơ không có ngày hẹn trả.")
     if now <= d.due_at:
         left = (d.due_at.date() - now.date()).days
         if left == 0:
-            return "Trong hạn: hôm nay là ngày hẹn trả kết quả."
-        return f"Trong hạn: còn {_days(left)} đến ngày hẹn trả."
+            return tr("Trong hạn: hôm nay là ngày hẹn trả kết quả.")
+        return tr("Trong hạn: còn {days} đến ngày hẹn trả.").format(days=_days(left))
     late = (now.date() - d.due_at.date()).days or 1
-    return f"Đã quá hạn {_days(late)}."
+    return tr("Đã quá hạn {days}.").format(days=_days(late))
 
 
-_OWN_SHOP = "Bộ phận Một cửa nơi Bạn đã nộp hồ sơ"
+_OWN_SHOP = N_("Bộ phận Một cửa nơi Bạn đã nộp hồ sơ")
 
 
 def _where(d: DossierRow, verified: bool) -> str:
     # Before verification the agency is not named: it would tell where the applicant lives.
-    return f"Bộ phận Một cửa của {d.agency}" if verified and d.agency else _OWN_SHOP
+    if verified and d.agency:
+        return tr("Bộ phận Một cửa của {agency}").format(agency=d.agency)
+    return tr(_OWN_SHOP)
 
 
 def _next_step(d: DossierRow, now: datetime, *, verified: bool) -> str:
@@ -203,55 +227,73 @@ def _next_step(d: DossierRow, now: datetime, *, verified: bool) -> str:
     where = _where(d, verified)
     if status == DossierStatus.SUPPLEMENT_REQUESTED:
         if not verified:
-            return (
+            return tr(
                 "Hồ sơ cần bổ sung giấy tờ. Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ "
-                f"sung; Bạn nộp bổ sung tại {_OWN_SHOP}, hoặc trên Cổng Dịch vụ công nếu đã nộp "
-                "hồ sơ trực tuyến."
-            )
+                "sung; Bạn nộp bổ sung tại {place}, hoặc trên Cổng Dịch vụ công nếu đã nộp hồ sơ "
+                "trực tuyến."
+            ).format(place=tr(_OWN_SHOP))
         what = (
-            f"Nội dung cần bổ sung: {d.note.rstrip('. ')}."
+            tr("Nội dung cần bổ sung: {note}.").format(note=d.note.rstrip(". "))
             if d.note
-            else "Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ sung, hoàn thiện hồ sơ."
+            else tr("Nội dung cần bổ sung được ghi trong phiếu yêu cầu bổ sung, hoàn thiện hồ sơ.")
         )
         if d.channel == Channel.ONLINE:
-            where += " hoặc trên Cổng Dịch vụ công, tại hồ sơ Bạn đã nộp trực tuyến"
-        return f"Hồ sơ cần bổ sung giấy tờ. {what} Nơi nộp bổ sung: {where}."
+            where = tr(
+                "{place} hoặc trên Cổng Dịch vụ công, tại hồ sơ Bạn đã nộp trực tuyến"
+            ).format(place=where)
+        return tr("Hồ sơ cần bổ sung giấy tờ. {what} Nơi nộp bổ sung: {place}.").format(
+            what=what, place=where
+        )
     if status in (DossierStatus.RECEIVED, DossierStatus.PROCESSING):
         if d.due_at is not None and now > d.due_at:
-            return (
-                f"Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ {where} để hỏi lý do và ngày "
-                "hẹn trả mới."
-            )
-        return "Hồ sơ đang được giải quyết, Bạn chưa cần làm gì thêm."
+            return tr(
+                "Hồ sơ đã quá ngày hẹn trả. Bạn có thể liên hệ {place} để hỏi lý do và ngày hẹn "
+                "trả mới."
+            ).format(place=where)
+        return tr("Hồ sơ đang được giải quyết, Bạn chưa cần làm gì thêm.")
     if status == DossierStatus.RESOLVED:
         if not verified:
-            return (
-                f"Mời Bạn đến {_OWN_SHOP} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
-                "trả kết quả cùng giấy tờ tùy thân (nếu Bạn đã đăng ký nhận kết quả qua bưu "
-                "chính, kết quả sẽ được gửi đến địa chỉ đã đăng ký)."
-            )
+            return tr(
+                "Mời Bạn đến {place} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn trả "
+                "kết quả cùng giấy tờ tùy thân (nếu Bạn đã đăng ký nhận kết quả qua bưu chính, "
+                "kết quả sẽ được gửi đến địa chỉ đã đăng ký)."
+            ).format(place=tr(_OWN_SHOP))
         if d.channel == Channel.POSTAL:
-            return "Kết quả sẽ được gửi qua bưu chính đến địa chỉ Bạn đã đăng ký."
-        return (
-            f"Mời Bạn đến {where} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn "
-            "trả kết quả cùng giấy tờ tùy thân."
-        )
+            return tr("Kết quả sẽ được gửi qua bưu chính đến địa chỉ Bạn đã đăng ký.")
+        return tr(
+            "Mời Bạn đến {place} để nhận kết quả, mang theo giấy tiếp nhận hồ sơ và hẹn trả kết "
+            "quả cùng giấy tờ tùy thân."
+        ).format(place=where)
     if status == DossierStatus.RETURNED:
-        when = f" ngày {fmt_date(d.returned_at)}" if d.returned_at else ""
-        how = " qua bưu chính" if verified and d.channel == Channel.POSTAL else ""
-        return f"Kết quả đã được trả{how}{when}. Bạn không cần làm gì thêm."
+        postal = verified and d.channel == Channel.POSTAL
+        if d.returned_at:
+            label = (
+                tr("Kết quả đã được trả qua bưu chính ngày {date}.")
+                if postal
+                else tr("Kết quả đã được trả ngày {date}.")
+            ).format(date=fmt_date(d.returned_at))
+        else:
+            label = (
+                tr("Kết quả đã được trả qua bưu chính.") if postal else tr("Kết quả đã được trả.")
+            )
+        return label + " " + tr("Bạn không cần làm gì thêm.")
     if status == DossierStatus.REJECTED:
-        reason = f" Lý do: {d.note.rstrip('. ')}." if verified and d.note else ""
-        return f"Hồ sơ không được giải quyết.{reason} Bạn có thể liên hệ {where} để được hướng dẫn."
+        reason = (
+            " " + tr("Lý do: {note}.").format(note=d.note.rstrip(". "))
+            if verified and d.note
+            else ""
+        )
+        contact = tr("Bạn có thể liên hệ {place} để được hướng dẫn.").format(place=where)
+        return tr("Hồ sơ không được giải quyết.") + reason + " " + contact
     if status == DossierStatus.WITHDRAWN:
-        return "Hồ sơ đã được rút theo đề nghị. Nếu cần, Bạn có thể nộp hồ sơ mới."
+        return tr("Hồ sơ đã được rút theo đề nghị. Nếu cần, Bạn có thể nộp hồ sơ mới.")
     return ""
 
 
 def _procedure(d: DossierRow) -> str:
     if d.procedure_name and d.procedure_code:
-        return f"{d.procedure_name} (mã {d.procedure_code})"
-    return d.procedure_name or d.procedure_code or "(không có thông tin)"
+        return tr("{name} (mã {code})").format(name=d.procedure_name, code=d.procedure_code)
+    return d.procedure_name or d.procedure_code or tr("(không có thông tin)")
 
 
 def _timeline(d: DossierRow, history: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
@@ -281,41 +323,45 @@ def _render(
     """The answer for a dossier. Unverified: only the status, its dates and what to do next
     (anyone who has or guesses a code sees this); the procedure, the applicant, the agency, the
     channel, the note and the history only once the phone digits matched."""
-    lines = [f"Hồ sơ {d.code}"]
+    lines = [tr("Hồ sơ {code}").format(code=d.code)]
+
+    def item(label: str, value: object) -> None:
+        lines.append(f"• {tr(label)}: {value}")
+
     if verified:
-        lines.append(f"• Thủ tục: {_procedure(d)}")
-        lines.append(f"• Người nộp: {d.applicant_name or '(không có)'}")
-        lines.append(f"• Tiếp nhận: {fmt_datetime(d.received_at)}")
-        lines.append(f"• Hình thức nộp: {CHANNEL_LABELS.get(d.channel, d.channel)}")
+        item(N_("Thủ tục"), _procedure(d))
+        item(N_("Người nộp"), d.applicant_name or tr("(không có)"))
+        item(N_("Tiếp nhận"), fmt_datetime(d.received_at))
+        item(N_("Hình thức nộp"), tr(CHANNEL_LABELS.get(d.channel, d.channel)))
         if d.agency:
-            lines.append(f"• Cơ quan tiếp nhận: {d.agency}")
+            item(N_("Cơ quan tiếp nhận"), d.agency)
         if d.sector:
-            lines.append(f"• Lĩnh vực: {d.sector}")
+            item(N_("Lĩnh vực"), d.sector)
     else:
-        lines.append(f"• Ngày tiếp nhận: {fmt_date(d.received_at)}")
+        item(N_("Ngày tiếp nhận"), fmt_date(d.received_at))
     if d.due_at:
-        lines.append(f"• Ngày hẹn trả kết quả: {fmt_date(d.due_at)}")
-    lines.append(f"• Trạng thái: {STATUS_LABELS.get(d.status, d.status)}")
+        item(N_("Ngày hẹn trả kết quả"), fmt_date(d.due_at))
+    item(N_("Trạng thái"), tr(STATUS_LABELS.get(d.status, d.status)))
     timeliness = _timeliness(d, now)
     if timeliness:
         lines.append(f"  {timeliness}")
     if verified:
         if d.resolved_at:
-            lines.append(f"• Có kết quả lúc: {fmt_datetime(d.resolved_at)}")
+            item(N_("Có kết quả lúc"), fmt_datetime(d.resolved_at))
         if d.returned_at:
-            lines.append(f"• Trả kết quả lúc: {fmt_datetime(d.returned_at)}")
+            item(N_("Trả kết quả lúc"), fmt_datetime(d.returned_at))
         shown_in_step = (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.REJECTED)
         if d.note and d.status not in shown_in_step:
-            lines.append(f"• Ghi chú của Bộ phận Một cửa: {d.note}")
+            item(N_("Ghi chú của Bộ phận Một cửa"), d.note)
         events = _timeline(d, history or [])
         if events:
-            lines.append("• Quá trình xử lý:")
+            lines.append("• " + tr("Quá trình xử lý") + ":")
             for when, status in events[-8:]:
-                lines.append(f"  – {fmt_datetime(when)}: {STATUS_LABELS.get(status, status)}")
+                lines.append(f"  – {fmt_datetime(when)}: {tr(STATUS_LABELS.get(status, status))}")
     step = _next_step(d, now, verified=verified)
     if step:
         lines.append("")
-        lines.append(f"Việc cần làm: {step}")
+        lines.append(tr("Việc cần làm: {step}").format(step=step))
     return "\n".join(lines)
 
 
@@ -355,22 +401,27 @@ def lookup(
         if decision.reason == "slowdown":
             return LookupResult(
                 "rate_limited",
-                "Bạn đã tra cứu nhiều mã không đúng. Vì an toàn dữ liệu, vui lòng thử lại sau "
-                f"{_wait_text(decision.retry_after)} và kiểm tra kỹ mã trên giấy tiếp nhận hồ sơ.",
+                tr(
+                    "Bạn đã tra cứu nhiều mã không đúng. Vì an toàn dữ liệu, vui lòng thử lại sau "
+                    "{wait} và kiểm tra kỹ mã trên giấy tiếp nhận hồ sơ."
+                ).format(wait=_wait_text(decision.retry_after)),
             )
         return LookupResult(
             "rate_limited",
-            "Bạn đã tra cứu quá nhiều lần trong một phút. Vui lòng thử lại sau "
-            f"{_wait_text(decision.retry_after)}.",
+            tr("Bạn đã tra cứu quá nhiều lần trong một phút. Vui lòng thử lại sau {wait}.").format(
+                wait=_wait_text(decision.retry_after)
+            ),
         )
     limiter.hit(sender)
     canonical = normalize_code(code)
     if canonical is None:
         return LookupResult(
             "malformed",
-            "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ in trên giấy tiếp nhận và hẹn trả kết quả, "
-            f"có dạng {EXPECTED_FORMAT} (mã cơ quan - ngày nộp YYMMDD - số thứ tự). "
-            "Bạn vui lòng gửi lại mã nhé.",
+            tr(
+                "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ in trên giấy tiếp nhận và hẹn trả kết "
+                "quả, có dạng {example} (mã cơ quan - ngày nộp YYMMDD - số thứ tự). Bạn vui lòng "
+                "gửi lại mã nhé."
+            ).format(example=EXPECTED_FORMAT),
         )
     digits = None
     if phone_last4 is not None:
@@ -378,7 +429,7 @@ def lookup(
         if len(digits) != 4:
             return LookupResult(
                 "wrong_phone",
-                "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký khi nộp hồ sơ.",
+                tr("Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký khi nộp hồ sơ."),
                 canonical,
             )
     guard = guard or default_guard(url)
@@ -398,9 +449,11 @@ def lookup(
                 return LookupResult("paused", _probing_refusal(verdict), canonical)
             return LookupResult(
                 "not_found",
-                f"Không tìm thấy hồ sơ có mã {canonical}. Bạn vui lòng kiểm tra lại mã trên giấy "
-                f"tiếp nhận và hẹn trả kết quả (dạng {EXPECTED_FORMAT}). Hồ sơ vừa nộp có thể "
-                "chưa được cập nhật; nếu cần, Bạn liên hệ Bộ phận Một cửa nơi đã nộp hồ sơ.",
+                tr(
+                    "Không tìm thấy hồ sơ có mã {code}. Bạn vui lòng kiểm tra lại mã trên giấy "
+                    "tiếp nhận và hẹn trả kết quả (dạng {example}). Hồ sơ vừa nộp có thể chưa "
+                    "được cập nhật; nếu cần, Bạn liên hệ Bộ phận Một cửa nơi đã nộp hồ sơ."
+                ).format(code=canonical, example=EXPECTED_FORMAT),
                 canonical,
             )
         if digits is None:
@@ -411,15 +464,16 @@ def lookup(
                     verdict.reason, text + "\n\n" + _refusal(verdict, canonical), canonical
                 )
             if dossier.phone_last4:
-                text += (
-                    "\n\nĐể xem thủ tục, người nộp, ghi chú và quá trình xử lý, Bạn cho biết 4 số "
+                text += "\n\n" + tr(
+                    "Để xem thủ tục, người nộp, ghi chú và quá trình xử lý, Bạn cho biết 4 số "
                     "cuối của số điện thoại đã đăng ký khi nộp hồ sơ."
                 )
             return LookupResult("found", text, canonical)
         if not dossier.phone_last4:
             return LookupResult(
                 "no_phone_on_file",
-                "Hồ sơ này không có số điện thoại đăng ký nên không thể xác minh thêm.\n\n"
+                tr("Hồ sơ này không có số điện thoại đăng ký nên không thể xác minh thêm.")
+                + "\n\n"
                 + _render(dossier, now, verified=False),
                 canonical,
             )
@@ -439,21 +493,30 @@ def lookup(
             if not verdict.allowed:
                 return LookupResult(
                     "locked",
-                    "4 số cuối điện thoại không khớp với hồ sơ. "
+                    tr("4 số cuối điện thoại không khớp với hồ sơ.")
+                    + " "
                     + _refusal(verdict, canonical)
                     + "\n\n"
                     + _render(dossier, now, verified=False),
                     canonical,
                 )
             left = (
-                f" Bạn còn {verdict.remaining} lần thử."
+                " "
+                + ntr("Bạn còn {n} lần thử.", "Bạn còn {n} lần thử.", verdict.remaining).format(
+                    n=verdict.remaining
+                )
                 if verdict.remaining is not None and verdict.remaining <= 2
                 else ""
             )
             return LookupResult(
                 "wrong_phone",
-                "4 số cuối điện thoại không khớp với hồ sơ, nên tôi chỉ hiển thị thông tin "
-                f"cơ bản.{left}\n\n" + _render(dossier, now, verified=False),
+                tr(
+                    "4 số cuối điện thoại không khớp với hồ sơ, nên tôi chỉ hiển thị thông tin "
+                    "cơ bản."
+                )
+                + left
+                + "\n\n"
+                + _render(dossier, now, verified=False),
                 canonical,
             )
         history = get_history(conn, dossier.id)

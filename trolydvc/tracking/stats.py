@@ -24,6 +24,8 @@ Public API:
 - ``compute_report(period, *, group_by=None | "agency" | "sector", agency=None, sector=None,
   as_of=None, url=None) -> Report`` (SQL aggregates, one query per level).
 - ``format_report(report) -> str``: Vietnamese text, numbers as vi_VN (``3.743``, ``97,33%``).
+- Period labels and ``public_summary`` are written in the answers' language (``trolydvc.i18n``:
+  Vietnamese unless the chat's action set English; the officials' reports stay Vietnamese).
 - ``public_summary(period=None, *, url=None) -> str`` (alias ``public_statistics_text``): aggregates
   only, for the public ``ask_statistics`` answer (default: year to date).
 """
@@ -57,6 +59,7 @@ from trolydvc.db.models import (
     DossierStatus,
 )
 from trolydvc.formatting import fmt_date, fmt_int, fmt_ratio
+from trolydvc.i18n import number_locale, tr
 from trolydvc.textnorm import fold
 from trolydvc.vietnam_time import VN_TZ
 
@@ -67,14 +70,16 @@ GROUP_COLUMNS = {"agency": Dossier.agency, "sector": Dossier.sector}
 class Period:
     start: date
     end: date  # inclusive
-    label: str
+    # How the period is named (:attr:`label`): "month", "quarter", "year", "year_to_date" or
+    # "between" (any dates).
+    kind: str = "between"
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
         if not 1 <= month <= 12:
             raise ValueError(f"tháng không hợp lệ: {month}")
         last = calendar.monthrange(year, month)[1]
-        return cls(date(year, month, 1), date(year, month, last), f"tháng {month:02d}/{year}")
+        return cls(date(year, month, 1), date(year, month, last), "month")
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
@@ -82,22 +87,41 @@ class Period:
             raise ValueError(f"quý không hợp lệ: {quarter}")
         first = 3 * (quarter - 1) + 1
         last = calendar.monthrange(year, first + 2)[1]
-        return cls(date(year, first, 1), date(year, first + 2, last), f"quý {quarter}/{year}")
+        return cls(date(year, first, 1), date(year, first + 2, last), "quarter")
 
     @classmethod
     def year(cls, year: int) -> Period:
-        return cls(date(year, 1, 1), date(year, 12, 31), f"năm {year}")
+        return cls(date(year, 1, 1), date(year, 12, 31), "year")
 
     @classmethod
     def year_to_date(cls, today: date | None = None) -> Period:
         today = today or datetime.now(VN_TZ).date()
-        return cls(date(today.year, 1, 1), today, f"từ đầu năm {today.year} đến {fmt_date(today)}")
+        return cls(date(today.year, 1, 1), today, "year_to_date")
 
     @classmethod
     def between(cls, start: date, end: date) -> Period:
         if end < start:
             raise ValueError("ngày kết thúc trước ngày bắt đầu")
-        return cls(start, end, f"từ {fmt_date(start)} đến {fmt_date(end)}")
+        return cls(start, end, "between")
+
+    @property
+    def label(self) -> str:
+        """The period's name ("tháng 10/2025", "quý 3/2025", "từ 01/01/2025 đến 31/10/2025"), in
+        the answers' language when it is read: a period made before (a constant, a cached
+        report) is named in the language of the answer that shows it."""
+        start = self.start
+        if self.kind == "month":
+            return tr("tháng {month}/{year}").format(month=f"{start.month:02d}", year=start.year)
+        if self.kind == "quarter":
+            quarter = (start.month - 1) // 3 + 1
+            return tr("quý {quarter}/{year}").format(quarter=quarter, year=start.year)
+        if self.kind == "year":
+            return tr("năm {year}").format(year=start.year)
+        if self.kind == "year_to_date":
+            return tr("từ đầu năm {year} đến {date}").format(
+                year=start.year, date=fmt_date(self.end)
+            )
+        return tr("từ {start} đến {end}").format(start=fmt_date(start), end=fmt_date(self.end))
 
     @property
     def end_exclusive(self) -> datetime:
@@ -498,13 +522,22 @@ def public_summary(period: Period | None = None, *, url: str | None = None) -> s
     report = compute_report(period, url=url)
     c = report.totals
     if c.received == 0:
-        return f"Chưa có số liệu hồ sơ {period.label}."
-    return (
-        f"Số liệu giải quyết thủ tục hành chính {period.label}: tiếp nhận {fmt_int(c.received)} "
-        f"hồ sơ (trực tuyến {fmt_int(c.online)}); đã giải quyết {fmt_int(c.resolved)}, trong đó "
-        f"đúng hạn {fmt_int(c.on_time)} ({fmt_ratio(c.on_time, c.resolved)}) và trễ hạn "
-        f"{fmt_int(c.late)} ({fmt_ratio(c.late, c.resolved)}); đang giải quyết "
-        f"{fmt_int(c.in_progress)} hồ sơ."
+        return tr("Chưa có số liệu hồ sơ {period}.").format(period=period.label)
+    locale = number_locale()
+    return tr(
+        "Số liệu giải quyết thủ tục hành chính {period}: tiếp nhận {received} hồ sơ (trực tuyến "
+        "{online}); đã giải quyết {resolved}, trong đó đúng hạn {on_time} ({on_time_share}) và "
+        "trễ hạn {late} ({late_share}); đang giải quyết {in_progress} hồ sơ."
+    ).format(
+        period=period.label,
+        received=fmt_int(c.received, locale),
+        online=fmt_int(c.online, locale),
+        resolved=fmt_int(c.resolved, locale),
+        on_time=fmt_int(c.on_time, locale),
+        on_time_share=fmt_ratio(c.on_time, c.resolved, locale),
+        late=fmt_int(c.late, locale),
+        late_share=fmt_ratio(c.late, c.resolved, locale),
+        in_progress=fmt_int(c.in_progress, locale),
     )
 
 

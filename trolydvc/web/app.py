@@ -1,11 +1,14 @@
 """`create_app()`: the one web process. Serves the sample commune page (/), the chat widget
-(/static/widget.js) and its API (/api/chat), and the officials' dashboard (/quan-tri).
+(/static/widget.js) and its API (/api/chat, /api/inbox), and the officials' dashboard
+(/quan-tri); runs the follow notifier and ends idle widget handoff cases (trolydvc.web.jobs).
 
     uvicorn --factory trolydvc.web.app:create_app     (what `trolydvc web` runs)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +22,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from trolydvc import config
 from trolydvc.locality import load_locality
 from trolydvc.rasa_client import RasaClient
-from trolydvc.web import chat, dashboard
+from trolydvc.web import chat, dashboard, embed, jobs
+from trolydvc.web.handoff import RecentTexts
 from trolydvc.web.limiter import ChatLimiter
 from trolydvc.web.secrets import session_secret
 
@@ -33,9 +37,13 @@ def create_app(rasa_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rasa = RasaClient(rasa_url or config.rasa_url(), timeout=settings.rasa_timeout)
+        background = asyncio.create_task(jobs.run(), name="web-jobs")
         try:
             yield
         finally:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
             await app.state.rasa.aclose()
 
     app = FastAPI(
@@ -55,7 +63,9 @@ def create_app(rasa_url: str | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.web_https_only,  # set it when the site is served over HTTPS
     )
+    embed.install(app, session_secret(), settings.embed_origins)
     app.state.chat_limiter = ChatLimiter(settings.web_limit_session, settings.web_limit_address)
+    app.state.recent_texts = RecentTexts()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(chat.router)
     app.include_router(dashboard.router)  # /quan-tri, after the session middleware above

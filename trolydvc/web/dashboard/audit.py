@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "broadcast": "Tạo thông báo",
     "broadcast_cancel": "Hủy thông báo",
     "handoff_answer": "Trả lời công dân",
+    "handoff_close": "Đóng yêu cầu hỗ trợ",
 }
 assert set(ACTION_LABELS) == set(AUDIT_ACTIONS)
 

@@ -18,7 +18,9 @@ import trolydvc.web.dashboard.broadcasts as broadcasts
 import trolydvc.web.dashboard.desk as desk
 import trolydvc.web.dashboard.reports as reports
 from bot import broadcast_store
+from trolydvc import config
 from trolydvc.formatting import fmt_int, fmt_ratio
+from trolydvc.tracking import follow
 from trolydvc.tracking.stats import parse_period_text
 from trolydvc.vietnam_time import VN_TZ
 from trolydvc.web.dashboard.accounts import Account, LoginResult, authenticate
@@ -278,6 +280,20 @@ async def desk_answer(
     return _see("/ho-tro")
 
 
+@router.post("/ho-tro/{case_id}/dong", dependencies=[Csrf])
+def desk_close(request: Request, account: LoggedIn, case_id: int) -> RedirectResponse:
+    try:
+        desk.close(case_id)
+    except ValueError as exc:
+        _flash(request, "error", str(exc))
+        return _see("/ho-tro")
+    audit.record(
+        "handoff_close", account=account, client=client_address(request), detail=f"#{case_id}"
+    )
+    _flash(request, "ok", f"Đã đóng yêu cầu #{case_id}.")
+    return _see("/ho-tro")
+
+
 # ---- analytics ---------------------------------------------------------------------------------
 @router.get("/phan-tich", response_class=HTMLResponse)
 def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này") -> HTMLResponse:
@@ -286,7 +302,11 @@ def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này")
         "ky": ky,
         "data": None,
         "error": None,
-        "not_stored": analytics.NOT_STORED,
+        "outcomes": analytics.OUTCOME_LABELS,
+        "channels": analytics.CHANNEL_LABELS,
+        "retention_days": config.settings().conversation_retention_days,
+        # following is a state, not a period's figure: what `trolydvc follow stats` prints
+        "follow": follow.stats(),
     }
     try:
         context["data"] = analytics.compute(parse_period_text(ky))
@@ -294,6 +314,44 @@ def analytics_page(request: Request, account: LoggedIn, ky: str = "tháng này")
         context["error"] = f"Không hiểu kỳ: {exc}"
         return _render(request, "analytics.html", context, 400)
     return _render(request, "analytics.html", context)
+
+
+def _unanswered_export(request: Request, account: Account, ky: str, kind: str) -> Response:
+    try:
+        period = parse_period_text(ky)
+    except ValueError as exc:
+        raise HTTPException(400, f"Không hiểu kỳ: {exc}") from None
+    items = analytics.unanswered(period)
+    if kind == "csv":
+        body: bytes = analytics.unanswered_csv(period, items)
+        media = "text/csv; charset=utf-8"
+    else:
+        body = analytics.unanswered_nlu_yaml(period, items).encode("utf-8")
+        media = "application/yaml; charset=utf-8"
+    audit.record(
+        "export",
+        account=account,
+        client=client_address(request),
+        detail=f"{kind.upper()} câu chưa hiểu {period.label}; {len(items)} câu",
+    )
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{analytics.export_name(period, kind)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/phan-tich/cau-chua-hieu.csv")
+def unanswered_csv(request: Request, account: LoggedIn, ky: str = "tháng này") -> Response:
+    return _unanswered_export(request, account, ky, "csv")
+
+
+@router.get("/phan-tich/cau-chua-hieu.yml")
+def unanswered_yaml(request: Request, account: LoggedIn, ky: str = "tháng này") -> Response:
+    return _unanswered_export(request, account, ky, "yml")
 
 
 # ---- audit log ---------------------------------------------------------------------------------

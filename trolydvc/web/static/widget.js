@@ -1,15 +1,22 @@
 /* Trợ lý Dịch vụ công: the chat widget. One tag puts it on a page:
  *   <script src="https://…/static/widget.js" defer></script>
- * It talks only to the web app that served it (POST /api/chat, same origin: the session cookie
- * carries the conversation id); Rasa and its token stay behind that app. Nothing is loaded from
- * elsewhere. Bot text is shown with textContent (never as HTML); line breaks are kept by CSS.
+ * It talks only to the web app that served it (POST /api/chat); Rasa and its token stay behind
+ * that app. The conversation id is the app's signed token (header X-Widget-Session, kept with the
+ * history), so the tag also works on another site's page that the app lists in
+ * TROLYDVC_WEB_EMBED_ORIGINS (trolydvc/web/embed.py); on the app's own pages the session cookie
+ * carries it too. Nothing is loaded from elsewhere. Bot text is shown with textContent (never as HTML); line breaks are kept by CSS.
  * The conversation is kept in sessionStorage: it survives reloads, and ends with the browser
- * session like the cookie (a shared computer at the commune office keeps nothing). */
+ * session like the cookie (a shared computer at the commune office keeps nothing).
+ * What arrives later (an official's answer, a followed dossier's news) is fetched from
+ * POST /api/inbox: once when the page loads, then as often as the server says ("poll" seconds,
+ * while a case with an official is open or dossiers are followed). The highest message id shown
+ * is kept with the history and sent back, which acknowledges it: each message is shown once. */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || document.getElementById("trolydvc-widget")) return;
   var API = new URL("/api/chat", script.src).href;
+  var INBOX = new URL("/api/inbox", script.src).href;
   var CSS = new URL("widget.css", script.src).href;
   var STORE = "trolydvc-chat-v1";
   var MAX_KEPT = 100; // entries of history kept
@@ -17,6 +24,7 @@
   var T = {
     title: "Trợ lý Dịch vụ công",
     open: "Mở trò chuyện với Trợ lý Dịch vụ công",
+    unread: " (có tin nhắn mới)",
     close: "Đóng cửa sổ trò chuyện",
     label: "Câu hỏi của Bạn",
     placeholder: "Nhập câu hỏi của Bạn…",
@@ -27,15 +35,26 @@
       "(ví dụ: làm giấy khai sinh cần gì?) hoặc tra cứu hồ sơ bằng mã hồ sơ.",
     failed: "Không gửi được tin nhắn. Bạn kiểm tra kết nối mạng rồi thử lại nhé.",
     you: "Bạn",
-    bot: "Trợ lý"
+    bot: "Trợ lý",
+    official: "Cán bộ",
+    relayed: "Đã chuyển tới cán bộ",
+    handoff: "Bạn đang trò chuyện với cán bộ một cửa.",
+    end: "Kết thúc trò chuyện với cán bộ",
+    endPayload: "/end_handoff"
   };
 
   function load() {
     try {
       var data = JSON.parse(sessionStorage.getItem(STORE) || "{}");
-      return { open: !!data.open, messages: Array.isArray(data.messages) ? data.messages : [] };
+      return {
+        open: !!data.open,
+        messages: Array.isArray(data.messages) ? data.messages : [],
+        inbox: Number(data.inbox) > 0 ? Number(data.inbox) : 0, // highest inbox id shown
+        handoff: !!data.handoff,
+        session: typeof data.session === "string" ? data.session : ""
+      };
     } catch (e) {
-      return { open: false, messages: [] };
+      return { open: false, messages: [], inbox: 0, handoff: false, session: "" };
     }
   }
   var state = load();
@@ -72,6 +91,11 @@
     "class": "log", role: "log", "aria-live": "polite", "aria-label": T.log, tabindex: "0"
   });
   var typing = el("p", { "class": "typing", role: "status" });
+  // While a case with an official is open: what the citizen types goes to the official.
+  var handoffBar = el("div", { "class": "handoff", role: "status" });
+  var ender = el("button", { type: "button", "class": "choice" }, T.end);
+  handoffBar.append(el("span", {}, T.handoff), ender);
+  handoffBar.hidden = true;
   var form = el("form", { "class": "form" });
   var label = el("label", { "for": "tldvc-input", "class": "sr-only" }, T.label);
   var input = el("input", {
@@ -80,7 +104,7 @@
   });
   var send = el("button", { type: "submit", "class": "send" }, T.send);
   form.append(label, input, send);
-  panel.append(head, log, typing, form);
+  panel.append(head, log, typing, handoffBar, form);
   root.append(panel, bubble);
   document.body.appendChild(host);
 
@@ -112,10 +136,13 @@
   }
 
   function renderEntry(entry) {
-    var item = el("div", { "class": "msg " + (entry.from === "user" ? "user" : "bot") +
+    var who = entry.from === "user" ? "user" : entry.from === "official" ? "bot official" : "bot";
+    var item = el("div", { "class": "msg " + who +
       (entry.error ? " error" : "") + (entry.welcome ? " welcome" : "") });
-    item.appendChild(el("span", { "class": "sr-only" }, (entry.from === "user" ? T.you : T.bot) + ": "));
+    var name = entry.from === "user" ? T.you : entry.from === "official" ? T.official : T.bot;
+    item.appendChild(el("span", { "class": "sr-only" }, name + ": "));
     if (entry.text) item.appendChild(textNode(entry.text));
+    if (entry.note) item.appendChild(el("span", { "class": "note" }, entry.note));
     if (entry.buttons && entry.buttons.length) {
       var group = el("div", { "class": "buttons" });
       entry.buttons.forEach(function (b) {
@@ -158,22 +185,96 @@
     panel.setAttribute("aria-busy", value ? "true" : "false");
   }
 
+  function setHandoff(value) {
+    state.handoff = !!value;
+    save();
+    handoffBar.hidden = !state.handoff;
+  }
+
+  // The server's word on what to expect: an open case, and how soon to ask the inbox again.
+  function expect(data) {
+    if (typeof data.handoff === "boolean") setHandoff(data.handoff);
+    if (typeof data.poll === "number") schedule(data.poll);
+  }
+
+  var timer = null, polling = false, wanted = 0;
+  function schedule(seconds) {
+    wanted = seconds > 0 ? seconds : 0;
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (wanted) timer = setTimeout(pollInbox, wanted * 1000);
+  }
+
+  var SESSION_HEADER = "X-Widget-Session";
+  function headers() {
+    var h = { "Content-Type": "application/json" };
+    if (state.session) h[SESSION_HEADER] = state.session;
+    return h;
+  }
+  function remember(response) {
+    var token = response.headers.get(SESSION_HEADER);
+    if (token && token !== state.session) { state.session = token; save(); }
+  }
+
+  function pollInbox() {
+    timer = null;
+    if (polling) return;
+    if (document.hidden && wanted) { schedule(wanted); return; } // asked again when shown
+    polling = true;
+    var received = 0;
+    fetch(INBOX, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: headers(),
+      body: JSON.stringify({ after: state.inbox })
+    }).then(function (response) {
+      return response.ok ? response.json() : {};
+    }).then(function (data) {
+      (Array.isArray(data.messages) ? data.messages : []).forEach(function (m) {
+        if (!(m.id > state.inbox)) return; // shown already
+        state.inbox = m.id;
+        received += 1;
+        add({ from: m.from === "official" ? "official" : "bot", text: String(m.text || ""),
+              buttons: m.buttons || [] });
+      });
+      if (received && panel.hidden) setUnread(true);
+      polling = false;
+      expect(data);
+      // Acknowledge what was just shown even when nothing more is expected.
+      if (received && !wanted) schedule(1);
+    }).catch(function () {
+      polling = false;
+      schedule(wanted || 0);
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && wanted) schedule(0.1);
+  });
+
   function ask(message, shown) {
     message = (message || "").trim();
     if (!message || busy) return;
-    var question = add({ from: "user", text: (shown || message).slice(0, MAX_CHARS) });
+    var entry = { from: "user", text: (shown || message).slice(0, MAX_CHARS) };
+    var question = add(entry);
     setBusy(true);
     fetch(API, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(),
       body: JSON.stringify({ message: message })
     }).then(function (response) {
+      remember(response);
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.ok && Array.isArray(data.messages)) {
+          if (data.relayed) { // the official's, not the assistant's: no answer now
+            entry.note = T.relayed;
+            save();
+            question.appendChild(el("span", { "class": "note" }, T.relayed));
+          }
           data.messages.forEach(function (m) {
             add({ from: "bot", text: String(m.text || ""), buttons: m.buttons || [] });
           });
+          expect(data);
         } else {
           add({ from: "bot", error: true, text: data.error || T.failed });
         }
@@ -187,7 +288,13 @@
     });
   }
 
+  function setUnread(value) {
+    bubble.classList.toggle("unread", value);
+    bubble.setAttribute("aria-label", T.open + (value ? T.unread : ""));
+  }
+
   function setOpen(open, focus) {
+    if (open) setUnread(false);
     state.open = open;
     save();
     panel.hidden = !open;
@@ -202,6 +309,7 @@
 
   bubble.addEventListener("click", function () { setOpen(panel.hidden, true); });
   closer.addEventListener("click", function () { setOpen(false, true); });
+  ender.addEventListener("click", function () { ask(T.endPayload, T.end); });
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); setOpen(false, true); }
   });
@@ -215,4 +323,6 @@
 
   renderAll();
   setOpen(state.open, false);
+  setHandoff(state.handoff);
+  pollInbox(); // what arrived while the page was away (an answer, a dossier's news)
 })();
