@@ -44,8 +44,8 @@ from trolydvc.serve.servers import (
     _child_env,
     _port_busy,
     cli_command,
-    web_command,
     conversation_log_broker,
+    web_command,
 )
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
