@@ -506,12 +506,14 @@ def fee_answer(proc: Procedure) -> str:
         lines.append(_missing(N_("lệ phí")))
         return _finish(lines, proc)
     lines += rows
-    notes = []
+    # The same note often stands under each channel, once in parentheses (1.000894: "Miễn lệ
+    # phí. …" and "(Miễn lệ phí. …)"): shown once.
+    notes: dict[str, str] = {}
     for method in proc.submission_methods:
         note = method.fee.notes
-        if note and note not in notes:
-            notes.append(note)
-    lines += [tr("Ghi chú: ") + _clip(note) for note in notes[:2]]
+        if note:
+            notes.setdefault(" ".join(re.sub(r"[()]", " ", fold(note)).split()), note)
+    lines += [tr("Ghi chú: ") + _clip(note) for note in list(notes.values())[:2]]
     return _finish(lines, proc)
 
 

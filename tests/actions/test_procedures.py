@@ -323,3 +323,13 @@ async def test_answers_show_the_level_and_the_agency(run_action):
     assert turn.text.endswith(footer_of("1.003462"))
     turn = await run_action(ActionFee(), "?", "ask_fee", ent(KHAI_SINH))
     assert "Cấp thực hiện: Cấp xã" in turn.text.splitlines()[-2]
+
+
+def test_a_fee_note_repeated_in_parentheses_is_shown_once():
+    from actions import render
+
+    proc = load_catalog().get("1.000894")  # "Miễn lệ phí. …" and "(Miễn lệ phí. …)"
+    notes = {m.fee.notes for m in proc.submission_methods if m.fee.notes}
+    assert len(notes) > 1  # the data repeats it, differently bracketed
+    answer = render.fee_answer(proc)
+    assert answer.count("Ghi chú:") == 1 and "Thông tư số 281/2016/TT-BTC" in answer
