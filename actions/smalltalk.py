@@ -25,6 +25,7 @@ The buttons are the main menu of :func:`actions.common.menu_buttons` (the same f
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -32,91 +33,79 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import menu_buttons
-from actions.language import speaks, tr
+from actions.language import N_, speaks, tr
 
 
-class ActionGreet(Action):
+class SmallTalk(Action, abc.ABC):
+    """One fixed answer: its lines (each a label of the answers' catalog), with the main menu
+    under it or not. Abstract (rasa_sdk registers only concrete actions): each subclass sets
+    ``action_name`` and ``lines``."""
+
+    @property
+    @abc.abstractmethod
+    def action_name(self) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def lines(self) -> tuple[str, ...]: ...
+
+    with_menu = False
+
     def name(self) -> str:
-        return "action_greet"
+        return self.action_name
 
     @speaks
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text=tr(
-                "Xin chào! Tôi là Trợ lý Dịch vụ công. Tôi có thể giúp Bạn tra cứu hồ sơ cần "
-                "chuẩn bị, lệ phí, thời hạn giải quyết, nơi nộp và cách nộp trực tuyến của các "
-                "thủ tục hành chính, hoặc tra cứu tình trạng hồ sơ đã nộp. Bạn cần hỏi gì ạ?"
-            ),
-            buttons=menu_buttons(),
-        )
+        text = "\n".join(tr(line) for line in self.lines)
+        dispatcher.utter_message(text=text, buttons=menu_buttons() if self.with_menu else [])
         return []
 
 
-class ActionGoodbye(Action):
-    def name(self) -> str:
-        return "action_goodbye"
-
-    @speaks
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(
-            text=tr("Cảm ơn Bạn đã sử dụng Trợ lý Dịch vụ công. Chúc Bạn một ngày tốt lành!")
-        )
-        return []
+class ActionGreet(SmallTalk):
+    action_name = "action_greet"
+    lines = (
+        N_(
+            "Xin chào! Tôi là Trợ lý Dịch vụ công. Tôi có thể giúp Bạn tra cứu hồ sơ cần "
+            "chuẩn bị, lệ phí, thời hạn giải quyết, nơi nộp và cách nộp trực tuyến của các "
+            "thủ tục hành chính, hoặc tra cứu tình trạng hồ sơ đã nộp. Bạn cần hỏi gì ạ?"
+        ),
+    )
+    with_menu = True
 
 
-class ActionThank(Action):
-    def name(self) -> str:
-        return "action_thank"
-
-    @speaks
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(
-            text=tr("Không có gì ạ. Nếu cần hỏi thêm về thủ tục nào, Bạn cứ nhắn cho tôi nhé.")
-        )
-        return []
+class ActionGoodbye(SmallTalk):
+    action_name = "action_goodbye"
+    lines = (N_("Cảm ơn Bạn đã sử dụng Trợ lý Dịch vụ công. Chúc Bạn một ngày tốt lành!"),)
 
 
-class ActionCapabilities(Action):
-    def name(self) -> str:
-        return "action_capabilities"
-
-    @speaks
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        lines = [
-            tr("Tôi có thể giúp Bạn:"),
-            tr(
-                '1. Hồ sơ, giấy tờ cần chuẩn bị cho một thủ tục (ví dụ: "làm giấy khai sinh cần '
-                'giấy tờ gì")'
-            ),
-            tr("2. Lệ phí và thời hạn giải quyết"),
-            tr("3. Nơi nộp hồ sơ, giờ làm việc, số điện thoại bộ phận một cửa"),
-            tr("4. Các bước thực hiện và cách nộp trực tuyến"),
-            tr("5. Tra cứu tình trạng hồ sơ đã nộp theo mã hồ sơ"),
-            tr("6. Số liệu giải quyết hồ sơ của địa phương"),
-            tr("7. Đăng ký nhận thông báo, gửi phản ánh, kiến nghị"),
-            tr('Gõ "bắt đầu lại" bất cứ lúc nào để bắt đầu cuộc trò chuyện mới.'),
-        ]
-        dispatcher.utter_message(text="\n".join(lines), buttons=menu_buttons())
-        return []
+class ActionThank(SmallTalk):
+    action_name = "action_thank"
+    lines = (N_("Không có gì ạ. Nếu cần hỏi thêm về thủ tục nào, Bạn cứ nhắn cho tôi nhé."),)
 
 
-class ActionDeny(Action):
+class ActionCapabilities(SmallTalk):
+    action_name = "action_capabilities"
+    lines = (
+        N_("Tôi có thể giúp Bạn:"),
+        N_(
+            '1. Hồ sơ, giấy tờ cần chuẩn bị cho một thủ tục (ví dụ: "làm giấy khai sinh cần '
+            'giấy tờ gì")'
+        ),
+        N_("2. Lệ phí và thời hạn giải quyết"),
+        N_("3. Nơi nộp hồ sơ, giờ làm việc, số điện thoại bộ phận một cửa"),
+        N_("4. Các bước thực hiện và cách nộp trực tuyến"),
+        N_("5. Tra cứu tình trạng hồ sơ đã nộp theo mã hồ sơ"),
+        N_("6. Số liệu giải quyết hồ sơ của địa phương"),
+        N_("7. Đăng ký nhận thông báo, gửi phản ánh, kiến nghị"),
+        N_('Gõ "bắt đầu lại" bất cứ lúc nào để bắt đầu cuộc trò chuyện mới.'),
+    )
+    with_menu = True
+
+
+class ActionDeny(SmallTalk):
     """ "không", "no": nothing more is wanted."""
 
-    def name(self) -> str:
-        return "action_deny"
-
-    @speaks
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=tr("Vâng ạ. Bạn cần hỏi thêm gì cứ nhắn cho tôi nhé."))
-        return []
+    action_name = "action_deny"
+    lines = (N_("Vâng ạ. Bạn cần hỏi thêm gì cứ nhắn cho tôi nhé."),)

@@ -508,16 +508,7 @@ def _queue(
         )
         session.add(message)
         session.flush()
-        notes += [
-            FollowNotification(
-                follow_id=i.follow.id,
-                event_key=i.key,
-                status=i.status,
-                text=i.text,
-                widget_message_id=message.id,
-            )
-            for i in items
-        ]
+        notes += _notifications(items, widget_message_id=message.id)
     report.widget_messages = len(by_web)
     broadcast_id = _queue_telegram(session, by_chat, now, notes) if by_chat else None
     for note in notes:
@@ -527,6 +518,17 @@ def _queue(
     report.notifications = len(notes)
     report.messages = len(by_chat)
     return broadcast_id
+
+
+def _notifications(items: list[Pending], **message: int) -> list[FollowNotification]:
+    """One row per change told, linked to the message that carries it (``delivery_id`` of a
+    Telegram delivery or ``widget_message_id`` of a widget message)."""
+    return [
+        FollowNotification(
+            follow_id=i.follow.id, event_key=i.key, status=i.status, text=i.text, **message
+        )
+        for i in items
+    ]
 
 
 def _queue_telegram(
@@ -548,16 +550,7 @@ def _queue_telegram(
     session.add_all(deliveries)
     session.flush()
     for delivery in deliveries:
-        notes += [
-            FollowNotification(
-                follow_id=i.follow.id,
-                event_key=i.key,
-                status=i.status,
-                text=i.text,
-                delivery_id=delivery.id,
-            )
-            for i in by_chat[delivery.chat_id]
-        ]
+        notes += _notifications(by_chat[delivery.chat_id], delivery_id=delivery.id)
     return broadcast.id
 
 
