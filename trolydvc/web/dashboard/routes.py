@@ -164,13 +164,21 @@ def _export(request: Request, account: Account, ky: str, co_quan: str, kind: str
     else:
         body = reports.to_xlsx(report)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    name = reports.export_name(report, kind)
-    audit.record(
-        "export",
-        account=account,
-        client=client_address(request),
-        detail=f"{kind.upper()} {report.period.label}; {co_quan or 'tất cả cơ quan'}",
+    return _download(
+        request,
+        account,
+        body,
+        media,
+        reports.export_name(report, kind),
+        f"{kind.upper()} {report.period.label}; {co_quan or 'tất cả cơ quan'}",
     )
+
+
+def _download(
+    request: Request, account: Account, body: bytes, media: str, name: str, detail: str
+) -> Response:
+    """An export, recorded in the audit log, sent as an attachment that is never cached."""
+    audit.record("export", account=account, client=client_address(request), detail=detail)
     return Response(
         body,
         media_type=media,
@@ -328,19 +336,13 @@ def _unanswered_export(request: Request, account: Account, ky: str, kind: str) -
     else:
         body = analytics.unanswered_nlu_yaml(period, items).encode("utf-8")
         media = "application/yaml; charset=utf-8"
-    audit.record(
-        "export",
-        account=account,
-        client=client_address(request),
-        detail=f"{kind.upper()} câu chưa hiểu {period.label}; {len(items)} câu",
-    )
-    return Response(
+    return _download(
+        request,
+        account,
         body,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{analytics.export_name(period, kind)}"',
-            "Cache-Control": "no-store",
-        },
+        media,
+        analytics.export_name(period, kind),
+        f"{kind.upper()} câu chưa hiểu {period.label}; {len(items)} câu",
     )
 
 
