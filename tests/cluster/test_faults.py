@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import alive, descendants, port_open, wait_for
+from tests.cluster.conftest import descendants, wait_for
+from tests.processes import alive, port_open
 
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
 

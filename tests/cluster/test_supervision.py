@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import alive, descendants, port_open
+from tests.cluster.conftest import descendants
 from tests.cluster.conftest import wait_for as wait_until
+from tests.processes import alive, port_open
 from trolydvc.cluster.listener import Watch, probe, verdict
 from trolydvc.cluster.supervision import Program, render_conf
 from trolydvc.config import ROOT, settings

@@ -18,25 +18,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.processes import alive, port_open
 from trolydvc.config import settings
 from trolydvc.serve import commands
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 BASE = settings().test_rasa_port + 10
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def session_members(sid: int) -> list[int]:
